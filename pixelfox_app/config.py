@@ -1,0 +1,66 @@
+"""Deployment facts of the control app, read once from ``PIXELFOX_*`` variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(f"PIXELFOX_{name}", default)
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    # Where the appliance keeps its state (SQLite file, keys, local pool).
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Prefix of every Redis key; lets several installations (or tests) share one Redis.
+    redis_prefix: str = "pixelfox"
+    # Public origin of the app; the fallback base of image URLs (the seed's PUBLIC_DOMAIN).
+    public_domain: str = "http://127.0.0.1:8080"
+    # Origin the storage nodes use to reach the internal API.
+    internal_url: str = ""
+    secret_key: str = ""
+    # Ed25519 signing key(s) of upload tokens: the first signs, all are published.
+    token_signing_key: str = ""
+    token_previous_public_keys: str = ""
+    token_lifetime_minutes: int = 15
+    # Signed download links (nginx secure_link): current and previous secret.
+    link_secret: str = ""
+    link_previous_secret: str = ""
+    log_format: str = "console"
+    log_level: str = "INFO"
+    metrics_bind: str = "127.0.0.1"
+    testing: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> AppSettings:
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = os.environ.get(f"PIXELFOX_{f.name.upper()}")
+            if raw is None:
+                continue
+            if f.type in ("int", int):
+                values[f.name] = int(raw)
+            elif f.type in ("bool", bool):
+                values[f.name] = raw.lower() in ("1", "true", "yes", "on")
+            elif f.type in ("Path", Path):
+                values[f.name] = Path(raw)
+            else:
+                values[f.name] = raw
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite://{self.data_dir / 'pixelfox.sqlite3'}"
+
+    @property
+    def effective_internal_url(self) -> str:
+        return (self.internal_url or self.public_domain).rstrip("/")

@@ -1,0 +1,78 @@
+"""Operator knobs: typed settings with defaults, stored in the ``settings`` table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .models import Setting
+
+
+@dataclass(frozen=True)
+class Knob:
+    key: str
+    default: Any
+    kind: type
+    label: str
+    help: str = ""
+    choices: tuple[str, ...] = ()
+
+
+KNOBS: dict[str, Knob] = {
+    k.key: k
+    for k in (
+        Knob("direct_upload", True, bool, "Direct-to-storage upload",
+             "Browsers upload straight to a storage node; off = the app takes uploads itself."),
+        Knob("upload_rate_limit_per_minute", 60, int, "Uploads per minute per IP address"),
+        Knob("upload_user_rate_limit_per_minute", 60, int, "Uploads per minute per user"),
+        Knob("replication_require_checksum", True, bool, "Require SHA-256 on replication",
+             "Targets refuse a replicated file whose checksum is missing or differs."),
+        Knob("max_upload_bytes", 50 * 1024 * 1024, int, "Largest upload in bytes"),
+        Knob("allowed_types", ["image/jpeg", "image/png", "image/gif", "image/webp",
+                               "image/avif"], list, "Accepted image types"),
+        Knob("max_pixels", 100_000_000, int, "Largest image in pixels"),
+        Knob("max_frames", 200, int, "Most frames of an animation"),
+        Knob("placement_strategy", "least_used", str, "Placement strategy",
+             choices=("least_used", "priority", "weighted_random")),
+    )
+}
+
+
+def coerce(knob: Knob, value: Any) -> Any:
+    if knob.kind is bool:
+        if isinstance(value, str):
+            return value.lower() in ("1", "true", "yes", "on")
+        return bool(value)
+    if knob.kind is int:
+        number = int(value)
+        if number < 0:
+            raise ValueError(f"{knob.label} must not be negative")
+        return number
+    if knob.kind is list:
+        if isinstance(value, str):
+            return [v.strip() for v in value.replace(",", " ").split() if v.strip()]
+        return list(value)
+    text = str(value)
+    if knob.choices and text not in knob.choices:
+        raise ValueError(f"{knob.label} must be one of {', '.join(knob.choices)}")
+    return text
+
+
+async def get_all() -> dict[str, Any]:
+    values = {k: knob.default for k, knob in KNOBS.items()}
+    for row in await Setting.all():
+        if row.key in KNOBS:
+            values[row.key] = row.value
+    return values
+
+
+async def get(key: str) -> Any:
+    row = await Setting.get_or_none(key=key)
+    return row.value if row is not None else KNOBS[key].default
+
+
+async def put(key: str, value: Any, *, by: str = "") -> Any:
+    knob = KNOBS[key]
+    typed = coerce(knob, value)
+    await Setting.update_or_create(defaults={"value": typed, "updated_by": by}, key=key)
+    return typed

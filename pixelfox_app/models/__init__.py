@@ -1,0 +1,27 @@
+"""The control app's data model (tortoise-orm). Paths stored here are always pool-relative."""
+
+from .images import Image, ImageState, ImageVariant, UploadSession, UploadSessionState, Visibility
+from .moves import Move, MoveItem, MoveItemState, MoveState
+from .settings import Setting
+from .storage import PoolTier, PoolType, StorageNode, StoragePool
+from .users import ApiToken, User
+
+__all__ = [
+    "ApiToken",
+    "Image",
+    "ImageState",
+    "ImageVariant",
+    "Move",
+    "MoveItem",
+    "MoveItemState",
+    "MoveState",
+    "PoolTier",
+    "PoolType",
+    "Setting",
+    "StorageNode",
+    "StoragePool",
+    "UploadSession",
+    "UploadSessionState",
+    "User",
+    "Visibility",
+]

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from .storage import StoragePool
+from .users import User
+
+
+class ImageState(StrEnum):
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    UNLISTED = "unlisted"
+    PRIVATE = "private"
+
+
+class Image(Model):
+    id = fields.IntField(primary_key=True)
+    uuid = fields.UUIDField(unique=True)
+    short_id = fields.CharField(max_length=16, unique=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="images", on_delete=fields.CASCADE
+    )
+    pool: fields.ForeignKeyRelation[StoragePool] = fields.ForeignKeyField(
+        "models.StoragePool", related_name="images", on_delete=fields.RESTRICT
+    )
+    path = fields.CharField(max_length=255)
+    original_filename = fields.CharField(max_length=255, default="")
+    size = fields.BigIntField()
+    sha256 = fields.CharField(max_length=64)
+    mime = fields.CharField(max_length=64)
+    width = fields.IntField(default=0)
+    height = fields.IntField(default=0)
+    state = fields.CharEnumField(ImageState, max_length=16, default=ImageState.PROCESSING)
+    visibility = fields.CharEnumField(Visibility, max_length=16, default=Visibility.PUBLIC)
+    backed_up_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    processed_at = fields.DatetimeField(null=True)
+
+    variants: fields.ReverseRelation[ImageVariant]
+
+    class Meta:
+        table = "images"
+        indexes = (("owner_id", "created_at"), ("pool_id", "id"))
+
+
+class ImageVariant(Model):
+    id = fields.IntField(primary_key=True)
+    image: fields.ForeignKeyRelation[Image] = fields.ForeignKeyField(
+        "models.Image", related_name="variants", on_delete=fields.CASCADE
+    )
+    pool: fields.ForeignKeyRelation[StoragePool] = fields.ForeignKeyField(
+        "models.StoragePool", related_name="variants", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharField(max_length=32)
+    format = fields.CharField(max_length=8)
+    path = fields.CharField(max_length=255)
+    size = fields.BigIntField()
+    width = fields.IntField()
+    height = fields.IntField()
+
+    class Meta:
+        table = "image_variants"
+        unique_together = (("image_id", "kind", "format"),)
+
+
+class UploadSessionState(StrEnum):
+    OPEN = "open"
+    USED = "used"
+    EXPIRED = "expired"
+
+
+class UploadSession(Model):
+    """One promised upload: the token's ``sid``; becomes an Image on completion."""
+
+    id = fields.UUIDField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="upload_sessions", on_delete=fields.CASCADE
+    )
+    pool: fields.ForeignKeyRelation[StoragePool] = fields.ForeignKeyField(
+        "models.StoragePool", related_name="upload_sessions", on_delete=fields.CASCADE
+    )
+    token_id = fields.CharField(max_length=64, unique=True)
+    image_uuid = fields.UUIDField(unique=True)
+    filename = fields.CharField(max_length=255, default="")
+    content_type = fields.CharField(max_length=64, default="")
+    declared_size = fields.BigIntField(default=0)
+    max_size = fields.BigIntField()
+    expires_at = fields.DatetimeField()
+    state = fields.CharEnumField(UploadSessionState, max_length=16, default=UploadSessionState.OPEN)
+    client_ip = fields.CharField(max_length=64, default="")
+    request_id = fields.CharField(max_length=64, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "upload_sessions"

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from .images import Image
+from .storage import StoragePool
+
+
+class MoveState(StrEnum):
+    PLANNING = "planning"
+    RUNNING = "running"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Move(Model):
+    """Moving every image of one pool to another (rebalancing, draining)."""
+
+    id = fields.IntField(primary_key=True)
+    source: fields.ForeignKeyRelation[StoragePool] = fields.ForeignKeyField(
+        "models.StoragePool", related_name="moves_out", on_delete=fields.RESTRICT
+    )
+    target: fields.ForeignKeyRelation[StoragePool] = fields.ForeignKeyField(
+        "models.StoragePool", related_name="moves_in", on_delete=fields.RESTRICT
+    )
+    state = fields.CharEnumField(MoveState, max_length=16, default=MoveState.PLANNING)
+    cursor = fields.IntField(default=0)
+    planned = fields.IntField(default=0)
+    done = fields.IntField(default=0)
+    failed = fields.IntField(default=0)
+    skipped = fields.IntField(default=0)
+    bytes_moved = fields.BigIntField(default=0)
+    batch_size = fields.IntField(default=200)
+    requested_by = fields.CharField(max_length=64, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "moves"
+
+
+class MoveItemState(StrEnum):
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    QUARANTINED = "quarantined"
+
+
+class MoveItem(Model):
+    """A per-image error or quarantine entry of a move (successes are only counted)."""
+
+    id = fields.IntField(primary_key=True)
+    move: fields.ForeignKeyRelation[Move] = fields.ForeignKeyField(
+        "models.Move", related_name="items", on_delete=fields.CASCADE
+    )
+    image: fields.ForeignKeyNullableRelation[Image] = fields.ForeignKeyField(
+        "models.Image", related_name="move_items", null=True, on_delete=fields.SET_NULL
+    )
+    state = fields.CharEnumField(MoveItemState, max_length=16)
+    error = fields.TextField(default="")
+    attempts = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "move_items"

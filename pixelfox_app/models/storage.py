@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class PoolType(StrEnum):
+    LOCAL = "local"
+    NFS = "nfs"
+    S3 = "s3"
+
+
+class PoolTier(StrEnum):
+    HOT = "hot"
+    WARM = "warm"
+    COLD = "cold"
+
+
+class StorageNode(Model):
+    """A storage host (``s01`` …). Its credential is stored as a SHA-256 only."""
+
+    id = fields.IntField(primary_key=True)
+    node_id = fields.CharField(max_length=32, unique=True)
+    dns_name = fields.CharField(max_length=255, default="")
+    credential_hash = fields.CharField(max_length=64)
+    version = fields.CharField(max_length=32, default="")
+    last_seen_at = fields.DatetimeField(null=True)
+    is_active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "storage_nodes"
+
+    def __str__(self) -> str:
+        return self.node_id
+
+
+class StoragePool(Model):
+    """Where images live: a directory on one node, with its public and upload URLs."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=100, unique=True)
+    type = fields.CharEnumField(PoolType, max_length=8, default=PoolType.LOCAL)
+    tier = fields.CharEnumField(PoolTier, max_length=8, default=PoolTier.HOT)
+    priority = fields.IntField(default=100)
+    base_path = fields.CharField(max_length=500)
+    # Empty means "use the runtime default" (see pixelfox_app.pools.effective_*).
+    public_base_url = fields.CharField(max_length=500, default="")
+    cdn_base_url = fields.CharField(max_length=500, default="")
+    upload_api_url = fields.CharField(max_length=500, default="")
+    node_id = fields.CharField(max_length=32, default="")
+    region = fields.CharField(max_length=32, default="")
+    weight = fields.IntField(default=100)
+    capacity_bytes = fields.BigIntField(default=0)
+    used_bytes = fields.BigIntField(default=0)
+    reserve_bytes = fields.BigIntField(default=1 << 30)
+    is_active = fields.BooleanField(default=True)
+    is_upload_target = fields.BooleanField(default=True)
+    health_status = fields.CharField(max_length=16, default="unknown")
+    # S3 cold backup of originals (empty bucket: no backup).
+    backup_bucket = fields.CharField(max_length=255, default="")
+    backup_prefix = fields.CharField(max_length=255, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "storage_pools"
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,1 @@
+"""What both services run alike: error rendering, request ids, logs and metrics."""

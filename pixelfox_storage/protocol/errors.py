@@ -1,0 +1,96 @@
+"""One error type with stable codes, shared by the app, the nodes and the upload page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    code: str
+    status: int
+    message: str
+
+
+def _codes(*codes: ErrorCode) -> dict[str, ErrorCode]:
+    return {c.code: c for c in codes}
+
+
+# The catalogue. Codes are stable: clients map them to messages and actions,
+# so a code is never renamed, only added. docs/errors.md is generated from it.
+CODES = _codes(
+    ErrorCode("BAD_REQUEST", 400, "The request is malformed."),
+    ErrorCode("VALIDATION_ERROR", 422, "Some fields of the request are missing or invalid."),
+    ErrorCode("AUTH_REQUIRED", 401, "Please log in first."),
+    ErrorCode("FORBIDDEN", 403, "You are not allowed to do this."),
+    ErrorCode("NOT_FOUND", 404, "Nothing was found at this address."),
+    ErrorCode("METHOD_NOT_ALLOWED", 405, "This method is not allowed here."),
+    ErrorCode("FILE_TOO_LARGE", 413, "The file is larger than the upload limit."),
+    ErrorCode("UNSUPPORTED_TYPE", 415, "This file type is not accepted; upload an image."),
+    ErrorCode("INVALID_IMAGE", 422, "The file is not a valid image or could not be decoded."),
+    ErrorCode("IMAGE_TOO_LARGE", 422, "The image has too many pixels or frames."),
+    ErrorCode("MISSING_FILE", 400, "The upload carries no file."),
+    ErrorCode("INCOMPLETE_UPLOAD", 400, "The upload ended before the whole file arrived."),
+    ErrorCode("RATE_LIMITED", 429, "Too many uploads; please wait a moment."),
+    ErrorCode("TOKEN_MISSING", 401, "The upload carries no token."),
+    ErrorCode("TOKEN_INVALID", 401, "The upload token is not valid."),
+    ErrorCode("TOKEN_EXPIRED", 401, "The upload token has expired; ask for a new one."),
+    ErrorCode("TOKEN_USED", 409, "This upload token has already been used."),
+    ErrorCode("TOKEN_WRONG_NODE", 403, "This upload token is meant for another storage node."),
+    ErrorCode("SESSION_INVALID", 409, "The upload session is unknown, used or expired."),
+    ErrorCode("NO_STORAGE", 503, "No storage pool can take this upload right now."),
+    ErrorCode("STORAGE_FULL", 507, "The storage pool is full."),
+    ErrorCode("NODE_UNAUTHORIZED", 401, "The node credential is not valid."),
+    ErrorCode("POOL_NOT_ON_NODE", 403, "This pool does not belong to this node."),
+    ErrorCode("CHECKSUM_MISMATCH", 422, "The file's SHA-256 does not match."),
+    ErrorCode("DIRECT_UPLOAD_DISABLED", 409, "Direct upload is switched off; use the app."),
+    ErrorCode("PROXY_UPLOAD_DISABLED", 409, "Uploads go straight to storage; ask for a session."),
+    ErrorCode("CSRF_FAILED", 403, "The form has expired; reload the page and try again."),
+    ErrorCode("UNAVAILABLE", 503, "A service this request needs is not reachable."),
+    ErrorCode("INTERNAL", 500, "Something went wrong on our side."),
+)
+
+
+class APIError(Exception):
+    """An error with a stable code; both services render it as JSON."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        known = CODES[code]
+        self.code = code
+        self.status = status or known.status
+        self.message = message or known.message
+        self.details = details or {}
+        self.headers = headers or {}
+        super().__init__(f"{code}: {self.message}")
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return {"error": body}
+
+
+def status_code_error(status: int) -> APIError:
+    """Map a bare HTTP status (404, 405, …) raised by the framework to our format."""
+    for code in CODES.values():
+        if code.status == status and code.code in {
+            "BAD_REQUEST",
+            "NOT_FOUND",
+            "METHOD_NOT_ALLOWED",
+            "FILE_TOO_LARGE",
+            "AUTH_REQUIRED",
+            "FORBIDDEN",
+        }:
+            return APIError(code.code)
+    if 400 <= status < 500:
+        return APIError("BAD_REQUEST", status=status)
+    return APIError("INTERNAL", status=status)

@@ -1,0 +1,94 @@
+"""Bodies of the internal API between storage nodes and the control app.
+
+Node → app calls carry ``Authorization: Node <node_id>:<credential>`` and the
+``X-Request-ID`` of the upload they belong to. Paths are pool-relative.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+NODE_AUTH_SCHEME = "Node"
+
+# On the app (node → app).
+NODE_CONFIG_PATH = "/api/internal/v1/node/config"
+HEARTBEAT_PATH = "/api/internal/v1/node/heartbeat"
+UPLOAD_COMPLETE_PATH = "/api/internal/v1/uploads/complete"
+VARIANTS_PATH = "/api/internal/v1/images/{image_uuid}/variants"
+
+# On a node (browser/app → node). The seed's names.
+UPLOAD_PATH = "/api/internal/upload"
+REPLICATE_PATH = "/api/internal/replicate"
+
+
+def node_authorization(node_id: str, credential: str) -> str:
+    return f"{NODE_AUTH_SCHEME} {node_id}:{credential}"
+
+
+class PoolInfo(BaseModel):
+    id: int
+    name: str
+    base_path: str
+    tier: str
+    is_active: bool
+    capacity_bytes: int = 0
+    reserve_bytes: int = 0
+
+
+class NodeConfig(BaseModel):
+    node_id: str
+    pools: list[PoolInfo]
+
+
+class UploadCompletion(BaseModel):
+    session_id: str
+    image_uuid: str
+    pool_id: int
+    path: str = Field(description="Pool-relative path of the original")
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    mime: str
+    width: int = Field(ge=0)
+    height: int = Field(ge=0)
+    original_filename: str = ""
+
+
+class UploadResult(BaseModel):
+    image_uuid: str
+    view_url: str
+    status_url: str
+
+
+class VariantInfo(BaseModel):
+    kind: str
+    format: str
+    path: str
+    size: int = Field(ge=0)
+    width: int = Field(ge=0)
+    height: int = Field(ge=0)
+
+
+class VariantReport(BaseModel):
+    state: Literal["ready", "failed"]
+    variants: list[VariantInfo] = []
+    error: str = ""
+
+
+class PoolHeartbeat(BaseModel):
+    pool_id: int
+    free_bytes: int
+    used_bytes: int
+    capacity_bytes: int
+    used_pct: float
+
+
+class Heartbeat(BaseModel):
+    node_id: str
+    version: str
+    pools: list[PoolHeartbeat]
+    active_uploads: int = 0
+    queue_depth: int = 0
+    background_queue_depth: int = 0
+    errors_per_minute: float = 0.0
