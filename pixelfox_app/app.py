@@ -6,13 +6,12 @@ from pathlib import Path
 
 from quart import Quart
 from redis.asyncio import Redis
-from tortoise import Tortoise
 
 from pixelfox_common import web
 from pixelfox_storage.protocol.keys import RedisKeys
 
 from .config import AppSettings
-from .db import tortoise_config
+from .db import close_db, init_db
 
 VERSION = "0.1.0"
 
@@ -33,7 +32,7 @@ def create_app(settings: AppSettings | None = None) -> Quart:
 
     @app.before_serving
     async def _open() -> None:
-        await Tortoise.init(config=tortoise_config(settings.effective_database_url))
+        await init_db(settings.effective_database_url)
         app.extensions["redis"] = Redis.from_url(settings.redis_url)
 
     @app.after_serving
@@ -41,7 +40,7 @@ def create_app(settings: AppSettings | None = None) -> Quart:
         redis: Redis | None = app.extensions.pop("redis", None)
         if redis is not None:
             await redis.aclose()
-        await Tortoise.close_connections()
+        await close_db()
 
     from .health import blueprint as health
 

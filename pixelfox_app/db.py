@@ -27,6 +27,23 @@ def __getattr__(name: str) -> Any:
     if name == "TORTOISE_ORM":
         from .config import AppSettings
 
-        url = os.environ.get("PIXELFOX_DATABASE_URL") or AppSettings.from_env().effective_database_url
+        url = (
+            os.environ.get("PIXELFOX_DATABASE_URL") or AppSettings.from_env().effective_database_url
+        )
         return tortoise_config(url)
     raise AttributeError(name)
+
+
+async def init_db(database_url: str) -> None:
+    """Open the ORM for this process (every task sees the same connections)."""
+    from tortoise import Tortoise
+
+    # Tortoise 1.x binds its state to a context; a server's request tasks run in
+    # other contexts than its start-up hook, so this process-wide fallback is needed.
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+
+
+async def close_db() -> None:
+    from tortoise import Tortoise
+
+    await Tortoise.close_connections()

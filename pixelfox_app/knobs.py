@@ -21,19 +21,38 @@ class Knob:
 KNOBS: dict[str, Knob] = {
     k.key: k
     for k in (
-        Knob("direct_upload", True, bool, "Direct-to-storage upload",
-             "Browsers upload straight to a storage node; off = the app takes uploads itself."),
+        Knob(
+            "direct_upload",
+            True,
+            bool,
+            "Direct-to-storage upload",
+            "Browsers upload straight to a storage node; off = the app takes uploads itself.",
+        ),
         Knob("upload_rate_limit_per_minute", 60, int, "Uploads per minute per IP address"),
         Knob("upload_user_rate_limit_per_minute", 60, int, "Uploads per minute per user"),
-        Knob("replication_require_checksum", True, bool, "Require SHA-256 on replication",
-             "Targets refuse a replicated file whose checksum is missing or differs."),
+        Knob(
+            "replication_require_checksum",
+            True,
+            bool,
+            "Require SHA-256 on replication",
+            "Targets refuse a replicated file whose checksum is missing or differs.",
+        ),
         Knob("max_upload_bytes", 50 * 1024 * 1024, int, "Largest upload in bytes"),
-        Knob("allowed_types", ["image/jpeg", "image/png", "image/gif", "image/webp",
-                               "image/avif"], list, "Accepted image types"),
+        Knob(
+            "allowed_types",
+            ["image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"],
+            list,
+            "Accepted image types",
+        ),
         Knob("max_pixels", 100_000_000, int, "Largest image in pixels"),
         Knob("max_frames", 200, int, "Most frames of an animation"),
-        Knob("placement_strategy", "least_used", str, "Placement strategy",
-             choices=("least_used", "priority", "weighted_random")),
+        Knob(
+            "placement_strategy",
+            "least_used",
+            str,
+            "Placement strategy",
+            choices=("least_used", "priority", "weighted_random"),
+        ),
     )
 }
 

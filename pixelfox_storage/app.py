@@ -37,11 +37,15 @@ def create_app(settings: StorageSettings | None = None) -> Quart:
         try:
             await app.extensions["redis"].ping()
             redis_state = "ok"
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        except Exception as exc:
             redis_state = f"error: {exc}"
         ok = redis_state == "ok"
-        body = {"status": "ok" if ok else "degraded", "node_id": settings.node_id,
-                "version": VERSION, "checks": {"redis": redis_state}}
+        body = {
+            "status": "ok" if ok else "degraded",
+            "node_id": settings.node_id,
+            "version": VERSION,
+            "checks": {"redis": redis_state},
+        }
         return jsonify(body), 200 if ok else 503
 
     return app

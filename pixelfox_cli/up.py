@@ -1,0 +1,7 @@
+"""``pixelfox up``: the single-host appliance."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

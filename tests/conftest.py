@@ -1,0 +1,91 @@
+"""Shared fixtures: real Redis, real SQLite and PostgreSQL, real servers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import redis
+
+from pixelfox_app.dbschema import migrate
+
+REDIS_URL = os.environ.get("PIXELFOX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+POSTGRES_DSN = os.environ.get(
+    "PIXELFOX_TEST_POSTGRES_DSN", "postgres://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A Redis key prefix of this test alone; its keys are deleted afterwards."""
+    prefix = f"pftest-{uuid.uuid4().hex[:10]}"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite://{tmp_path / 'pixelfox.sqlite3'}"
+
+
+async def _create_pg_database() -> tuple[str, str]:
+    name = f"pftest_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(POSTGRES_DSN)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base = POSTGRES_DSN.rsplit("/", 1)[0]
+    return name, f"{base}/{name}"
+
+
+async def _drop_pg_database(name: str) -> None:
+    conn = await asyncpg.connect(POSTGRES_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped after the test."""
+    try:
+        name, url = asyncio.run(_create_pg_database())
+    except OSError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_DSN}: {exc}")
+    yield url
+    asyncio.run(_drop_pg_database(name))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Runs the test once on SQLite and once on PostgreSQL, each migrated from empty."""
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    asyncio.run(migrate(url))
+    return url
+
+
+@pytest.fixture
+async def db(sqlite_url: str) -> AsyncIterator[str]:
+    """An initialised Tortoise on a fresh migrated SQLite database, inside the test's loop."""
+    from pixelfox_app.db import close_db, init_db
+
+    await migrate(sqlite_url)
+    await init_db(sqlite_url)
+    yield sqlite_url
+    await close_db()

@@ -1,0 +1,86 @@
+"""Helpers for tests that run real servers: free ports, subprocess services."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PIXELFOX = [sys.executable, "-m", "pixelfox_cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Service:
+    """A real process (hypercorn server or worker) started for a test.
+
+    Output goes to ``log_path`` so a failing test can show it.
+    """
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.name = name
+        self.argv = argv
+        self.env = {**os.environ, **env}
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, health_url: str | None = None, timeout: float = 30.0) -> Service:
+        self.log_file = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            self.argv,
+            env=self.env,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        if health_url:
+            self.wait_healthy(health_url, timeout)
+        return self
+
+    def wait_healthy(self, url: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited early:\n{self.log()}")
+            try:
+                if httpx.get(url, timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} not healthy after {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-5000:]
+        except OSError:
+            return ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        try:
+            os.killpg(self.proc.pid, sig)
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            return self.proc.wait(5)
+        except ProcessLookupError:
+            return self.proc.poll()
+        finally:
+            self.log_file.close()
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
