@@ -1,0 +1,3 @@
+from pixelfox_lab.cli import main
+
+main()
