@@ -34,9 +34,23 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
+def forget_cached_queries() -> None:
+    """Drop Tortoise's per-process SQL cache before the ORM opens a (maybe other) database.
+
+    Tortoise caches each model's INSERT/DELETE SQL keyed by connection *name*, not
+    dialect; a process that opens SQLite and later PostgreSQL (the test suite, the
+    migration tooling) would otherwise send SQLite SQL to PostgreSQL.
+    """
+    from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+    EXECUTOR_CACHE.clear()
+
+
 async def init_db(database_url: str) -> None:
     """Open the ORM for this process (every task sees the same connections)."""
     from tortoise import Tortoise
+
+    forget_cached_queries()
 
     # Tortoise 1.x binds its state to a context; a server's request tasks run in
     # other contexts than its start-up hook, so this process-wide fallback is needed.

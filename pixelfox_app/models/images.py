@@ -3,6 +3,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 from .storage import StoragePool
@@ -48,7 +49,14 @@ class Image(Model):
 
     class Meta:
         table = "images"
-        indexes = (("owner_id", "created_at"), ("pool_id", "id"))
+        # One row owns a file: deleting an image must never remove another image's bytes.
+        unique_together = (("pool_id", "path"),)
+        indexes = (
+            # "My images", newest first (a backward scan serves DESC).
+            Index(fields=("owner_id", "created_at"), name="images_owner_created"),
+            # A move plans its batches by walking one pool's images in id order.
+            Index(fields=("pool_id", "id"), name="images_pool_id"),
+        )
 
 
 class ImageVariant(Model):
@@ -68,7 +76,9 @@ class ImageVariant(Model):
 
     class Meta:
         table = "image_variants"
-        unique_together = (("image_id", "kind", "format"),)
+        unique_together = (("image_id", "kind", "format"), ("pool_id", "path"))
+        # Draining a pool checks which variants are still on it.
+        indexes = (Index(fields=("pool_id", "id"), name="image_variants_pool_id"),)
 
 
 class UploadSessionState(StrEnum):
@@ -90,7 +100,7 @@ class UploadSession(Model):
     token_id = fields.CharField(max_length=64, unique=True)
     image_uuid = fields.UUIDField(unique=True)
     filename = fields.CharField(max_length=255, default="")
-    content_type = fields.CharField(max_length=64, default="")
+    content_type = fields.CharField(max_length=128, default="")
     declared_size = fields.BigIntField(default=0)
     max_size = fields.BigIntField()
     expires_at = fields.DatetimeField()
@@ -102,3 +112,5 @@ class UploadSession(Model):
 
     class Meta:
         table = "upload_sessions"
+        # The sweeper looks for sessions past their expiry.
+        indexes = (Index(fields=("expires_at",), name="upload_sessions_expires_at"),)

@@ -68,3 +68,5 @@ class MoveItem(Model):
 
     class Meta:
         table = "move_items"
+        # One entry per image and move: a restarted move updates it instead of adding one.
+        unique_together = (("move_id", "image_id"),)

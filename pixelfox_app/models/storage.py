@@ -4,6 +4,10 @@ from enum import StrEnum
 
 from tortoise import fields
 from tortoise.models import Model
+from tortoise.validators import MinValueValidator
+
+# Operator-set numbers of a pool that make no sense below zero (checked on save).
+_NON_NEGATIVE = [MinValueValidator(0)]
 
 
 class PoolType(StrEnum):
@@ -44,18 +48,19 @@ class StoragePool(Model):
     name = fields.CharField(max_length=100, unique=True)
     type = fields.CharEnumField(PoolType, max_length=8, default=PoolType.LOCAL)
     tier = fields.CharEnumField(PoolTier, max_length=8, default=PoolTier.HOT)
-    priority = fields.IntField(default=100)
+    priority = fields.IntField(default=100, validators=_NON_NEGATIVE)
     base_path = fields.CharField(max_length=500)
     # Empty means "use the runtime default" (see pixelfox_app.pools.effective_*).
     public_base_url = fields.CharField(max_length=500, default="")
     cdn_base_url = fields.CharField(max_length=500, default="")
     upload_api_url = fields.CharField(max_length=500, default="")
-    node_id = fields.CharField(max_length=32, default="")
+    # Not a foreign key: "local" (the app host itself) is valid before any node is registered.
+    node_id = fields.CharField(max_length=32, default="", db_index=True)
     region = fields.CharField(max_length=32, default="")
-    weight = fields.IntField(default=100)
-    capacity_bytes = fields.BigIntField(default=0)
+    weight = fields.IntField(default=100, validators=_NON_NEGATIVE)
+    capacity_bytes = fields.BigIntField(default=0, validators=_NON_NEGATIVE)
     used_bytes = fields.BigIntField(default=0)
-    reserve_bytes = fields.BigIntField(default=1 << 30)
+    reserve_bytes = fields.BigIntField(default=1 << 30, validators=_NON_NEGATIVE)
     is_active = fields.BooleanField(default=True)
     is_upload_target = fields.BooleanField(default=True)
     health_status = fields.CharField(max_length=16, default="unknown")

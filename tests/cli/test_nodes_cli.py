@@ -1,0 +1,126 @@
+"""``pixelfox nodes add|list`` as real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from pixelfox_app.db import close_db, init_db
+from pixelfox_app.models import StorageNode
+from pixelfox_app.nodes import authenticate_node
+from pixelfox_storage.protocol.errors import APIError
+from pixelfox_storage.protocol.tokens import UploadClaims, mint, parse_public_keys, verify
+from tests.cli.support import assert_one_line_error, cli_env, migrated, pixelfox, query
+
+
+async def _authenticate(database_url: str, node_id: str, credential: str) -> StorageNode | str:
+    """The node the app's own check accepts for this header, or the refusal's code."""
+    await init_db(database_url)
+    try:
+        return await authenticate_node(f"Node {node_id}:{credential}")
+    except APIError as refused:
+        return refused.code
+    finally:
+        await close_db()
+
+
+def _env_lines(stdout: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in stdout.strip().splitlines())
+
+
+def test_nodes_add_prints_an_env_with_which_the_node_proves_itself_and_verifies_tokens(tmp_path):
+    env = migrated(
+        cli_env(
+            tmp_path,
+            PIXELFOX_INTERNAL_URL="http://10.0.0.1:8080/",
+            PIXELFOX_REDIS_URL="redis://10.0.0.1:6379/2",
+            PIXELFOX_REDIS_PREFIX="pf-prod",
+        )
+    )
+
+    result = pixelfox(env, "nodes", "add", "s01", "--dns-name", "s01.example.net")
+
+    assert result.returncode == 0, result.stderr
+    node_env = _env_lines(result.stdout)
+    assert list(node_env) == [
+        "PIXELFOX_NODE_ID",
+        "PIXELFOX_NODE_CREDENTIAL",
+        "PIXELFOX_APP_URL",
+        "PIXELFOX_TOKEN_PUBLIC_KEYS",
+        "PIXELFOX_REDIS_URL",
+        "PIXELFOX_REDIS_PREFIX",
+    ]
+    assert node_env["PIXELFOX_NODE_ID"] == "s01"
+    assert node_env["PIXELFOX_APP_URL"] == "http://10.0.0.1:8080"
+    assert node_env["PIXELFOX_REDIS_URL"] == "redis://10.0.0.1:6379/2"
+    assert node_env["PIXELFOX_REDIS_PREFIX"] == "pf-prod"
+    # The printed public key verifies a token the app signs for this node.
+    claims = UploadClaims(
+        node_id="s01",
+        user_id=1,
+        pool_id=1,
+        session_id="sid",
+        jti="jti",
+        max_size=10,
+        expires_at=int(time.time()) + 60,
+        image_uuid="00000000-0000-0000-0000-000000000001",
+    )
+    token = mint(claims, env["PIXELFOX_TOKEN_SIGNING_KEY"])
+    keys = parse_public_keys(node_env["PIXELFOX_TOKEN_PUBLIC_KEYS"])
+    assert verify(token, "s01", keys).session_id == "sid"
+    # The printed credential authenticates the node; only its hash is stored.
+    credential = node_env["PIXELFOX_NODE_CREDENTIAL"]
+    node = asyncio.run(_authenticate(env["PIXELFOX_DATABASE_URL"], "s01", credential))
+    assert isinstance(node, StorageNode) and node.dns_name == "s01.example.net"
+    assert credential not in str(query(env, "SELECT * FROM storage_nodes"))
+
+
+def test_nodes_add_publishes_the_previous_public_keys_during_a_rotation(tmp_path):
+    env = migrated(cli_env(tmp_path, PIXELFOX_TOKEN_PREVIOUS_PUBLIC_KEYS="oldkid:" + "A" * 43))
+
+    result = pixelfox(env, "nodes", "add", "s01")
+
+    assert result.returncode == 0, result.stderr
+    keys = _env_lines(result.stdout)["PIXELFOX_TOKEN_PUBLIC_KEYS"].split(",")
+    assert len(keys) == 2 and keys[1] == "oldkid:" + "A" * 43
+
+
+def test_nodes_add_of_an_existing_node_is_refused_unless_rotating(tmp_path):
+    env = migrated(cli_env(tmp_path))
+    first = _env_lines(pixelfox(env, "nodes", "add", "s01").stdout)["PIXELFOX_NODE_CREDENTIAL"]
+
+    assert_one_line_error(pixelfox(env, "nodes", "add", "s01"), "already exists", "--rotate")
+    rotated = pixelfox(env, "nodes", "add", "s01", "--rotate")
+
+    second = _env_lines(rotated.stdout)["PIXELFOX_NODE_CREDENTIAL"]
+    url = env["PIXELFOX_DATABASE_URL"]
+    assert isinstance(asyncio.run(_authenticate(url, "s01", second)), StorageNode)
+    assert asyncio.run(_authenticate(url, "s01", first)) == "NODE_UNAUTHORIZED"
+
+
+def test_nodes_add_without_a_signing_key_is_one_line_and_registers_nothing(tmp_path):
+    env = migrated(cli_env(tmp_path, PIXELFOX_TOKEN_SIGNING_KEY=""))
+
+    result = pixelfox(env, "nodes", "add", "s01")
+
+    assert_one_line_error(result, "PIXELFOX_TOKEN_SIGNING_KEY is not set")
+    assert query(env, "SELECT COUNT(*) FROM storage_nodes") == [(0,)]
+
+
+def test_nodes_add_with_a_bad_node_id_is_one_line(tmp_path):
+    env = migrated(cli_env(tmp_path))
+
+    assert_one_line_error(pixelfox(env, "nodes", "add", "S 01"), "a node id is")
+
+
+def test_nodes_list_shows_each_node_with_its_pool_count(tmp_path):
+    env = migrated(cli_env(tmp_path))
+    pixelfox(env, "nodes", "add", "s01", "--dns-name", "s01.example.net")
+    pixelfox(env, "pools", "add", "hot-1", "--base-path", "/srv/p1", "--node", "s01")
+
+    result = pixelfox(env, "nodes", "list")
+
+    assert result.returncode == 0, result.stderr
+    header, row = result.stdout.strip().splitlines()
+    assert header.split() == ["NODE", "DNS", "NAME", "ACTIVE", "VERSION", "LAST", "SEEN", "POOLS"]
+    assert row.split() == ["s01", "s01.example.net", "yes", "-", "never", "1"]
