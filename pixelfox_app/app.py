@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+from arq.connections import ArqRedis
 from quart import Quart
-from redis.asyncio import Redis
 
-from pixelfox_common import web
+from pixelfox_common import streambody, web
 from pixelfox_storage.protocol.keys import RedisKeys
 
+from . import auth
+from .auth.ratelimit import RateLimits, parse_trusted_proxies
 from .config import AppSettings
 from .db import close_db, init_db
+from .placement.region import parse_region_map
+from .upload.signing import key_status
 
 VERSION = "0.1.0"
+log = logging.getLogger(__name__)
 
 
 def _template_folder() -> str:
@@ -23,26 +29,46 @@ def _template_folder() -> str:
 
 def create_app(settings: AppSettings | None = None) -> Quart:
     settings = settings or AppSettings.from_env()
+    parse_trusted_proxies(settings.trusted_proxies)  # a typo fails here, not per request
+    parse_region_map(settings.region_map)  # likewise
     app = Quart(__name__, template_folder=_template_folder())
     app.config["PIXELFOX"] = settings
     app.config["TESTING"] = settings.testing
     app.secret_key = settings.secret_key or None
-    app.extensions["keys"] = RedisKeys(settings.redis_prefix)
+    keys = RedisKeys(settings.redis_prefix)
+    app.extensions["keys"] = keys
     web.install(app, title="PixelFox control app", version=VERSION)
+    # Proxy uploads stream large bodies with backpressure, like a node does.
+    streambody.install(app)
+    auth.install(app, settings)
 
     @app.before_serving
     async def _open() -> None:
+        for warning in key_status(settings):
+            log.warning("%s", warning)
         await init_db(settings.effective_database_url)
-        app.extensions["redis"] = Redis.from_url(settings.redis_url)
+        # One client for everything: plain Redis commands, arq jobs and rate limits.
+        redis = ArqRedis.from_url(settings.redis_url)
+        app.extensions["redis"] = redis
+        app.extensions["rate_limits"] = RateLimits(redis, keys.rate_limit_prefix)
 
     @app.after_serving
     async def _close() -> None:
-        redis: Redis | None = app.extensions.pop("redis", None)
+        app.extensions.pop("rate_limits", None)
+        redis: ArqRedis | None = app.extensions.pop("redis", None)
         if redis is not None:
             await redis.aclose()
         await close_db()
 
     from .health import blueprint as health
+    from .images.status import blueprint as images
+    from .internal.routes import blueprint as internal
+    from .upload.proxy import blueprint as proxy_upload
+    from .upload.routes import blueprint as upload
 
-    app.register_blueprint(health)
+    for blueprint in (health, upload, proxy_upload, internal, images):
+        app.register_blueprint(blueprint)
+    from .web import register as register_web_ui
+
+    register_web_ui(app)
     return app

@@ -31,9 +31,23 @@ class AppSettings:
     # Signed download links (nginx secure_link): current and previous secret.
     link_secret: str = ""
     link_previous_secret: str = ""
+    # Addresses (IPs or CIDRs, comma separated) of reverse proxies whose
+    # X-Forwarded-For is believed; empty = the socket peer is the client.
+    trusted_proxies: str = ""
+    # Optional CDN base in front of every pool (a pool's own cdn_base_url wins);
+    # may contain {node_id} or {pool} for a CDN that routes by path or host.
+    cdn_base_url: str = ""
+    # Region affinity of placement (see pixelfox_app.placement.region): a header a
+    # trusted proxy or CDN sets, e.g. "CF-IPCountry", and how its values map to pool
+    # regions, e.g. "de=eu-central,us=us-east" (unmapped values are used as they are).
+    region_header: str = ""
+    region_map: str = ""
     log_format: str = "console"
     log_level: str = "INFO"
+    # /metrics listeners, "host[:port]" or "off"; a bare host means the role's
+    # default port (app 9180, control worker 9182; see pixelfox_common.metrics).
     metrics_bind: str = "127.0.0.1"
+    worker_metrics_bind: str = "127.0.0.1"
     testing: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -1,0 +1,84 @@
+"""The internal API that storage nodes call, authenticated by each node's credential."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from quart import Blueprint, current_app, g
+from quart_schema import tag_blueprint, validate_request, validate_response
+
+from pixelfox_storage.protocol.errors import APIError
+from pixelfox_storage.protocol.internal import (
+    HEARTBEAT_PATH,
+    NODE_CONFIG_PATH,
+    UPLOAD_COMPLETE_PATH,
+    VARIANTS_PATH,
+    Heartbeat,
+    NodeConfig,
+    UploadCompletion,
+    UploadResult,
+    VariantReport,
+)
+
+from ..auth import node_required
+from ..models import StorageNode
+from ..upload.completion import complete_upload
+from .heartbeat import node_config, record_heartbeat
+from .variants import record_variants
+
+blueprint = Blueprint("internal", __name__)
+# Marked in the OpenAPI document: browsers and scripts never call these.
+tag_blueprint(blueprint, ["internal"])
+
+
+class VariantsRecorded(BaseModel):
+    image_uuid: str
+    state: str
+    variants: int
+
+
+def _node() -> StorageNode:
+    node: StorageNode = g.node
+    return node
+
+
+@blueprint.get(NODE_CONFIG_PATH)
+@node_required
+@validate_response(NodeConfig)
+async def get_node_config() -> NodeConfig:
+    """The pools this node holds (internal: storage nodes only)."""
+    return await node_config(_node())
+
+
+@blueprint.post(UPLOAD_COMPLETE_PATH)
+@node_required
+@validate_request(UploadCompletion)
+@validate_response(UploadResult)
+async def upload_complete(data: UploadCompletion) -> UploadResult:
+    """A node stored an upload: create the image and queue its processing (internal)."""
+    return await complete_upload(data, _node().node_id)
+
+
+@blueprint.post(VARIANTS_PATH.replace("{image_uuid}", "<image_uuid>"))
+@node_required
+@validate_request(VariantReport)
+@validate_response(VariantsRecorded)
+async def variants_done(image_uuid: str, data: VariantReport) -> VariantsRecorded:
+    """A node processed an image: record its variants and final state (internal)."""
+    image = await record_variants(_node(), image_uuid, data)
+    return VariantsRecorded(
+        image_uuid=str(image.uuid), state=str(image.state), variants=len(data.variants)
+    )
+
+
+@blueprint.post(HEARTBEAT_PATH)
+@node_required
+@validate_request(Heartbeat)
+@validate_response(NodeConfig)
+async def heartbeat(data: Heartbeat) -> NodeConfig:
+    """A node's periodic report; answered with its current pools (internal)."""
+    node = _node()
+    if data.node_id != node.node_id:
+        raise APIError("FORBIDDEN", "A node reports only for itself.")
+    return await record_heartbeat(
+        node, data, current_app.extensions["redis"], current_app.extensions["keys"]
+    )

@@ -1,0 +1,72 @@
+"""Recording the variants a node made, and the image's final state."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+from tortoise.transactions import in_transaction
+
+from pixelfox_storage.protocol.errors import APIError
+from pixelfox_storage.protocol.internal import VariantReport
+from pixelfox_storage.protocol.layout import UnsafePath, resolve
+
+from ..models import Image, ImageState, ImageVariant, StorageNode
+from ..nodes import node_of
+
+log = logging.getLogger(__name__)
+_NOWHERE = Path("/nonexistent-pool")
+
+
+def _check_variant_path(path: str) -> None:
+    try:
+        resolve(_NOWHERE, path)
+    except UnsafePath as exc:
+        raise APIError("BAD_REQUEST", f"Not a pool-relative variant path: {path!r}") from exc
+    if PurePosixPath(path).parts[0] != "variants":
+        raise APIError("BAD_REQUEST", f"Not a pool-relative variant path: {path!r}")
+
+
+async def record_variants(node: StorageNode, image_uuid: str, report: VariantReport) -> Image:
+    """Upsert one row per (kind, format) and flip the image to ready or failed.
+
+    Idempotent, so a node may resend a report after a lost answer.
+    """
+    try:
+        key = uuid.UUID(image_uuid)
+    except ValueError as exc:
+        raise APIError("NOT_FOUND") from exc
+    image = await Image.get_or_none(uuid=key).select_related("pool")
+    if image is None:
+        raise APIError("NOT_FOUND")
+    if node_of(image.pool) != node.node_id:
+        raise APIError("POOL_NOT_ON_NODE")
+    for variant in report.variants:
+        _check_variant_path(variant.path)
+    state = ImageState.READY if report.state == "ready" else ImageState.FAILED
+    async with in_transaction() as connection:
+        for variant in report.variants:
+            await ImageVariant.update_or_create(
+                defaults={
+                    "pool_id": image.pool.id,
+                    "path": variant.path,
+                    "size": variant.size,
+                    "width": variant.width,
+                    "height": variant.height,
+                },
+                using_db=connection,
+                image_id=image.id,
+                kind=variant.kind[:32],
+                format=variant.format[:8],
+            )
+        await (
+            Image.filter(id=image.id)
+            .using_db(connection)
+            .update(state=state, processed_at=datetime.now(UTC))
+        )
+    if state == ImageState.FAILED:
+        log.warning("processing failed image=%s node=%s: %s", image.uuid, node, report.error)
+    image.state = state
+    return image

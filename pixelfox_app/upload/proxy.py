@@ -1,0 +1,279 @@
+"""Proxy mode: the app takes the upload itself and writes it into a pool on this host.
+
+The seed's old path, kept for the single-host appliance and as the baseline
+direct upload is measured against. It is open only while the operator has
+switched direct upload off (else PROXY_UPLOAD_DISABLED), and it judges the
+bytes with the very code the nodes use (:mod:`pixelfox_common.ingest`), then
+records the image through the same completion code as a node's report.
+
+Two ways in, so that a client behaves the same in both modes:
+
+- logged in (session cookie or ``pf_`` API token): the usual checks run here
+  (rate limits, size, type, pool) and a session is opened for this request;
+- ``Authorization: Bearer <upload token>`` from a session answered while proxy
+  mode was on (its ``upload_url`` points here): the checks ran when it was issued.
+
+``POST`` takes multipart/form-data field ``file``; ``PUT`` takes the raw image.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+from python_multipart.multipart import parse_options_header
+from quart import Blueprint, current_app, g, jsonify, request
+from redis.asyncio import Redis
+
+from pixelfox_common import ingest
+from pixelfox_common.ingest import IngestResult
+from pixelfox_common.streambody import StreamBody
+from pixelfox_storage.protocol import tokens
+from pixelfox_storage.protocol.errors import APIError
+from pixelfox_storage.protocol.internal import UploadCompletion, UploadResult
+from pixelfox_storage.protocol.keys import JTI_LEEWAY, RedisKeys
+
+from ..auth import public
+from ..auth.current import bearer_value, current_user
+from ..auth.tokens import looks_like_api_token
+from ..config import AppSettings
+from ..images.urls import PROXY_UPLOAD_PATH
+from ..models import UploadSession, UploadSessionState, User
+from ..nodes import node_of
+from .completion import complete_upload
+from .policy import UploadPolicy
+from .sessions import SessionRequest, open_session
+from .signing import public_keys
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("proxy_upload", __name__)
+
+# Work that must finish although its request is gone (strong references).
+_KEPT: set[asyncio.Task[Any]] = set()
+# Before an early refusal, at most this much of the unread body is read away
+# (for at most this long): a server that closes a connection with unread bytes
+# in it sends a reset, and the client loses the answer along with it.
+DRAIN_BYTES = 4 * 1024 * 1024
+DRAIN_SECONDS = 5.0
+
+
+@dataclass
+class Grant:
+    """What this request may store, and what to undo if it does not."""
+
+    session: UploadSession
+    # A session opened by this request is deleted again when the upload fails.
+    opened_here: bool
+    jti_key: str = ""
+
+
+def _keep(coro: Awaitable[Any]) -> asyncio.Future[Any]:
+    task = asyncio.ensure_future(coro)
+    _KEPT.add(task)
+    task.add_done_callback(_KEPT.discard)
+    return task
+
+
+def _redis() -> Redis:
+    redis: Redis = current_app.extensions["redis"]
+    return redis
+
+
+def _settings() -> AppSettings:
+    settings: AppSettings = current_app.config["PIXELFOX"]
+    return settings
+
+
+def _raw_filename() -> str:
+    disposition = request.headers.get("Content-Disposition", "")
+    if disposition:
+        _, params = parse_options_header(disposition)
+        return params.get(b"filename", b"").decode("utf-8", errors="replace")
+    return request.args.get("filename", "")
+
+
+async def _grant_for_login(policy: UploadPolicy, multipart: bool) -> Grant:
+    user: User | None = await current_user()
+    if user is None:
+        raise APIError("AUTH_REQUIRED")
+    if not user.is_active:
+        raise APIError("FORBIDDEN", "This account is disabled.")
+    if policy.direct:
+        raise APIError("PROXY_UPLOAD_DISABLED")
+    length = request.content_length
+    limits = policy.ingest_limits(policy.max_bytes)
+    ingest.check_declared_length(length, limits, multipart=multipart)
+    # The size is known only once the body is in; the declared length (which
+    # includes a little multipart framing) or else the operator's limit caps it.
+    size = min(length, policy.max_bytes) if length else policy.max_bytes
+    wanted = SessionRequest(
+        file_size=max(1, size),
+        filename="" if multipart else _raw_filename(),
+        content_type="" if multipart else request.headers.get("Content-Type", ""),
+    )
+    session, _ = await open_session(user, wanted, policy, with_token=False)
+    return Grant(session=session, opened_here=True)
+
+
+def _session_id_of(token: str) -> uuid.UUID:
+    # Only to find the session; the signature is checked right after, with the
+    # node id of the session's pool as the audience.
+    try:
+        payload = jwt.decode(token, options={"verify_signature": False})
+        return uuid.UUID(str(payload["sid"]))
+    except (jwt.PyJWTError, KeyError, ValueError) as exc:
+        raise APIError("TOKEN_INVALID") from exc
+
+
+async def _grant_for_token(token: str, policy: UploadPolicy) -> Grant:
+    settings = _settings()
+    if not settings.token_signing_key.strip():
+        raise APIError("UNAVAILABLE", "Uploads are not configured: the signing key is missing.")
+    session = await UploadSession.get_or_none(id=_session_id_of(token)).select_related(
+        "pool", "user"
+    )
+    if session is None:
+        raise APIError("TOKEN_INVALID")
+    claims = tokens.verify(
+        token, node_of(session.pool), tokens.parse_public_keys(public_keys(settings))
+    )
+    if (claims.jti, claims.image_uuid) != (session.token_id, str(session.image_uuid)):
+        raise APIError("TOKEN_INVALID")
+    if policy.direct:
+        raise APIError("PROXY_UPLOAD_DISABLED")
+    if not session.user.is_active:
+        raise APIError("FORBIDDEN", "This account is disabled.")
+    if session.state != UploadSessionState.OPEN:
+        raise APIError("TOKEN_USED")
+    if not Path(session.pool.base_path).is_dir():
+        raise APIError("NO_STORAGE", "The session's pool is not on this host.")
+    ingest.check_declared_length(
+        request.content_length,
+        policy.ingest_limits(session.max_size),
+        multipart=request.method == "POST",
+    )
+    # Single use while the body streams, like a node's jti hold.
+    key = RedisKeys(settings.redis_prefix).token_jti(claims.jti)
+    ttl = max(1, claims.expires_at - int(time.time()) + JTI_LEEWAY)
+    if not await _redis().set(key, "busy", nx=True, ex=ttl):
+        raise APIError("TOKEN_USED")
+    return Grant(session=session, opened_here=False, jti_key=key)
+
+
+async def _drain_rest() -> None:
+    body = request.body
+    if isinstance(body, StreamBody):
+        body.max_content_length = None
+    drained = 0
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for chunk in body:
+                drained += len(chunk)
+                if drained > DRAIN_BYTES:
+                    return
+    except Exception:  # noqa: S110 - best effort: the refusal is sent either way
+        pass
+
+
+async def _undo(grant: Grant, result: IngestResult | None) -> None:
+    """Leave nothing behind: no file, no session this request opened, the token free again."""
+    if result is not None:
+        result.full_path.unlink(missing_ok=True)
+    if grant.opened_here:
+        await UploadSession.filter(id=grant.session.id).delete()
+    if grant.jti_key:
+        await _redis().delete(grant.jti_key)
+
+
+async def _receive(grant: Grant, policy: UploadPolicy) -> IngestResult:
+    body = request.body
+    if isinstance(body, StreamBody):
+        body.max_content_length = None  # ingest counts against the session's limit itself
+    base = Path(grant.session.pool.base_path)
+    image_uuid = str(grant.session.image_uuid)
+    limits = policy.ingest_limits(grant.session.max_size)
+    if request.method == "POST":
+        return await ingest.ingest_multipart(
+            body,
+            request.headers.get("Content-Type", ""),
+            pool_base=base,
+            image_uuid=image_uuid,
+            limits=limits,
+        )
+    return await ingest.ingest_raw(
+        body,
+        pool_base=base,
+        image_uuid=image_uuid,
+        limits=limits,
+        content_type=request.headers.get("Content-Type", ""),
+        filename=_raw_filename(),
+        content_length=request.content_length,
+    )
+
+
+async def _record(grant: Grant, result: IngestResult) -> UploadResult:
+    session = grant.session
+    completion = UploadCompletion(
+        session_id=str(session.id),
+        image_uuid=str(session.image_uuid),
+        pool_id=session.pool.id,
+        path=result.path,
+        size=result.size,
+        sha256=result.sha256,
+        mime=result.mime,
+        width=result.width,
+        height=result.height,
+        original_filename=result.filename or session.filename,
+    )
+    try:
+        recorded = await complete_upload(completion, node_id=None)
+    except BaseException:
+        # Unrecorded means unacknowledged: the file must not stay.
+        await _undo(grant, result)
+        raise
+    if grant.jti_key:
+        await _redis().set(grant.jti_key, f"used:{session.image_uuid}", keepttl=True)
+    return recorded
+
+
+@blueprint.route(PROXY_UPLOAD_PATH, methods=["POST", "PUT"])
+@public  # a login or an upload token is checked inside: either may carry the request
+async def proxy_upload() -> Any:
+    """Upload through the app itself (only while direct upload is switched off)."""
+    try:
+        return await _proxy_upload()
+    except APIError:
+        await _drain_rest()
+        raise
+
+
+async def _proxy_upload() -> Any:
+    policy = await UploadPolicy.load()
+    multipart = request.method == "POST"
+    bearer = bearer_value()
+    if bearer is not None and not looks_like_api_token(bearer):
+        grant = await _grant_for_token(bearer, policy)
+    else:
+        grant = await _grant_for_login(policy, multipart)
+    try:
+        result = await _receive(grant, policy)
+    except BaseException:
+        await asyncio.shield(_keep(_undo(grant, None)))
+        raise
+    # The file is in place: recording it must finish even if the client leaves now.
+    recorded: UploadResult = await asyncio.shield(_keep(_record(grant, result)))
+    log.info(
+        "proxy upload stored image=%s pool=%s bytes=%s request=%s",
+        recorded.image_uuid,
+        grant.session.pool.id,
+        result.size,
+        g.get("request_id"),
+    )
+    return jsonify(recorded.model_dump()), 201

@@ -1,0 +1,82 @@
+"""The upload API of the control app: sessions (direct mode) and the proxy endpoint."""
+
+from __future__ import annotations
+
+from quart import Blueprint, current_app, g
+from quart_schema import validate_querystring, validate_request, validate_response
+
+from pixelfox_storage.protocol.errors import APIError
+
+from ..auth import login_required
+from ..config import AppSettings
+from ..models import User
+from ..placement import NoEligiblePool
+from ..placement.region import request_region
+from .policy import UploadPolicy
+from .sessions import (
+    ServerQuery,
+    SessionAnswer,
+    SessionQuery,
+    SessionRequest,
+    answer,
+    open_session,
+)
+
+blueprint = Blueprint("upload", __name__, url_prefix="/api/v1/upload")
+
+
+async def _open(
+    user: User, data: SessionRequest, policy: UploadPolicy, region: str, explain: bool
+) -> SessionAnswer:
+    """Open a session; admins asking to ``explain`` get the placement's explanation."""
+    settings: AppSettings = current_app.config["PIXELFOX"]
+    where, source = request_region(settings, region)
+    explaining = explain and user.is_admin
+    try:
+        session, token = await open_session(user, data, policy, region=where, region_source=source)
+    except NoEligiblePool as refused:
+        if explaining:
+            raise APIError(
+                "NO_STORAGE", details={"placement": refused.explanation.to_dict()}
+            ) from refused
+        raise
+    session_answer = answer(session, token, policy.direct)
+    if explaining:
+        session_answer.placement = g.placement.to_dict()
+    return session_answer
+
+
+@blueprint.post("/sessions")
+@login_required
+@validate_request(SessionRequest)
+@validate_querystring(SessionQuery)
+@validate_response(SessionAnswer, 201)
+async def create_session(
+    data: SessionRequest, query_args: SessionQuery
+) -> tuple[SessionAnswer, int]:
+    """Ask where to upload a file: an upload URL and a token valid for this one file.
+
+    After an upload failed at the network level, ask again with that session's
+    ``node_id`` in ``avoid_nodes``. ``?region=`` states the client's region.
+    """
+    policy = await UploadPolicy.load()
+    return await _open(g.user, data, policy, query_args.region, query_args.explain), 201
+
+
+@blueprint.get("/server")
+@login_required
+@validate_querystring(ServerQuery)
+@validate_response(SessionAnswer, 200)
+async def upload_server(query_args: ServerQuery) -> SessionAnswer:
+    """Sibsoft-style alias of the session call; without a size the token allows the limit."""
+    policy = await UploadPolicy.load()
+    avoid = [n.strip() for n in query_args.avoid_nodes.split(",") if n.strip()]
+    if len(avoid) > 16 or any(len(n) > 32 for n in avoid):
+        raise APIError("VALIDATION_ERROR", "avoid_nodes: at most 16 node ids of 32 characters")
+    request = SessionRequest(
+        file_size=query_args.file_size or max(1, policy.max_bytes),
+        filename=query_args.filename,
+        content_type=query_args.content_type,
+        avoid_nodes=avoid,
+    )
+    return await _open(g.user, request, policy, query_args.region, query_args.explain)

@@ -1,0 +1,157 @@
+"""Upload sessions: a promise to accept one file, carried by a signed token."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+from quart import current_app, g
+
+from pixelfox_storage.protocol.tokens import UploadClaims
+
+from ..auth.ratelimit import request_client_address
+from ..config import AppSettings
+from ..images import urls
+from ..models import UploadSession, User
+from ..nodes import node_of
+from ..placement import PlacementRequest, place
+from .policy import UploadPolicy, check_rate, check_size, check_type
+from .signing import mint_upload_token
+
+NodeId = Annotated[str, Field(max_length=32)]
+REGION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$"
+
+
+class SessionRequest(BaseModel):
+    file_size: int = Field(ge=1, description="Size of the file in bytes")
+    filename: str = Field("", max_length=255)
+    content_type: str = Field("", max_length=127)
+    avoid_nodes: list[NodeId] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Node ids not to upload to, e.g. the node_id of a session whose "
+        "upload failed at the network level",
+    )
+
+
+class SessionQuery(BaseModel):
+    """Query parameters of the session call."""
+
+    region: str = Field(
+        "",
+        pattern=REGION_PATTERN,
+        description="The client's region (placement prefers pools there), e.g. eu-central",
+    )
+    explain: bool = Field(False, description="Admins: include the placement explanation")
+
+
+class ServerQuery(BaseModel):
+    """The Sibsoft-style alias takes the same fields from the query string, all optional."""
+
+    file_size: int | None = Field(None, ge=1, description="Defaults to the upload limit")
+    filename: str = Field("", max_length=255)
+    content_type: str = Field("", max_length=127)
+    avoid_nodes: str = Field("", max_length=560, description="Comma-separated node ids to avoid")
+    region: str = Field("", pattern=REGION_PATTERN, description="The client's region")
+    explain: bool = Field(False, description="Admins: include the placement explanation")
+
+
+class SessionAnswer(BaseModel):
+    upload_url: str
+    token: str
+    pool_id: int
+    session_id: str
+    expires_at: int = Field(description="Unix time after which the token is refused")
+    image_uuid: str
+    max_size: int
+    direct: bool = Field(description="False: upload_url is the app itself (proxy mode)")
+    node_id: str = Field("", description="The storage node of the pool (to avoid it on a retry)")
+    placement: dict[str, Any] | None = Field(
+        default=None, description="Why this pool (admins, with explain=1)"
+    )
+
+
+async def open_session(
+    user: User,
+    request: SessionRequest,
+    policy: UploadPolicy,
+    *,
+    avoid_nodes: tuple[str, ...] = (),
+    region: str | None = None,
+    region_source: str | None = None,
+    with_token: bool = True,
+) -> tuple[UploadSession, str]:
+    """Check everything, choose a pool, store the session and sign its token.
+
+    Nothing is stored unless every check passed. The token allows exactly the
+    declared size: the browser knows the file's size, and a token that allows
+    no more than was asked for keeps a pool's free-space promise honest.
+    ``with_token=False`` (the app's own proxy upload) returns an empty token.
+    The placement's explanation is left on ``g.placement`` for the caller.
+    """
+    settings: AppSettings = current_app.config["PIXELFOX"]
+    await check_rate(policy, user)
+    check_size(policy, request.file_size)
+    filename, content_type = check_type(policy, request.filename, request.content_type)
+    placement = await place(
+        PlacementRequest(
+            request.file_size,
+            frozenset(avoid_nodes) | frozenset(request.avoid_nodes),
+            region=region,
+            region_source=region_source,
+            local_only=not policy.direct,
+        ),
+        current_app.extensions["redis"],
+        current_app.extensions["keys"],
+    )
+    g.placement = placement.explanation
+    pool = placement.pool
+    session_id, image_uuid, jti = uuid.uuid4(), uuid.uuid4(), uuid.uuid4().hex
+    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(
+        minutes=settings.token_lifetime_minutes
+    )
+    claims = UploadClaims(
+        node_id=node_of(pool),
+        user_id=user.id,
+        pool_id=pool.id,
+        session_id=str(session_id),
+        jti=jti,
+        max_size=request.file_size,
+        expires_at=int(expires.timestamp()),
+        image_uuid=str(image_uuid),
+        request_id=g.get("request_id"),
+    )
+    token = mint_upload_token(claims, settings) if with_token else ""
+    session = await UploadSession.create(
+        id=session_id,
+        user=user,
+        pool=pool,
+        token_id=jti,
+        image_uuid=image_uuid,
+        filename=filename,
+        content_type=content_type,
+        declared_size=request.file_size,
+        max_size=request.file_size,
+        expires_at=expires,
+        client_ip=request_client_address()[:64],
+        request_id=g.get("request_id", "")[:64],
+    )
+    return session, token
+
+
+def answer(session: UploadSession, token: str, direct: bool) -> SessionAnswer:
+    settings: AppSettings = current_app.config["PIXELFOX"]
+    pool = session.pool
+    return SessionAnswer(
+        upload_url=urls.upload_url(pool, settings) if direct else urls.proxy_upload_url(settings),
+        token=token,
+        pool_id=pool.id,
+        session_id=str(session.id),
+        expires_at=int(session.expires_at.timestamp()),
+        image_uuid=str(session.image_uuid),
+        max_size=session.max_size,
+        direct=direct,
+        node_id=node_of(pool),
+    )

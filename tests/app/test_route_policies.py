@@ -1,0 +1,40 @@
+"""Invariant: every route says who may call it; internal routes only take node credentials."""
+
+from __future__ import annotations
+
+from pixelfox_app import create_app
+from pixelfox_app.config import AppSettings
+
+# Framework routes: the OpenAPI document, its viewer, static files, the health check.
+FRAMEWORK = {"static", "openapi", "swagger_ui", "health.healthz"}
+POLICIES = {"public", "login", "admin", "node"}
+
+
+def _routes() -> list[tuple[str, str, str | None]]:
+    app = create_app(AppSettings(metrics_bind="off"))
+    return [
+        (rule.rule, rule.endpoint, getattr(app.view_functions[rule.endpoint], "auth_policy", None))
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint not in FRAMEWORK
+    ]
+
+
+def test_every_route_declares_an_auth_policy():
+    missing = [(rule, endpoint) for rule, endpoint, policy in _routes() if policy not in POLICIES]
+    assert missing == []
+
+
+def test_internal_routes_take_only_node_credentials():
+    internal = [
+        (rule, policy) for rule, _, policy in _routes() if rule.startswith("/api/internal/")
+    ]
+    assert internal, "the internal API is registered"
+    assert {policy for _, policy in internal} == {"node"}
+
+
+def test_upload_routes_require_a_user_except_the_token_carrying_proxy():
+    policies = {rule: policy for rule, _, policy in _routes()}
+    assert policies["/api/v1/upload/sessions"] == "login"
+    assert policies["/api/v1/upload/server"] == "login"
+    # Checks a login or an upload token itself (see pixelfox_app.upload.proxy).
+    assert policies["/api/v1/upload"] == "public"
