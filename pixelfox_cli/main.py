@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from . import admin, ops, serve, up
+from . import admin, ops, secrets, serve, up, workers
 
 
 class CLIError(click.ClickException):
@@ -19,7 +19,7 @@ def cli() -> None:
     """PixelFox hot storage: control app, storage nodes and their workers."""
 
 
-for module in (admin, ops, serve, up):
+for module in (admin, ops, secrets, serve, up, workers):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -27,8 +27,20 @@ class StorageSettings:
     link_previous_secret: str = ""
     serve_uploads: bool = True
     heartbeat_seconds: int = 5
+    # Operator override of the pool map, "<id>=<path>,…" (see pixelfox_storage.pools).
+    node_pools: str = ""
+    # Temporary files of cut-off uploads (<pool>/.incoming/) untouched this long are
+    # removed; the sweep runs at start-up and then every upload_sweep_seconds.
+    upload_temp_max_age: int = 1800
+    upload_sweep_seconds: int = 300
+    # Variant set made by the node worker; empty = the built-in set (see processing.specs).
+    variants: str = ""
     log_format: str = "console"
     log_level: str = "INFO"
+    # /metrics listeners, "host[:port]" or "off"; a bare host means the role's
+    # default port (storage 9181, node worker 9183; see pixelfox_common.metrics).
+    metrics_bind: str = "127.0.0.1"
+    worker_metrics_bind: str = "127.0.0.1"
     testing: bool = False
 
     @classmethod

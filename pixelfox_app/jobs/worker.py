@@ -1,0 +1,108 @@
+"""The control worker: arq on ``RedisKeys.control_queue`` with the app's periodic jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings, create_pool
+from arq.constants import health_check_key_suffix
+from arq.worker import create_worker
+
+from pixelfox_storage.protocol.keys import RedisKeys
+
+from ..config import AppSettings
+from ..db import close_db, init_db
+from ..placement.reachability import CHECK_EVERY_SECONDS, check_upload_apis
+from .sweeper import sweep_stuck_images
+
+log = logging.getLogger(__name__)
+
+HEALTH_CHECK_INTERVAL = 10
+# Job functions others enqueue on the control queue (none yet besides the crons).
+CONTROL_FUNCTIONS: list[Any] = []
+
+
+def control_worker_settings(settings: AppSettings) -> dict[str, Any]:
+    """Keyword arguments of ``arq.Worker`` for the control worker."""
+    keys = RedisKeys(settings.redis_prefix)
+    queue = keys.control_queue
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        await init_db(settings.effective_database_url)
+        ctx["settings"] = settings
+        ctx["keys"] = keys
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        client = ctx.pop("reachability_client", None)
+        if client is not None:
+            await client.aclose()
+        await close_db()
+
+    return {
+        "queue_name": queue,
+        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "functions": CONTROL_FUNCTIONS,
+        "cron_jobs": [
+            # The name carries the queue (and so the Redis prefix): arq derives a cron
+            # job's id from its name, and installations sharing a Redis must not
+            # suppress each other's sweeps.
+            cron(
+                sweep_stuck_images,
+                name=f"{queue}:sweep_stuck_images",
+                second=0,
+                run_at_startup=True,
+                timeout=300,
+                # What the last sweeps did stays readable (arq:result:<name>:<ms>).
+                keep_result=600,
+            ),
+            # Placement's upload API checks (HEAD upload_api_url, 2 s timeout).
+            cron(
+                check_upload_apis,
+                name=f"{queue}:check_upload_apis",
+                second=set(range(0, 60, CHECK_EVERY_SECONDS)),
+                run_at_startup=True,
+                timeout=30,
+            ),
+        ],
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "poll_delay": 0.5,
+        "max_jobs": 4,
+        "job_timeout": 300,
+        "keep_result": 3600,
+        "health_check_interval": HEALTH_CHECK_INTERVAL,
+    }
+
+
+async def _run(settings: AppSettings) -> None:
+    worker = create_worker(control_worker_settings(settings))
+    try:
+        await worker.async_run()
+    except asyncio.CancelledError:
+        # SIGINT/SIGTERM: arq's own handler cancelled the main task.
+        pass
+    finally:
+        await worker.close()
+
+
+def run_control_worker(settings: AppSettings) -> None:
+    """Run until SIGINT/SIGTERM."""
+    asyncio.run(_run(settings))
+
+
+async def _health(settings: AppSettings) -> dict[str, str | None]:
+    queue = RedisKeys(settings.redis_prefix).control_queue
+    redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    try:
+        raw = await redis.get(queue + health_check_key_suffix)
+        return {queue: raw.decode() if raw else None}
+    finally:
+        await redis.aclose()
+
+
+def check_control_worker(settings: AppSettings) -> dict[str, str | None]:
+    """Like ``arq --check``: the control worker recorded its health within ~10 s."""
+    return asyncio.run(_health(settings))

@@ -1,0 +1,247 @@
+"""Variants from an original with pyvips: decode once, derive, strip, encode.
+
+Decisions, each for a reason:
+
+- **Decode once.** The original is decoded once, at the largest box, with
+  shrink-on-load (JPEG DCT scaling, WebP/HEIF scaled decode), and kept in
+  memory; every smaller variant is resized from that in-memory image.
+  Decoding per variant costs a decode each time (bench/variants.py).
+- **Upright, sRGB, 8 bit.** The resize applies the EXIF orientation; images
+  with an embedded profile (Adobe RGB, Display P3 …) and CMYK are converted
+  to sRGB with their profile, grey and 16-bit ones to 8-bit sRGB; untagged
+  images are taken as sRGB.
+- **No metadata at all.** EXIF (GPS, camera serials), XMP, IPTC, comments and
+  the ICC profile are dropped from every variant. Dropping the ICC profile is
+  deliberate: the pixels already are sRGB, which browsers assume for untagged
+  images, and a profile costs up to a few KB on a 5 KB thumbnail.
+- **Animations: first frame.** ``thumbnail`` reads page 0 only; the variants
+  are stills and the original stays animated for whoever wants it.
+- **Alpha** is kept in WebP/AVIF and flattened onto white for JPEG.
+- **Hardened libvips.** Only the loaders of accepted upload types may run
+  (no SVG, PDF, matrix, raw, vips …, nothing libvips marks untrusted), the
+  operation cache is off (each file is seen once; the cache would only hold
+  memory and file handles), and libvips runs one thread per image: AV1 output
+  depends on the encoder's thread count, and one thread keeps the bytes equal
+  on every node. Parallelism comes from running jobs side by side.
+- **Limits again.** Pixel and frame limits are checked from the header before
+  anything is decoded, although the node's ingest checked them too.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyvips
+
+from pixelfox_common.imagecheck import harden_vips
+
+from .specs import VariantSpec, save_options, writable_formats
+
+# What an opened original must say about itself ("vips-loader"): the loaders of
+# accepted upload types. ``imagecheck.harden_vips`` blocks every other loader.
+ALLOWED_LOADER_NICKNAMES = frozenset(
+    {"jpegload", "pngload", "webpload", "gifload", "heifload", "tiffload"}
+)
+# Metadata fields removed from the decoded image before encoding; the savers are
+# also told to keep nothing. Two layers, because a saver's idea of "metadata"
+# has changed between libvips releases.
+_METADATA_PREFIXES = (
+    "exif-",
+    "xmp-",
+    "iptc-",
+    "icc-",
+    "png-comment",
+    "gif-comment",
+    "heif-",
+    "orientation",
+    "gainmap",
+)
+_KEEP_NONE = 0  # VipsForeignKeep NONE
+_AV1_ENCODER = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Defaults match the app's knobs ``max_pixels`` and ``max_frames``."""
+
+    max_pixels: int = 100_000_000
+    max_frames: int = 200
+
+
+class ImageRejected(Exception):
+    """The original cannot or must not be processed; retrying will not help.
+
+    ``code`` is a stable code from ``protocol.errors``.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Header:
+    width: int
+    height: int
+    frames: int
+    loader: str
+
+
+@dataclass(frozen=True)
+class Rendition:
+    variant: str
+    fmt: str
+    data: bytes
+    width: int
+    height: int
+
+
+def harden() -> None:
+    """Restrict libvips for untrusted input; idempotent, call before any decode.
+
+    The loader whitelist is the node ingest's (one list for the whole node);
+    the worker adds one thread per image for byte-identical AV1 output.
+    """
+    harden_vips()
+    pyvips.concurrency_set(1)
+
+
+def inspect(original: Path, limits: Limits) -> Header:
+    """Read the header only and enforce type, pixel and frame limits."""
+    harden()
+    try:
+        head = pyvips.Image.new_from_file(str(original), access="sequential")
+    except pyvips.Error as exc:
+        raise ImageRejected("INVALID_IMAGE", f"not a readable image: {_first_line(exc)}") from exc
+    loader = head.get("vips-loader") if head.get_typeof("vips-loader") else ""
+    if loader not in ALLOWED_LOADER_NICKNAMES:
+        raise ImageRejected("UNSUPPORTED_TYPE", f"loader {loader or '?'} is not allowed")
+    frames = head.get("n-pages") if head.get_typeof("n-pages") else 1
+    if head.width * head.height > limits.max_pixels:
+        raise ImageRejected(
+            "IMAGE_TOO_LARGE",
+            f"{head.width}x{head.height} is over {limits.max_pixels} pixels",
+        )
+    if frames > limits.max_frames:
+        raise ImageRejected("IMAGE_TOO_LARGE", f"{frames} frames, at most {limits.max_frames}")
+    return Header(head.width, head.height, frames, loader)
+
+
+def render(
+    original: Path,
+    specs: Sequence[VariantSpec],
+    limits: Limits | None = None,
+    *,
+    only: Collection[tuple[str, str]] | None = None,
+) -> Iterator[Rendition]:
+    """Encode the variants of ``specs``; yields one rendition at a time, largest first.
+
+    ``only`` restricts the output to some (variant, format) pairs. The decode
+    size always follows the whole set, so a variant made alone is byte for byte
+    the one made with all others. Formats the libvips build cannot write (AVIF
+    without an AV1 encoder) are skipped. Raises :class:`ImageRejected` for input
+    that must not be processed.
+    """
+    writable = writable_formats()
+    ordered = sorted(specs, key=lambda s: -s.box)
+    plan = [
+        (
+            spec,
+            [f for f in spec.formats if f in writable and (only is None or (spec.name, f) in only)],
+        )
+        for spec in ordered
+    ]
+    if not any(fmts for _, fmts in plan):
+        return
+    header = inspect(original, limits or Limits())
+    try:
+        # The decoded base is sequential: materialise it once, then derive from memory.
+        base = _clean(_decode(original, header, ordered[0].box)).copy_memory()
+    except pyvips.Error as exc:
+        raise ImageRejected("INVALID_IMAGE", f"cannot decode: {_first_line(exc)}") from exc
+    for spec, fmts in plan:
+        if not fmts:
+            continue
+        # Smaller sizes come from the decoded base, not from the previous size, so
+        # rounding does not add up (3000x2000 gives 200x133 directly, 200x134 via 400).
+        sized = base
+        if max(base.width, base.height) > spec.box:
+            sized = base.thumbnail_image(
+                spec.box, height=spec.box, size="down", no_rotate=True
+            ).copy_memory()
+        for fmt in fmts:
+            yield Rendition(spec.name, fmt, _encode(sized, fmt), sized.width, sized.height)
+
+
+def _decode(original: Path, header: Header, box: int) -> pyvips.Image:
+    """The original, upright and in sRGB, fitted into box x box."""
+    if header.loader == "jpegload":
+        # libjpeg scales while decoding (DCT scaling) by 2, 4 or 8. ``thumbnail``
+        # would only use it to leave at least a factor of two for its final resize,
+        # i.e. decode a 12 MP photo in full for a 1280 px variant; decoding at the
+        # largest scale that stays above the box, as Pillow's draft mode does, is
+        # about twice as fast for the whole set (bench/variants.py).
+        shrink = 1
+        while shrink < 8 and max(header.width, header.height) // (shrink * 2) >= box:
+            shrink *= 2
+        loaded = pyvips.Image.new_from_file(
+            str(original), access="sequential", shrink=shrink, fail_on="error"
+        )
+        image = loaded.thumbnail_image(box, height=box, size="down")
+    else:
+        # Other loaders: ``thumbnail`` does their shrink-on-load (WebP and HEIF scale).
+        image = pyvips.Image.thumbnail(str(original), box, height=box, size="down", fail_on="error")
+    return _to_srgb(image)
+
+
+def _to_srgb(image: pyvips.Image) -> pyvips.Image:
+    """Colour-manage tagged and CMYK images into sRGB, after the resize.
+
+    Done here rather than with ``thumbnail(output_profile=…)``, which also
+    transforms untagged images and cost 0.6 s for one 1280 px image on one
+    core, against 20 ms for ``icc_transform`` of the resized image.
+    """
+    cmyk = image.interpretation == "cmyk"
+    if not cmyk and not image.get_typeof("icc-profile-data"):
+        return image  # untagged: taken as sRGB, as browsers do
+    try:
+        return image.icc_transform(
+            "srgb", embedded=True, input_profile="cmyk" if cmyk else "srgb", depth=8
+        )
+    except pyvips.Error:
+        # A broken embedded profile: ignore it rather than refuse the picture.
+        return image.colourspace("srgb")
+
+
+def _clean(image: pyvips.Image) -> pyvips.Image:
+    """An 8-bit sRGB copy carrying no metadata."""
+    if image.interpretation != "srgb" or image.format != "uchar":
+        image = image.colourspace("srgb").cast("uchar")
+    image = image.copy()
+    for name in image.get_fields():
+        if name.startswith(_METADATA_PREFIXES):
+            image.remove(name)
+    return image
+
+
+def _encode(image: pyvips.Image, fmt: str) -> bytes:
+    saver, options = save_options(fmt)
+    if fmt == "jpg" and image.hasalpha():
+        image = image.flatten(background=[255, 255, 255]).cast("uchar")
+    if fmt == "avif":
+        # The AV1 encoder is a job's largest allocation (~20 MB at 1280 px, more
+        # than the decode). One at a time per process bounds the worst case of
+        # parallel jobs encoding AVIF together; AVIF is a quarter of a set's
+        # time, so jobs rarely wait on each other here.
+        with _AV1_ENCODER:
+            data: bytes = getattr(image, saver)(keep=_KEEP_NONE, **options)
+        return data
+    data = getattr(image, saver)(keep=_KEEP_NONE, **options)
+    return data
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,146 @@
+"""Job functions of a node worker.
+
+``process_image`` is the contract with the app, which enqueues it on the
+node's fresh lane as ``process_image(image_uuid, pool_id, path, request_id)``
+with the job id ``process_job_id(image_uuid)``. The same function on the
+background lane re-makes variants of older images (backfills).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from arq import Retry
+
+from pixelfox_common.logs import job_context
+from pixelfox_common.metrics import observed_job
+
+from ..pools import PoolMapUnavailable, UnknownPool
+from ..processing import Limits
+from ..protocol.internal import VariantReport
+from .appclient import AppUnavailable, ImageGone
+from .context import NodeContext
+from .files import sweep_temp_files
+from .variants import make_variants
+
+log = logging.getLogger(__name__)
+
+# Retries wait 1, 2, 4 … seconds, capped at 5 minutes: with MAX_TRIES the job
+# keeps trying for about 20 minutes, then the app's sweeper takes over.
+BACKOFF_BASE = 1.0
+BACKOFF_MAX = 300.0
+MAX_TRIES = 12
+# No job keeps a temporary file this long; older ones are left-overs of a crash.
+STALE_TEMP_SECONDS = 3600
+
+
+def backoff(job_try: int) -> float:
+    """Seconds to wait before try ``job_try + 1``."""
+    return float(min(BACKOFF_BASE * 2 ** max(job_try - 1, 0), BACKOFF_MAX))
+
+
+@observed_job("process")
+async def process_image(
+    ctx: dict[str, Any],
+    image_uuid: str,
+    pool_id: int,
+    path: str,
+    request_id: str,
+    *,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Make the variants of one image beside its original and report them to the app.
+
+    Idempotent: variants already written are kept, encoding is deterministic.
+    A backfill after a change of encoder settings passes ``force=True`` to
+    encode again. A broken or over-limit original is reported as ``failed``
+    (no retry); an unreachable app makes the job retry with backoff.
+    """
+    node: NodeContext = ctx["node"]
+    job_try = int(ctx.get("job_try", 1))
+    with job_context(
+        job_id=ctx.get("job_id"),
+        job="process_image",
+        request_id=request_id,
+        image_uuid=image_uuid,
+        pool_id=pool_id,
+    ):
+        try:
+            base = await node.pools.base_path(pool_id)
+        except PoolMapUnavailable as exc:
+            log.warning("pool map unavailable, retrying: %s", exc)
+            raise Retry(defer=backoff(job_try)) from exc
+        except UnknownPool:
+            # A job for a pool that is not here was routed to the wrong node; the
+            # app must fix that, and a report from this node would be wrong.
+            log.error("pool %s is not on node %s", pool_id, node.settings.node_id)
+            raise
+
+        started = time.perf_counter()
+        report: VariantReport = await asyncio.to_thread(
+            partial(make_variants, force=force),
+            base,
+            image_uuid,
+            path,
+            node.specs,
+            _limits(node),
+        )
+        took = time.perf_counter() - started
+        if report.state == "failed":
+            log.warning("processing failed: %s", report.error)
+        else:
+            log.info("variants ready", extra={"variants": len(report.variants), "seconds": took})
+
+        try:
+            await node.app.report_variants(image_uuid, report, request_id)
+        except AppUnavailable as exc:
+            defer = backoff(job_try)
+            log.warning("report not delivered (%s); try %d again in %.0fs", exc, job_try, defer)
+            raise Retry(defer=defer) from exc
+        except ImageGone:
+            log.info("the app no longer knows this image; nothing to report")
+            return {"state": "gone"}
+        return {"state": report.state, "variants": len(report.variants), "seconds": took}
+
+
+def _limits(node: NodeContext) -> Limits:
+    """The operator's pixel and frame limits as the app last sent them."""
+    current = node.pools.current
+    if current is None:
+        return node.limits
+    return Limits(max_pixels=current.limits.max_pixels, max_frames=current.limits.max_frames)
+
+
+@observed_job("ping")
+async def ping(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Answer with the node id and the time the job started.
+
+    Proves end to end that a lane picks up work (``pixelfox worker --check
+    --ping``); bench/job_latency.py measures pickup latency with it.
+    """
+    node: NodeContext = ctx["node"]
+    return {"node_id": node.settings.node_id, "started": time.time()}
+
+
+@observed_job("sweep_temp_files")
+async def sweep_temp_files_job(ctx: dict[str, Any]) -> int:
+    """Cron: remove temporary variant files that crashed jobs left in this node's pools."""
+    node: NodeContext = ctx["node"]
+    try:
+        pool_map = node.pools.current or await node.pools.refresh()
+    except PoolMapUnavailable as exc:
+        log.warning("temp sweep skipped: %s", exc)
+        return 0
+    removed = 0
+    for pool in pool_map.pools.values():
+        removed += await asyncio.to_thread(
+            sweep_temp_files, Path(pool.base_path), STALE_TEMP_SECONDS
+        )
+    if removed:
+        log.info("removed %d stale temporary files", removed)
+    return removed

@@ -1,0 +1,87 @@
+"""Turn one original on local disk into its variant files (runs in a worker thread)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyvips
+
+from ..processing import ImageRejected, Limits, VariantSpec, harden, render, writable_formats
+from ..protocol import layout
+from ..protocol.internal import VariantInfo, VariantReport
+from .files import discard_temp_files, original_date, write_atomically
+
+
+def make_variants(
+    base: Path,
+    image_uuid: str,
+    path: str,
+    specs: tuple[VariantSpec, ...],
+    limits: Limits,
+    *,
+    force: bool = False,
+) -> VariantReport:
+    """Write every variant of an image beside its original and describe them.
+
+    Variants already at their final path are kept (a file there is always whole,
+    see ``files.write_atomically``, and encoding is deterministic), so a job that
+    is retried only to reach the app does not encode again. ``force`` encodes
+    everything anew. Input that must not be processed gives a ``failed`` report.
+    """
+    try:
+        original = layout.resolve(base, path)
+        when = original_date(path)
+    except (layout.UnsafePath, ValueError) as exc:
+        return VariantReport(state="failed", error=f"BAD_REQUEST: bad original path {exc}")
+    if not original.is_file():
+        return VariantReport(state="failed", error=f"NOT_FOUND: original {path} is missing")
+
+    harden()
+    discard_temp_files(base, image_uuid)
+    writable = writable_formats()
+    done: list[VariantInfo] = []
+    missing: set[tuple[str, str]] = set()
+    for spec in specs:
+        for fmt in spec.formats:
+            if fmt not in writable:
+                continue
+            rel = layout.variant_path(image_uuid, spec.name, fmt, when)
+            existing = None if force else _describe(base, rel, spec.name, fmt)
+            if existing is None:
+                missing.add((spec.name, fmt))
+            else:
+                done.append(existing)
+
+    try:
+        if missing:
+            for rendition in render(original, specs, limits, only=missing):
+                rel = layout.variant_path(image_uuid, rendition.variant, rendition.fmt, when)
+                write_atomically(base, layout.resolve(base, rel), rendition.data)
+                done.append(
+                    VariantInfo(
+                        kind=rendition.variant,
+                        format=rendition.fmt,
+                        path=rel,
+                        size=len(rendition.data),
+                        width=rendition.width,
+                        height=rendition.height,
+                    )
+                )
+    except ImageRejected as exc:
+        return VariantReport(state="failed", error=f"{exc.code}: {exc}")
+    order = {(s.name, f): i for i, s in enumerate(specs) for f in s.formats}
+    done.sort(key=lambda v: order.get((v.kind, v.format), len(order)))
+    return VariantReport(state="ready", variants=done)
+
+
+def _describe(base: Path, rel: str, kind: str, fmt: str) -> VariantInfo | None:
+    """The VariantInfo of a variant file that is already in place, or None."""
+    full = layout.resolve(base, rel)
+    try:
+        size = full.stat().st_size
+        head = pyvips.Image.new_from_file(str(full), access="sequential")
+    except (OSError, pyvips.Error):
+        return None
+    return VariantInfo(
+        kind=kind, format=fmt, path=rel, size=size, width=head.width, height=head.height
+    )
