@@ -9,7 +9,7 @@ blueprint = Blueprint("health", __name__)
 
 
 @blueprint.get("/healthz")
-async def healthz():  # type: ignore[no-untyped-def]
+async def healthz():
     """Ready when the database and Redis answer."""
     checks: dict[str, str] = {}
     try:
