@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from quart import Quart, jsonify
+from quart import Quart, Response, jsonify
 from redis.asyncio import Redis
 
 from pixelfox_common import web
 
+from . import heartbeat, serving
 from .config import StorageSettings
 from .protocol.keys import RedisKeys
+from .upload import install as install_upload
 
 VERSION = "0.1.0"
 
@@ -31,8 +33,16 @@ def create_app(settings: StorageSettings | None = None) -> Quart:
         if redis is not None:
             await redis.aclose()
 
+    # After _open: the upload chores start once Redis is there.
+    install_upload(app, settings)
+    # After the upload module: the first beat reports the pools it loaded.
+    heartbeat.install(app, settings, VERSION)
+    if settings.serve_uploads:
+        # Downloads without nginx (single host); uses the upload module's pool map.
+        serving.install(app, settings)
+
     @app.get("/healthz")
-    async def healthz():  # type: ignore[no-untyped-def]
+    async def healthz() -> tuple[Response, int]:
         """Ready when Redis answers."""
         try:
             await app.extensions["redis"].ping()

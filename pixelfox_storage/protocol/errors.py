@@ -32,6 +32,7 @@ CODES = _codes(
     ErrorCode("IMAGE_TOO_LARGE", 422, "The image has too many pixels or frames."),
     ErrorCode("MISSING_FILE", 400, "The upload carries no file."),
     ErrorCode("INCOMPLETE_UPLOAD", 400, "The upload ended before the whole file arrived."),
+    ErrorCode("INVALID_FILENAME", 400, "The file name is not acceptable; rename the file."),
     ErrorCode("RATE_LIMITED", 429, "Too many uploads; please wait a moment."),
     ErrorCode("TOKEN_MISSING", 401, "The upload carries no token."),
     ErrorCode("TOKEN_INVALID", 401, "The upload token is not valid."),
@@ -47,6 +48,9 @@ CODES = _codes(
     ErrorCode("DIRECT_UPLOAD_DISABLED", 409, "Direct upload is switched off; use the app."),
     ErrorCode("PROXY_UPLOAD_DISABLED", 409, "Uploads go straight to storage; ask for a session."),
     ErrorCode("CSRF_FAILED", 403, "The form has expired; reload the page and try again."),
+    ErrorCode("LINK_INVALID", 403, "This download link is not valid."),
+    ErrorCode("LINK_EXPIRED", 410, "This download link has expired; ask for a new one."),
+    ErrorCode("RANGE_NOT_SATISFIABLE", 416, "The requested byte range is not in the file."),
     ErrorCode("UNAVAILABLE", 503, "A service this request needs is not reachable."),
     ErrorCode("INTERNAL", 500, "Something went wrong on our side."),
 )

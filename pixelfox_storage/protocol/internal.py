@@ -37,9 +37,18 @@ class PoolInfo(BaseModel):
     reserve_bytes: int = 0
 
 
+class UploadLimits(BaseModel):
+    """The operator's upload knobs a node applies to the bytes (the token carries max_size)."""
+
+    allowed_types: list[str] = ["image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"]
+    max_pixels: int = Field(default=100_000_000, ge=1)
+    max_frames: int = Field(default=200, ge=1)
+
+
 class NodeConfig(BaseModel):
     node_id: str
     pools: list[PoolInfo]
+    upload_limits: UploadLimits = Field(default_factory=UploadLimits)
 
 
 class UploadCompletion(BaseModel):

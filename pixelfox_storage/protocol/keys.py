@@ -16,6 +16,11 @@ TOKEN_ISSUER = "pixelfox-app"
 HEARTBEAT_TTL = 30  # a node that stops beating vanishes from Redis after this
 REACHABILITY_TTL = 30
 JTI_LEEWAY = 120  # a used token id is kept this long past the token's expiry
+HEALTH_HISTORY_TTL = 86400  # a pool's health samples outlive a quiet app by a day
+HEALTH_HISTORY_LENGTH = 240  # samples kept per pool (an hour at one per 15 s)
+# A node's placement health outlives a silent node by a day, so a node that comes
+# back after an outage still needs its two healthy beats (see pixelfox_app.placement).
+NODE_HEALTH_TTL = 86400
 
 
 def token_audience(node_id: str) -> str:
@@ -61,6 +66,27 @@ class RedisKeys:
     # Upload API reachability of a pool (owner: control worker; TTL: REACHABILITY_TTL).
     def pool_reachable(self, pool_id: int) -> str:
         return f"{self.prefix}:reachable:{pool_id}"
+
+    # Placement health of a node: state up/down, healthy beats counted since it went
+    # down, last beat time (owner: app heartbeat receiver and control worker's
+    # reachability check, via pixelfox_app.placement.health; TTL: NODE_HEALTH_TTL).
+    def node_health(self, node_id: str) -> str:
+        return f"{self.prefix}:node-health:{node_id}"
+
+    # Bytes promised to a pool by upload sessions since its node's last heartbeat
+    # (owner: app placement; reset by the heartbeat receiver; TTL: HEARTBEAT_TTL).
+    def pool_placed_bytes(self, pool_id: int) -> str:
+        return f"{self.prefix}:placed:{pool_id}"
+
+    # Rolling health samples of a pool for the admin's pool page (owner: app web UI;
+    # a list capped at HEALTH_HISTORY_LENGTH, TTL HEALTH_HISTORY_TTL).
+    def pool_health_history(self, pool_id: int) -> str:
+        return f"{self.prefix}:health-history:{pool_id}"
+
+    # Taken by the one app worker that records a health sample for this time slot
+    # (owner: app web UI; TTL: one sampling interval).
+    def health_sample_slot(self, slot: int) -> str:
+        return f"{self.prefix}:health-sample:{slot}"
 
     # Rate-limit counters (owner: the `limits` library; TTL: the window).
     @property

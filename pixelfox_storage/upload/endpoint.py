@@ -1,0 +1,268 @@
+"""``/api/internal/upload``: the browser (or a script) uploads one image straight to this node.
+
+- ``POST`` multipart/form-data with the image in field ``file`` (the seed's curl
+  example), or ``PUT`` the raw image with its ``Content-Type`` (scripts, CLI; an
+  optional ``Content-Disposition: attachment; filename="…"`` names it);
+- ``Authorization: Bearer <token>`` from ``POST /api/v1/upload/sessions`` on the app;
+- ``HEAD`` / ``OPTIONS`` answer 204 (health checks, CORS preflight).
+
+Order of checks — nothing of the body is consumed before the token passed:
+token (TOKEN_*), declared length (FILE_TOO_LARGE), pool (POOL_NOT_ON_NODE),
+free space (STORAGE_FULL), single use (TOKEN_USED); then the body streams
+through :mod:`pixelfox_common.ingest`. Answers: 201 ``UploadResult`` when the app
+recorded the image, 202 ``{image_uuid, status_url}`` when the app could not be
+reached and the completion waits in the node's outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from python_multipart.multipart import parse_options_header
+from quart import Blueprint, Response, current_app, g, jsonify, request
+from quart_schema import document_response, security_scheme
+
+from pixelfox_common import ingest, logs, metrics
+from pixelfox_common.ingest import IngestResult
+from pixelfox_common.streambody import StreamBody
+from pixelfox_common.web import public_api, raises
+
+from ..protocol.errors import APIError
+from ..protocol.internal import UPLOAD_PATH, UploadCompletion, UploadResult
+from ..protocol.tokens import UploadClaims
+from . import cors, grant
+from .completion import UploadQueued, report
+from .node import APP_TIMEOUT_TOTAL, UploadNode, check_space
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("upload", __name__)
+
+# Extra wait before the outbox loop may deliver a write-ahead record itself.
+WRITE_AHEAD_MARGIN = 5.0
+
+
+def _node() -> UploadNode:
+    node: UploadNode = current_app.extensions["upload"]
+    return node
+
+
+@blueprint.after_request
+async def _cors(response: Response) -> Response:
+    return cors.apply(response, request, cors.allowed_origins(_node().settings.cors_origin))
+
+
+@blueprint.route(UPLOAD_PATH, methods=["HEAD", "OPTIONS"], provide_automatic_options=False)
+@public_api
+async def probe() -> Response:
+    """Health check and CORS preflight of the upload URL: 204, no token needed."""
+    empty = Response(status=204)
+    del empty.headers["Content-Type"]
+    return empty
+
+
+@blueprint.route(UPLOAD_PATH, methods=["POST", "PUT"], provide_automatic_options=False)
+@public_api
+@security_scheme([{"uploadToken": []}])
+@document_response(UploadResult, 201)
+@document_response(UploadQueued, 202)
+@raises(
+    "TOKEN_MISSING",
+    "TOKEN_INVALID",
+    "TOKEN_EXPIRED",
+    "TOKEN_USED",
+    "TOKEN_WRONG_NODE",
+    "POOL_NOT_ON_NODE",
+    "FILE_TOO_LARGE",
+    "UNSUPPORTED_TYPE",
+    "INVALID_IMAGE",
+    "IMAGE_TOO_LARGE",
+    "MISSING_FILE",
+    "INCOMPLETE_UPLOAD",
+    "INVALID_FILENAME",
+    "SESSION_INVALID",
+    "STORAGE_FULL",
+    "NO_STORAGE",
+    "UNAVAILABLE",
+)
+async def upload() -> Any:
+    """Store one image: multipart field ``file`` by POST (the seed's curl example), raw body by PUT.
+
+    201: the app recorded the image. 202: the app could not be reached; the node
+    keeps the file and reports it later — poll ``status_url``.
+    """
+    node = _node()
+    started = time.perf_counter()
+    claims = grant.verify(
+        request.headers.get("Authorization"), node.settings.node_id, node.public_keys
+    )
+    logs.bind_request_id(claims.request_id)
+    logs.bind(user_id=claims.user_id, pool_id=claims.pool_id, image_uuid=claims.image_uuid)
+    multipart = request.method == "POST"
+    limits = node.limits(claims.max_size)
+    ingest.check_declared_length(request.content_length, limits, multipart=multipart)
+    pool = await node.pool(claims.pool_id)
+    if not pool.is_active:
+        raise APIError("NO_STORAGE", details={"pool_id": pool.id})
+    check_space(pool, min(claims.max_size, request.content_length or claims.max_size))
+    assert node.redis is not None
+    hold = grant.JtiHold(node.redis, node.keys, claims)
+    await hold.take()
+    request_id: str = g.request_id
+    queued: list[Path] = []
+
+    async def write_ahead(result: IngestResult) -> None:
+        # The outbox record exists before the file does (see outbox), so no
+        # committed file is ever unaccounted for; no record, no commit. Its first
+        # delivery waits until this request's own attempt has surely ended.
+        completion = _completion(claims, result)
+        grace = APP_TIMEOUT_TOTAL + WRITE_AHEAD_MARGIN
+        try:
+            queued.append(
+                await asyncio.to_thread(node.outbox.put, completion, request_id, delay=grace)
+            )
+        except OSError as exc:
+            log.error("outbox record cannot be written (%s): upload refused", exc)
+            raise APIError("UNAVAILABLE", "This node cannot record uploads right now.") from exc
+
+    try:
+        with metrics.upload_in_flight():
+            result = await _receive(Path(pool.base_path), claims, limits, multipart, write_ahead)
+    except BaseException as exc:
+        # Not stored: the token may be tried again (see grant). Shielded from our
+        # own cancellation (client gone) by running as a kept task.
+        node.keep(hold.release(), "upload-release-jti")
+        for record in queued:
+            node.outbox.done(record)
+        _log_refusal(exc, claims, started)
+        raise
+    metrics.count_bytes_ingested(result.size, claims.pool_id)
+    # The file is committed: from here on the upload is the node's duty, even if
+    # the client goes away, so the rest runs as a task of its own.
+    finish = node.keep(
+        _finish(node, hold, claims, result, request_id, queued[0] if queued else None),
+        f"upload-finish-{claims.image_uuid}",
+    )
+    body, status = await asyncio.shield(finish)
+    seconds = time.perf_counter() - started
+    log.info(
+        "upload stored",
+        extra={
+            "node_id": node.settings.node_id,
+            "pool_id": claims.pool_id,
+            "user_id": claims.user_id,
+            "image_uuid": claims.image_uuid,
+            "bytes": result.size,
+            "mime": result.mime,
+            "status": status,
+            "seconds": round(seconds, 3),
+            "check_seconds": round(result.check_seconds, 3),
+            "commit_seconds": round(result.commit_seconds, 3),
+            "mb_per_s": round(result.size / 1e6 / seconds, 1) if seconds > 0 else None,
+        },
+    )
+    return jsonify(body), status
+
+
+async def _receive(
+    pool_base: Path,
+    claims: UploadClaims,
+    limits: ingest.IngestLimits,
+    multipart: bool,
+    before_commit: ingest.BeforeCommit,
+) -> IngestResult:
+    body = request.body
+    if isinstance(body, StreamBody):
+        body.max_content_length = None  # ingest counts against the token's max_size itself
+    if multipart:
+        return await ingest.ingest_multipart(
+            body,
+            request.headers.get("Content-Type", ""),
+            pool_base=pool_base,
+            image_uuid=claims.image_uuid,
+            limits=limits,
+            before_commit=before_commit,
+        )
+    return await ingest.ingest_raw(
+        body,
+        pool_base=pool_base,
+        image_uuid=claims.image_uuid,
+        limits=limits,
+        content_type=request.headers.get("Content-Type", ""),
+        filename=_raw_filename(),
+        content_length=request.content_length,
+        before_commit=before_commit,
+    )
+
+
+def _raw_filename() -> str:
+    disposition = request.headers.get("Content-Disposition", "")
+    if disposition:
+        _, params = parse_options_header(disposition)
+        name = params.get(b"filename", b"")
+        return name.decode("utf-8", errors="replace")
+    return request.args.get("filename", "")
+
+
+def _completion(claims: UploadClaims, result: IngestResult) -> UploadCompletion:
+    return UploadCompletion(
+        session_id=claims.session_id,
+        image_uuid=claims.image_uuid,
+        pool_id=claims.pool_id,
+        path=result.path,
+        size=result.size,
+        sha256=result.sha256,
+        mime=result.mime,
+        width=result.width,
+        height=result.height,
+        original_filename=result.filename,
+    )
+
+
+async def _finish(
+    node: UploadNode,
+    hold: grant.JtiHold,
+    claims: UploadClaims,
+    result: IngestResult,
+    request_id: str,
+    queued: Path | None,
+) -> tuple[dict[str, Any], int]:
+    assert node.client is not None
+    try:
+        body, status = await report(
+            node.client,
+            node.settings,
+            node.outbox,
+            _completion(claims, result),
+            request_id,
+            result.full_path,
+            queued,
+        )
+    except APIError as exc:
+        # The file is gone again. Refused by the app: the token is spent. Nowhere
+        # to keep the completion (UNAVAILABLE): the client may try again.
+        await (hold.release() if exc.code == "UNAVAILABLE" else hold.spend(claims.image_uuid))
+        raise
+    await hold.spend(claims.image_uuid)
+    if status == 202:
+        node.outbox_wake.set()
+    return body, status
+
+
+def _log_refusal(exc: BaseException, claims: UploadClaims, started: float) -> None:
+    code = exc.code if isinstance(exc, APIError) else type(exc).__name__
+    log.warning(
+        "upload not stored: %s",
+        code,
+        extra={
+            "pool_id": claims.pool_id,
+            "user_id": claims.user_id,
+            "image_uuid": claims.image_uuid,
+            "code": code,
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+    )

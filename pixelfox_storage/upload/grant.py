@@ -1,0 +1,96 @@
+"""The upload token: checked before a byte of the body is read, and used once.
+
+Single use is a Redis key per token id (``RedisKeys.token_jti``), taken with
+``SET NX`` for the token's remaining life plus ``JTI_LEEWAY``. Its value says
+where the upload stands:
+
+- ``busy:<nonce>`` while this node receives the body;
+- ``used:<image_uuid>`` once the file is committed — from then on the token
+  is spent for good (TOKEN_USED), whatever the app answers.
+
+When an upload fails *before* its file is committed — a cut-off connection,
+a wrong type, an oversized body — the key is deleted again, so the browser
+may retry the same token until it expires (a flaky network should not cost the
+user a new session). At most one upload per token is ever stored. A node that
+dies mid-upload leaves ``busy`` behind until the key expires; the client then
+asks the app for a fresh session.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from ..protocol import tokens
+from ..protocol.errors import APIError
+from ..protocol.keys import JTI_LEEWAY, RedisKeys
+
+log = logging.getLogger(__name__)
+
+# Delete the key only if it still holds our own "busy" value.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header, or TOKEN_MISSING."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise APIError("TOKEN_MISSING")
+    return token.strip()
+
+
+def verify(
+    authorization: str | None, node_id: str, public_keys: dict[str, Ed25519PublicKey]
+) -> tokens.UploadClaims:
+    """Verify the request's token for this node; raises TOKEN_* errors."""
+    if not public_keys:
+        raise APIError("UNAVAILABLE", "Uploads are not configured on this node (no token keys).")
+    claims = tokens.verify(bearer_token(authorization), node_id, public_keys)
+    if not claims.image_uuid or claims.max_size < 1:
+        raise APIError("TOKEN_INVALID", "The upload token lacks the image id or the size limit.")
+    return claims
+
+
+class JtiHold:
+    """This request's claim on a token id."""
+
+    def __init__(self, redis: Redis, keys: RedisKeys, claims: tokens.UploadClaims) -> None:
+        self.redis = redis
+        self.key = keys.token_jti(claims.jti)
+        self.ttl = max(1, claims.expires_at - int(time.time()) + JTI_LEEWAY)
+        self.value = f"busy:{secrets.token_hex(8)}"
+
+    async def take(self) -> None:
+        """TOKEN_USED when another request holds or spent this token."""
+        try:
+            taken = await self.redis.set(self.key, self.value, nx=True, ex=self.ttl)
+        except RedisError as exc:
+            log.error("redis unreachable while taking a token id: %s", exc)
+            raise APIError("UNAVAILABLE") from exc
+        if not taken:
+            raise APIError("TOKEN_USED")
+
+    async def release(self) -> None:
+        """Give the token back after a failed upload (best effort)."""
+        try:
+            await self.redis.eval(_RELEASE, 1, self.key, self.value)  # type: ignore[misc]
+        except RedisError as exc:
+            log.warning("could not release token id %s: %s", self.key, exc)
+
+    async def spend(self, image_uuid: str) -> None:
+        """Mark the token used for good once its file is committed (best effort)."""
+        try:
+            await self.redis.set(self.key, f"used:{image_uuid}", ex=self.ttl)
+        except RedisError as exc:
+            # The "busy" value still blocks reuse until it expires.
+            log.warning("could not mark token id %s used: %s", self.key, exc)

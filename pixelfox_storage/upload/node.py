@@ -1,0 +1,140 @@
+"""What the upload endpoint and its background loops share within one storage process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from redis.asyncio import Redis
+
+from pixelfox_common.ingest import IngestLimits
+
+from ..config import StorageSettings
+from ..pools import PoolDirectory, PoolMapUnavailable, UnknownPool, read_cache
+from ..protocol import tokens
+from ..protocol.errors import APIError
+from ..protocol.internal import PoolInfo, UploadLimits
+from ..protocol.keys import RedisKeys
+from .outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+# Timeouts of calls to the app: a node must not hold an upload's answer for long
+# when the app is down — the outbox takes over.
+APP_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+# The longest one call to the app can take (connect, then write/read/pool phases).
+APP_TIMEOUT_TOTAL = 3.0 + 3 * 10.0
+
+
+def load_public_keys(text: str) -> dict[str, Ed25519PublicKey]:
+    try:
+        keys = tokens.parse_public_keys(text)
+    except ValueError as exc:
+        log.error("PIXELFOX_TOKEN_PUBLIC_KEYS is not valid (%s): uploads are refused", exc)
+        return {}
+    if not keys:
+        log.warning("PIXELFOX_TOKEN_PUBLIC_KEYS is empty: uploads are refused")
+    return keys
+
+
+@dataclass
+class UploadNode:
+    settings: StorageSettings
+    keys: RedisKeys
+    public_keys: dict[str, Ed25519PublicKey]
+    outbox: Outbox
+    redis: Redis | None = None
+    client: httpx.AsyncClient | None = None
+    pools: PoolDirectory | None = None
+    upload_limits: UploadLimits = field(default_factory=UploadLimits)
+    # Work that must finish even when its request is gone (strong references).
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    def create(cls, settings: StorageSettings) -> UploadNode:
+        return cls(
+            settings=settings,
+            keys=RedisKeys(settings.redis_prefix),
+            public_keys=load_public_keys(settings.token_public_keys),
+            outbox=Outbox(settings.state_dir / "outbox"),
+        )
+
+    async def open(self, redis: Redis) -> None:
+        self.redis = redis
+        self.client = httpx.AsyncClient(timeout=APP_TIMEOUT)
+        self.pools = PoolDirectory(self.settings, self.client)
+        await self.refresh_pools()
+
+    async def close(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.client is not None:
+            await self.client.aclose()
+
+    async def refresh_pools(self) -> None:
+        """Ask the app again (or the cache); keep the old map when neither answers."""
+        assert self.pools is not None
+        try:
+            await self.pools.refresh()
+        except PoolMapUnavailable as exc:
+            log.warning("pool map unavailable: %s", exc)
+            return
+        cached = None if self.settings.node_pools else read_cache(self.settings.state_dir)
+        self.upload_limits = cached.upload_limits if cached is not None else UploadLimits()
+
+    async def pool(self, pool_id: int) -> PoolInfo:
+        """This node's pool ``pool_id``; POOL_NOT_ON_NODE, or UNAVAILABLE without a map."""
+        assert self.pools is not None
+        try:
+            await self.pools.base_path(pool_id)
+        except UnknownPool as exc:
+            raise APIError("POOL_NOT_ON_NODE", details={"pool_id": pool_id}) from exc
+        except PoolMapUnavailable as exc:
+            raise APIError("UNAVAILABLE", "This node does not know its pools yet.") from exc
+        assert self.pools.current is not None
+        return self.pools.current.pools[pool_id]
+
+    def known_pools(self) -> list[PoolInfo]:
+        current = self.pools.current if self.pools is not None else None
+        return list(current.pools.values()) if current is not None else []
+
+    def limits(self, max_size: int) -> IngestLimits:
+        return IngestLimits(
+            max_size=max_size,
+            allowed_types=frozenset(t.lower() for t in self.upload_limits.allowed_types),
+            max_pixels=self.upload_limits.max_pixels,
+            max_frames=self.upload_limits.max_frames,
+        )
+
+    def keep(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Run ``coro`` as a task held until it ends (cancelled only at shutdown)."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+
+def check_space(pool: PoolInfo, needed: int) -> None:
+    """STORAGE_FULL when the pool's disk cannot take ``needed`` bytes above its reserve."""
+    base = Path(pool.base_path)
+    try:
+        stats = os.statvfs(base)
+    except OSError as exc:
+        log.error("pool %s base path %s is not usable: %s", pool.id, base, exc)
+        raise APIError("UNAVAILABLE", "This pool's storage is not available.") from exc
+    free = stats.f_bavail * stats.f_frsize
+    if free - pool.reserve_bytes < needed:
+        raise APIError(
+            "STORAGE_FULL",
+            details={"pool_id": pool.id, "free_bytes": max(0, free - pool.reserve_bytes)},
+        )

@@ -1,0 +1,147 @@
+"""Completions the app has not acknowledged yet, kept on the node's disk until it does.
+
+One JSON file per upload under ``<state_dir>/outbox/<image_uuid>.json``,
+written with fsync + rename *before* the file is linked into ``original/``
+(write-ahead): every committed file has its record, whatever crashes when. The
+upload request then reports to the app itself and removes the record when the
+app accepts; otherwise the record stays and the client hears 202. A background
+loop (:func:`pixelfox_storage.upload.background.drain_outbox`) delivers due
+records with exponential backoff, and drops records whose file never got
+committed. Records the app refuses for good move to ``outbox/rejected/`` with
+the reason, for an operator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ..protocol.internal import UploadCompletion
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY_SECONDS = 1.0
+MAX_RETRY_SECONDS = 300.0
+
+
+@dataclass
+class OutboxEntry:
+    completion: UploadCompletion
+    request_id: str
+    created: float
+    attempts: int = 0
+    next_attempt: float = 0.0
+    last_error: str = ""
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["completion"] = self.completion.model_dump()
+        return json.dumps(data, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> OutboxEntry:
+        data = json.loads(text)
+        data["completion"] = UploadCompletion.model_validate(data["completion"])
+        return cls(**data)
+
+
+def write_durable(path: Path, text: str) -> None:
+    """Write ``path`` so that it is either absent or complete after a crash."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o640)
+    try:
+        os.write(fd, text.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class Outbox:
+    """The node's durable queue of completions for the app."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.rejected = folder / "rejected"
+
+    def _path(self, image_uuid: str) -> Path:
+        return self.folder / f"{image_uuid}.json"
+
+    def put(
+        self,
+        completion: UploadCompletion,
+        request_id: str,
+        *,
+        delay: float = FIRST_RETRY_SECONDS,
+        attempts: int = 0,
+        error: str = "",
+    ) -> Path:
+        """Record (or re-record) a completion durably, due in ``delay`` seconds. Blocking."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        now = time.time()
+        entry = OutboxEntry(
+            completion=completion,
+            request_id=request_id,
+            created=now,
+            attempts=attempts,
+            next_attempt=now + delay,
+            last_error=error,
+        )
+        path = self._path(completion.image_uuid)
+        write_durable(path, entry.to_json())
+        return path
+
+    def entries(self) -> list[tuple[Path, OutboxEntry]]:
+        """Every pending entry, oldest first; unreadable files are set aside."""
+        found: list[tuple[Path, OutboxEntry]] = []
+        try:
+            paths = sorted(self.folder.glob("*.json"))
+        except OSError:
+            return found
+        for path in paths:
+            try:
+                found.append((path, OutboxEntry.from_json(path.read_bytes())))
+            except FileNotFoundError:
+                continue
+            except (OSError, ValueError, KeyError, TypeError, ValidationError) as exc:
+                log.error("outbox entry %s is unreadable (%s); set aside", path.name, exc)
+                self._set_aside(path, f"unreadable: {exc}")
+        found.sort(key=lambda item: item[1].created)
+        return found
+
+    def done(self, path: Path) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+    def retry_later(self, path: Path, entry: OutboxEntry, error: str) -> float:
+        """Back off exponentially; returns the delay chosen."""
+        delay = min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** min(entry.attempts, 20))
+        entry.attempts += 1
+        entry.next_attempt = time.time() + delay
+        entry.last_error = error[:500]
+        write_durable(path, entry.to_json())
+        return delay
+
+    def reject(self, path: Path, entry: OutboxEntry, reason: str) -> None:
+        entry.last_error = reason[:500]
+        self.rejected.mkdir(parents=True, exist_ok=True)
+        write_durable(self.rejected / path.name, entry.to_json())
+        self.done(path)
+
+    def _set_aside(self, path: Path, reason: str) -> None:
+        self.rejected.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            os.replace(path, self.rejected / f"{path.name}.broken")
+            (self.rejected / f"{path.name}.reason").write_text(reason)
