@@ -62,11 +62,12 @@ def create_app(settings: AppSettings | None = None) -> Quart:
 
     from .health import blueprint as health
     from .images.status import blueprint as images
+    from .internal.backup import blueprint as internal_backup
     from .internal.routes import blueprint as internal
     from .upload.proxy import blueprint as proxy_upload
     from .upload.routes import blueprint as upload
 
-    for blueprint in (health, upload, proxy_upload, internal, images):
+    for blueprint in (health, upload, proxy_upload, internal, internal_backup, images):
         app.register_blueprint(blueprint)
     from .web import register as register_web_ui
 

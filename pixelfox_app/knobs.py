@@ -77,21 +77,33 @@ def coerce(knob: Knob, value: Any) -> Any:
     return text
 
 
+# Tortoise's JSONField reads a bare str as JSON text (and refuses "priority" as
+# invalid JSON), so a text knob is stored wrapped as {"text": value}.
+_TEXT = "text"
+
+
+def _stored(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {_TEXT}:
+        return value[_TEXT]
+    return value
+
+
 async def get_all() -> dict[str, Any]:
     values = {k: knob.default for k, knob in KNOBS.items()}
     for row in await Setting.all():
         if row.key in KNOBS:
-            values[row.key] = row.value
+            values[row.key] = _stored(row.value)
     return values
 
 
 async def get(key: str) -> Any:
     row = await Setting.get_or_none(key=key)
-    return row.value if row is not None else KNOBS[key].default
+    return _stored(row.value) if row is not None else KNOBS[key].default
 
 
 async def put(key: str, value: Any, *, by: str = "") -> Any:
     knob = KNOBS[key]
     typed = coerce(knob, value)
-    await Setting.update_or_create(defaults={"value": typed, "updated_by": by}, key=key)
+    stored = {_TEXT: typed} if isinstance(typed, str) else typed
+    await Setting.update_or_create(defaults={"value": stored, "updated_by": by}, key=key)
     return typed

@@ -37,6 +37,16 @@ def move_job_id(move_id: int, image_id: int) -> str:
     return f"move:{move_id}:{image_id}"
 
 
+def backup_job_id(image_uuid: str) -> str:
+    """Deterministic: an original is copied to its pool's bucket once (background lane)."""
+    return f"backup:{image_uuid}"
+
+
+def restore_job_id(image_uuid: str) -> str:
+    """Re-making the variants of an original that ``pixelfox restore`` brought back."""
+    return f"restore:{image_uuid}"
+
+
 @dataclass(frozen=True)
 class RedisKeys:
     prefix: str = DEFAULT_PREFIX

@@ -1,0 +1,64 @@
+// Every stable error code of the API and the storage nodes, as a person would
+// want to read it on the upload page. "retry": trying the same file again can
+// help; "renew": get a new upload session first (silently); "switchTo": the
+// operator changed the upload mode. tests/web/test_static.py checks that each
+// code of pixelfox_storage/protocol/errors.py has its entry here.
+(function () {
+  "use strict";
+
+  window.pixelfoxUploadErrors = function (config, size, seconds) {
+    function typeList() {
+      return config.allowedTypes.map(function (t) {
+        return t.replace("image/", "").toUpperCase();
+      }).join(", ");
+    }
+
+    var MESSAGES = {
+      BAD_REQUEST: { text: "The upload request was malformed.", retry: true },
+      VALIDATION_ERROR: { text: "The upload request was refused as invalid.", retry: false },
+      AUTH_REQUIRED: { text: "Your login has expired. Log in again in another tab, then retry.", retry: true },
+      FORBIDDEN: { text: "You are not allowed to upload.", retry: false },
+      NOT_FOUND: { text: "The upload address was not found.", retry: true },
+      METHOD_NOT_ALLOWED: { text: "The upload address refused this kind of request.", retry: false },
+      FILE_TOO_LARGE: { text: function () { return "Too large: the limit is " + size(config.maxBytes) + "."; }, retry: false },
+      UNSUPPORTED_TYPE: { text: function () { return "Not an accepted image. Allowed: " + typeList() + "."; }, retry: false },
+      INVALID_IMAGE: { text: "This file is not a valid image, or it is damaged.", retry: false },
+      IMAGE_TOO_LARGE: { text: "The image has too many pixels or animation frames.", retry: false },
+      MISSING_FILE: { text: "The upload arrived without its file.", retry: true },
+      INVALID_FILENAME: { text: "This file name is not accepted. Rename the file and add it again.", retry: false },
+      INCOMPLETE_UPLOAD: { text: "The upload was cut off before the whole file arrived.", retry: true },
+      RATE_LIMITED: { text: function (e) { return "Too many uploads: trying again in " + seconds(e.retryAfter || 10) + "."; }, retry: true },
+      TOKEN_MISSING: { text: "The upload permission was missing.", retry: true, renew: true },
+      TOKEN_INVALID: { text: "The upload permission was not accepted.", retry: true, renew: true },
+      TOKEN_EXPIRED: { text: "The upload permission expired.", retry: true, renew: true },
+      TOKEN_USED: { text: "The upload permission was already used.", retry: true, renew: true },
+      TOKEN_WRONG_NODE: { text: "The upload permission was for another storage node.", retry: true, renew: true },
+      SESSION_INVALID: { text: "The upload session is no longer valid.", retry: true, renew: true },
+      NO_STORAGE: { text: "No storage can take uploads right now. Please retry in a minute.", retry: true },
+      STORAGE_FULL: { text: "The storage node is full. Retry to use another one.", retry: true, renew: true },
+      NODE_UNAUTHORIZED: { text: "A storage node was not recognised by the app.", retry: true },
+      POOL_NOT_ON_NODE: { text: "The storage node does not hold the chosen pool.", retry: true, renew: true },
+      CHECKSUM_MISMATCH: { text: "The file changed on the way (checksum mismatch).", retry: true },
+      DIRECT_UPLOAD_DISABLED: { text: "Direct upload was switched off; using the app instead.", retry: true, switchTo: "proxy" },
+      PROXY_UPLOAD_DISABLED: { text: "Uploads go straight to storage now; switching.", retry: true, switchTo: "direct" },
+      CSRF_FAILED: { text: "This page has expired. Reload it and upload again.", retry: false },
+      UNAVAILABLE: { text: "A service the upload needs is not reachable. Please retry shortly.", retry: true },
+      INTERNAL: { text: "Something went wrong on our side. Please retry.", retry: true },
+      // Download-side codes: never expected here, but a message beats a raw code.
+      LINK_EXPIRED: { text: "A download link expired; reload the page.", retry: false },
+      LINK_INVALID: { text: "A download link was not valid; reload the page.", retry: false },
+      RANGE_NOT_SATISFIABLE: { text: "The storage node refused a partial download.", retry: true },
+      NETWORK: { text: "The connection was interrupted.", retry: true },
+      PROCESSING_FAILED: { text: "The image was stored but could not be processed.", retry: false }
+    };
+
+    function describe(error) {
+      var entry = MESSAGES[error.code];
+      if (!entry) return { text: error.message || "Upload failed (" + error.code + ").", retry: true };
+      var text = typeof entry.text === "function" ? entry.text(error) : entry.text;
+      return { text: text, retry: entry.retry, renew: entry.renew, switchTo: entry.switchTo };
+    }
+
+    return { describe: describe, typeList: typeList };
+  };
+})();

@@ -1,0 +1,55 @@
+"""The HTMX admin: storage pools, nodes, queues and settings (moves come with their issue)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from quart import Blueprint, current_app, redirect
+from redis.asyncio import Redis
+
+from pixelfox_storage.protocol.keys import RedisKeys
+
+from ..access import page_admin_required
+
+blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    path: str | None  # None: a slot kept for a screen that is not built yet
+
+
+# The moves screen arrives with the move machinery; its slot is already in the nav.
+NAV = (
+    NavItem("Pools", "/admin/pools"),
+    NavItem("Nodes", "/admin/nodes"),
+    NavItem("Queues", "/admin/queues"),
+    NavItem("Moves", None),
+    NavItem("Settings", "/admin/settings"),
+)
+
+
+def redis() -> Redis:
+    client: Redis = current_app.extensions["redis"]
+    return client
+
+
+def keys() -> RedisKeys:
+    names: RedisKeys = current_app.extensions["keys"]
+    return names
+
+
+@blueprint.context_processor
+def _nav() -> dict[str, object]:
+    return {"admin_nav": NAV}
+
+
+@blueprint.get("/")
+@page_admin_required
+async def index():
+    """The admin starts at the pools."""
+    return redirect("/admin/pools")
+
+
+from . import nodes, pools, queues, settings  # noqa: E402,F401  (views register on the blueprint)

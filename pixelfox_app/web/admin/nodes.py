@@ -1,0 +1,95 @@
+"""Storage nodes: a live heartbeat table (the page polls it only while the tab is visible)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ...models import StorageNode, StoragePool
+from ...nodes import node_of
+from ..access import page_admin_required
+from ..render import page
+from . import blueprint, keys, redis
+from .health import STALE_AFTER, NodeBeat, read_beats
+
+POLL_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    node_id: str
+    dns_name: str
+    pools: int
+    beat: NodeBeat
+    last_seen_at: datetime | None
+    registered: bool
+
+    @property
+    def state(self) -> str:
+        if self.beat.heartbeat is None:
+            return "error"
+        if self.beat.age is not None and self.beat.age > STALE_AFTER:
+            return "stale"
+        return "ok"
+
+    @property
+    def label(self) -> str:
+        return {"ok": "online", "stale": f"stale {int(self.beat.age or 0)} s", "error": "offline"}[
+            self.state
+        ]
+
+    @property
+    def free_bytes(self) -> int | None:
+        hb = self.beat.heartbeat
+        return sum(p.free_bytes for p in hb.pools) if hb is not None else None
+
+    @property
+    def capacity_bytes(self) -> int | None:
+        hb = self.beat.heartbeat
+        return sum(p.capacity_bytes for p in hb.pools) if hb is not None else None
+
+    @property
+    def used_bytes(self) -> int | None:
+        hb = self.beat.heartbeat
+        return sum(p.used_bytes for p in hb.pools) if hb is not None else None
+
+    @property
+    def used_pct(self) -> float | None:
+        # Used of what the pools may hold (their capacity), not of the whole disk.
+        capacity, used = self.capacity_bytes, self.used_bytes
+        if not capacity or used is None:
+            return None
+        return min(100.0, 100.0 * used / capacity)
+
+
+async def node_rows() -> list[NodeRow]:
+    """Every registered node, plus node ids that pools name but nobody registered."""
+    nodes = {n.node_id: n for n in await StorageNode.all()}
+    pool_counts: dict[str, int] = {}
+    for pool in await StoragePool.all():
+        pool_counts[node_of(pool)] = pool_counts.get(node_of(pool), 0) + 1
+    ids = sorted(set(nodes) | set(pool_counts))
+    beats = await read_beats(redis(), keys(), ids)
+    return [
+        NodeRow(
+            node_id=node_id,
+            dns_name=nodes[node_id].dns_name if node_id in nodes else "",
+            pools=pool_counts.get(node_id, 0),
+            beat=beats[node_id],
+            last_seen_at=nodes[node_id].last_seen_at if node_id in nodes else None,
+            registered=node_id in nodes,
+        )
+        for node_id in ids
+    ]
+
+
+@blueprint.get("/nodes")
+@page_admin_required
+async def nodes_index():
+    """The nodes table; its own fragment when htmx polls it."""
+    return await page(
+        "admin/nodes/index.html",
+        "admin/nodes/_table.html",
+        nodes=await node_rows(),
+        poll_seconds=POLL_SECONDS,
+    )

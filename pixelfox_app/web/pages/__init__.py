@@ -1,0 +1,1 @@
+"""Pages for users: login, upload, image pages and "my images"."""

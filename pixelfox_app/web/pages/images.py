@@ -1,0 +1,144 @@
+"""The image page ``/i/<short_id>`` and the user's own images, with absolute links to the node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from quart import Blueprint, current_app, g, request
+
+from ...auth.current import current_user
+from ...config import AppSettings
+from ...images import urls
+from ...models import Image, ImageVariant, Visibility
+from ..access import page_login_required
+from ..render import error_page, page
+
+blueprint = Blueprint("image_pages", __name__)
+
+PAGE_SIZE = 24
+# Grid tiles are ~220 px wide: 400 px stays sharp on high-density screens.
+THUMB_MIN_WIDTH = 400
+_FORMAT_PREFERENCE = {"webp": 0, "avif": 1, "jpeg": 2, "jpg": 2, "png": 3}
+
+
+@dataclass(frozen=True)
+class VariantLink:
+    kind: str
+    format: str
+    width: int
+    height: int
+    size: int
+    url: str
+
+
+def _settings() -> AppSettings:
+    settings: AppSettings = current_app.config["PIXELFOX"]
+    return settings
+
+
+def variant_links(image: Image, variants: list[ImageVariant]) -> list[VariantLink]:
+    """Every variant of ``image`` as an absolute URL on the pool that holds it."""
+    settings = _settings()
+    private = image.visibility == Visibility.PRIVATE  # signed, expiring links
+    links = [
+        VariantLink(
+            v.kind,
+            v.format,
+            v.width,
+            v.height,
+            v.size,
+            urls.file_url(v.pool, v.path, settings, private=private),
+        )
+        for v in variants
+    ]
+    return sorted(links, key=lambda v: (v.width, _FORMAT_PREFERENCE.get(v.format, 9)))
+
+
+def pick_thumbnail(
+    links: list[VariantLink], min_width: int = THUMB_MIN_WIDTH
+) -> VariantLink | None:
+    """The smallest variant at least ``min_width`` wide (else the largest); WebP before JPEG."""
+    if not links:
+        return None
+    wide = [v for v in links if v.width >= min_width]
+    pool = wide or links
+    key = (
+        (lambda v: (v.width, _FORMAT_PREFERENCE.get(v.format, 9))) if wide else (lambda v: -v.width)
+    )
+    return sorted(pool, key=key)[0]
+
+
+def original_url(image: Image) -> str:
+    private = image.visibility == Visibility.PRIVATE
+    return urls.file_url(image.pool, image.path, _settings(), private=private)
+
+
+async def _may_see(image: Image) -> bool:
+    if image.visibility != Visibility.PRIVATE:
+        return True
+    user = await current_user()
+    owner_id: int = image.owner_id  # type: ignore[attr-defined]
+    return user is not None and user.is_active and (user.id == owner_id or user.is_admin)
+
+
+@blueprint.get("/i/<short_id>")
+async def image_page(short_id: str):
+    """One image with its variants and copyable absolute links."""
+    image = await Image.get_or_none(short_id=short_id).select_related("pool", "owner")
+    if image is None or not await _may_see(image):
+        # Private images of others look exactly like missing ones.
+        return await error_page(404, "Not found", "There is no image at this address.")
+    variants = await ImageVariant.filter(image_id=image.id).select_related("pool")
+    links = variant_links(image, list(variants))
+    return await page(
+        "images/show.html",
+        image=image,
+        variants=links,
+        preview=pick_thumbnail(links, min_width=800),
+        original=original_url(image),
+        view_url=urls.view_url(image.short_id, _settings()),
+    )
+
+
+image_page.auth_policy = "public"  # type: ignore[attr-defined]
+
+
+@blueprint.get("/images")
+@page_login_required
+async def my_images():
+    """The user's images, newest first, ``PAGE_SIZE`` to a page."""
+    try:
+        number = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        number = 1
+    query = Image.filter(owner_id=g.user.id)
+    total = await query.count()
+    pages = max(1, -(-total // PAGE_SIZE))
+    number = min(number, pages)
+    rows = (
+        await query.order_by("-created_at", "-id")
+        .offset((number - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+        .select_related("pool")
+    )
+    variants: dict[int, list[ImageVariant]] = {}
+    for v in await ImageVariant.filter(image_id__in=[i.id for i in rows]).select_related("pool"):
+        variants.setdefault(v.image_id, []).append(v)  # type: ignore[attr-defined]
+    settings = _settings()
+    cards = [
+        {
+            "image": image,
+            "thumb": pick_thumbnail(variant_links(image, variants.get(image.id, []))),
+            "original": original_url(image),
+            "view_url": urls.view_url(image.short_id, settings),
+        }
+        for image in rows
+    ]
+    return await page(
+        "images/list.html",
+        "images/_grid.html",
+        cards=cards,
+        page_number=number,
+        pages=pages,
+        total=total,
+    )

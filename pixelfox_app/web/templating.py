@@ -1,0 +1,83 @@
+"""What every template can use: filters for sizes and ages, the CSRF token, the user, assets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from quart import Quart, current_app, request, url_for
+
+from ..auth.current import current_user
+from . import csrf
+
+_UNITS = ("B", "KB", "MB", "GB", "TB", "PB")
+NONE = "\u2013"  # an en dash: "no value"
+
+
+def filesize(value: int | float | None) -> str:
+    """``1536`` → ``1.5 KB`` (powers of 1024, as disk tools show them)."""
+    if value is None:
+        return NONE
+    size = float(value)
+    for unit in _UNITS:
+        if abs(size) < 1024 or unit == _UNITS[-1]:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} PB"  # unreachable; keeps type checkers calm
+
+
+def duration(seconds: float | None) -> str:
+    """``75`` → ``1 min 15 s``; short and readable for ages and waits."""
+    if seconds is None:
+        return NONE
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s" if s < 600 else f"{s // 60} min"
+    if s < 86400:
+        return f"{s // 3600} h {(s % 3600) // 60} min"
+    return f"{s // 86400} d"
+
+
+def age(moment: datetime | None) -> str:
+    """How long ago ``moment`` was, e.g. ``12 s ago``."""
+    if moment is None:
+        return "never"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return f"{duration((datetime.now(UTC) - moment).total_seconds())} ago"
+
+
+def asset(path: str) -> str:
+    """URL of a static file with the app version, so a new release is never cached stale."""
+    from ..app import VERSION
+
+    return url_for("static", filename=path, v=VERSION)
+
+
+def is_active_path(prefix: str) -> bool:
+    return request.path == prefix or request.path.startswith(prefix.rstrip("/") + "/")
+
+
+async def _context() -> dict[str, Any]:
+    try:
+        user = await current_user()
+    except Exception:  # a template rendered outside a request with a database
+        user = None
+    return {
+        "user": user if user is not None and user.is_active else None,
+        "csrf_token": csrf.generate_token,
+        "csrf_header": csrf.HEADER,
+        "csrf_field": csrf.FORM_FIELD,
+        "asset": asset,
+        "is_active_path": is_active_path,
+        "app_settings": current_app.config["PIXELFOX"],
+    }
+
+
+def install(app: Quart) -> None:
+    app.jinja_env.filters["filesize"] = filesize
+    app.jinja_env.filters["duration"] = duration
+    app.jinja_env.filters["age"] = age
+    app.context_processor(_context)
