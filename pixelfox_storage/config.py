@@ -35,6 +35,12 @@ class StorageSettings:
     upload_sweep_seconds: int = 300
     # Variant set made by the node worker; empty = the built-in set (see processing.specs).
     variants: str = ""
+    # S3-compatible store of the cold backup (bucket and prefix are per pool, from the
+    # app); an empty endpoint means AWS itself, empty keys the usual boto3 lookup.
+    s3_endpoint_url: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_region: str = ""
     log_format: str = "console"
     log_level: str = "INFO"
     # /metrics listeners, "host[:port]" or "off"; a bare host means the role's

@@ -50,6 +50,8 @@ async def node_config(node: StorageNode) -> NodeConfig:
                 is_active=p.is_active,
                 capacity_bytes=p.capacity_bytes,
                 reserve_bytes=p.reserve_bytes,
+                backup_bucket=p.backup_bucket,
+                backup_prefix=p.backup_prefix,
             )
             for p in pools
         ],

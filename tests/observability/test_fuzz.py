@@ -1,0 +1,78 @@
+"""Schemathesis against both live services: no 5xx, every error in our format.
+
+The run is bounded (fixed seed, five examples per operation, one unexpected
+method; see schemathesis.toml) so it stays short; it grows with every route
+added, which is the point. Authentication comes from st_hooks, so the fuzzer
+reaches the code behind the auth checks.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pixelfox_storage.protocol.internal import node_authorization
+from tests.observability.conftest import NODE_ID, Live
+from tests.support import ROOT, Service, free_port
+
+ST = str(Path(sys.executable).with_name("st"))
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+
+
+def run_schemathesis(
+    base_url: str, report: Path, credentials: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """One bounded run (seed, examples, checks: see schemathesis.toml); never leaves loopback."""
+    argv = [ST, "--config-file", str(CONFIG), "--no-color", "run", f"{base_url}/openapi.json"]
+    argv += ["--report", "junit", "--report-junit-path", str(report)]
+    env = {**os.environ, **credentials, "PYTHONPATH": str(ROOT)}
+    # Run in the report's directory: schemathesis keeps a cache in its working directory.
+    return subprocess.run(
+        argv, cwd=report.parent, env=env, capture_output=True, text=True, timeout=240, check=False
+    )
+
+
+@pytest.mark.parametrize("service", ["app", "node"])
+def test_fuzzing_finds_no_server_error_and_only_our_error_format(
+    live: Live, service: str, tmp_path: Path
+) -> None:
+    base = live.app_url if service == "app" else live.node_url
+    credentials = {
+        "PIXELFOX_FUZZ_NODE_AUTH": node_authorization(NODE_ID, live.seeded.node_credential),
+        "PIXELFOX_FUZZ_USER_TOKEN": live.seeded.fuzz_token,
+        "PIXELFOX_FUZZ_SIGNING_KEY": live.signing_key,
+        "PIXELFOX_FUZZ_NODE_ID": NODE_ID,
+        "PIXELFOX_FUZZ_POOL_ID": str(live.seeded.pool_id),
+    }
+    result = run_schemathesis(base, tmp_path / "junit.xml", credentials)
+    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
+
+
+def test_the_fuzz_run_fails_on_a_500_and_on_an_error_outside_our_format(tmp_path: Path) -> None:
+    port = free_port()
+    broken = Service(
+        "broken",
+        [
+            sys.executable,
+            "-m",
+            "hypercorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "tests.observability.broken_service:app",
+        ],
+        {},
+        tmp_path / "broken.log",
+    )
+    try:
+        broken.start(f"http://127.0.0.1:{port}/openapi.json")
+        result = run_schemathesis(f"http://127.0.0.1:{port}", tmp_path / "junit.xml", {})
+    finally:
+        broken.stop()
+
+    assert result.returncode != 0
+    assert "Server error" in result.stdout
+    assert "is not JSON" in result.stdout
