@@ -2,26 +2,50 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
-from . import admin, ops, secrets, serve, up, workers
+# Command name → (module, attribute). Modules are imported only for the command
+# that runs: a node worker must not pay for the control app's imports (start-up
+# time of every process, and memory of every worker).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "up": ("up", "up"),
+    "serve-app": ("serve", "serve_app"),
+    "serve-storage": ("serve", "serve_storage"),
+    "worker": ("workers", "worker_cmd"),
+    "control-worker": ("workers", "control_worker_cmd"),
+    "migrate": ("admin", "migrate_command"),
+    "create-admin": ("admin", "create_admin_command"),
+    "nodes": ("admin", "nodes"),
+    "pools": ("admin", "pools"),
+    "secrets": ("secrets", "secrets"),
+    "backup": ("restore", "backup_command"),
+    "restore": ("restore", "restore_command"),
+    "doctor": ("ops", "doctor_command"),
+    "openapi": ("ops", "openapi"),
+    "error-codes": ("ops", "error_codes"),
+}
 
 
-class CLIError(click.ClickException):
-    """A failure the operator can act on: printed as one line, exit code 1."""
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module = importlib.import_module(f"{__package__}.{target[0]}")
+        command: click.Command = getattr(module, target[1])
+        return command
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pixelfox")
 def cli() -> None:
     """PixelFox hot storage: control app, storage nodes and their workers."""
-
-
-for module in (admin, ops, secrets, serve, up, workers):
-    for command in module.COMMANDS:
-        cli.add_command(command)
 
 
 def main() -> None:
