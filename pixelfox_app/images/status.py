@@ -49,14 +49,15 @@ async def image_status(image: Image, settings: AppSettings) -> ImageStatus:
     if image.state != ImageState.READY:
         return status
     variants = await image.variants.all().select_related("pool").order_by("kind", "format")
-    status.url = urls.file_url(image.pool, image.path, settings)
+    private = image.visibility == Visibility.PRIVATE
+    status.url = urls.file_url(image.pool, image.path, settings, private=private)
     status.mime, status.width, status.height = image.mime, image.width, image.height
     status.variants = [
         VariantLink(
             kind=v.kind,
             format=v.format,
             # A variant may sit on another pool than its original while a move runs.
-            url=urls.file_url(v.pool, v.path, settings),
+            url=urls.file_url(v.pool, v.path, settings, private=private),
             width=v.width,
             height=v.height,
             size=v.size,

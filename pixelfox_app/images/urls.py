@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from pixelfox_storage.protocol import links
 from pixelfox_storage.protocol.internal import UPLOAD_PATH
 
 from ..config import AppSettings
 from ..models import StoragePool
 from ..nodes import node_of
+from . import signing
 
 PROXY_UPLOAD_PATH = "/api/v1/upload"
 STATUS_PATH = "/api/v1/image/status/{image_uuid}"
@@ -51,9 +53,19 @@ def download_base(pool: StoragePool, settings: AppSettings) -> str:
     return _origin(settings.public_domain)
 
 
-def file_url(pool: StoragePool, relative_path: str, settings: AppSettings) -> str:
-    """Absolute URL of a pool-relative path (``original/…`` or ``variants/…``)."""
-    return f"{download_base(pool, settings)}/uploads/{quote(relative_path.lstrip('/'))}"
+def file_url(
+    pool: StoragePool, relative_path: str, settings: AppSettings, *, private: bool = False
+) -> str:
+    """Absolute URL of a pool-relative path (``original/…`` or ``variants/…``).
+
+    Files under ``private/`` get a signed, expiring link (see ``signing``); so
+    does any file of an image the caller says is ``private``.
+    """
+    uri = f"{links.URI_PREFIX}{quote(relative_path.lstrip('/'))}"
+    url = download_base(pool, settings) + uri
+    if private or links.is_private(relative_path):
+        return signing.signed(url, uri, settings)
+    return url
 
 
 def view_url(short_id: str, settings: AppSettings) -> str:

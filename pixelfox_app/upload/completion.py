@@ -26,6 +26,7 @@ from pixelfox_storage.protocol.layout import UnsafePath, resolve
 
 from ..config import AppSettings
 from ..images import urls
+from ..internal.backup import enqueue_backup
 from ..models import Image, ImageState, StoragePool, UploadSession, UploadSessionState
 from ..nodes import node_of
 from .policy import is_markup
@@ -143,6 +144,8 @@ async def enqueue_processing(image: Image, pool: StoragePool) -> bool:
         _job_id=process_job_id(str(image.uuid)),
         _queue_name=keys.node_queue(node_of(pool)),
     )
+    # The S3 cold backup, on the node's background lane (nothing without a bucket).
+    await enqueue_backup(arq, keys, image, pool, g.get("request_id", ""))
     return job is not None
 
 

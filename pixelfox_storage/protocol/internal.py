@@ -17,6 +17,10 @@ NODE_CONFIG_PATH = "/api/internal/v1/node/config"
 HEARTBEAT_PATH = "/api/internal/v1/node/heartbeat"
 UPLOAD_COMPLETE_PATH = "/api/internal/v1/uploads/complete"
 VARIANTS_PATH = "/api/internal/v1/images/{image_uuid}/variants"
+# POST: a node backed the original up (BackupReport); GET: the image's BackupRecord.
+BACKUP_PATH = "/api/internal/v1/images/{image_uuid}/backup"
+# GET: a pool's originals with their SHA-256, a page at a time (BackupManifest).
+POOL_BACKUPS_PATH = "/api/internal/v1/pools/{pool_id}/backups"
 
 # On a node (browser/app → node). The seed's names.
 UPLOAD_PATH = "/api/internal/upload"
@@ -35,6 +39,9 @@ class PoolInfo(BaseModel):
     is_active: bool
     capacity_bytes: int = 0
     reserve_bytes: int = 0
+    # S3 cold backup of the pool's originals; an empty bucket means no backup.
+    backup_bucket: str = ""
+    backup_prefix: str = ""
 
 
 class UploadLimits(BaseModel):
@@ -101,3 +108,31 @@ class Heartbeat(BaseModel):
     queue_depth: int = 0
     background_queue_depth: int = 0
     errors_per_minute: float = 0.0
+
+
+class BackupReport(BaseModel):
+    """A node copied an original to its pool's bucket and read back its SHA-256."""
+
+    bucket: str = Field(min_length=1)
+    key: str = Field(min_length=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+
+
+class BackupRecord(BaseModel):
+    """What the app knows of an image's original: enough to restore and verify it."""
+
+    image_uuid: str
+    pool_id: int
+    path: str = Field(description="Pool-relative path of the original")
+    sha256: str
+    size: int
+    backed_up_at: str | None = Field(default=None, description="ISO 8601, None if never")
+
+
+class BackupManifest(BaseModel):
+    """One page of a pool's originals, in id order; ``next_after`` is None on the last."""
+
+    pool_id: int
+    items: list[BackupRecord]
+    next_after: int | None = None

@@ -35,8 +35,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from urllib.parse import urlencode
+
+from . import layout
 
 URI_PREFIX = "/uploads/"
 # Pool-relative directory of the files of private images.
@@ -58,6 +60,17 @@ def is_private(relative_path: str) -> bool:
     """Whether a pool-relative path lies in the private subtree (needs a signed link)."""
     parts = PurePosixPath(relative_path.lstrip("/")).parts
     return bool(parts) and parts[0] == PRIVATE_DIR
+
+
+def resolve_file(base: Path, relative_path: str) -> Path:
+    """``layout.resolve`` that also takes files of private images (``private/<layout path>``).
+
+    Raises ``layout.UnsafePath`` like ``resolve`` for anything else.
+    """
+    parts = PurePosixPath(relative_path).parts
+    if parts and parts[0] == PRIVATE_DIR:
+        return layout.resolve(base / PRIVATE_DIR, "/".join(parts[1:]))
+    return layout.resolve(base, relative_path)
 
 
 def key_id(secret: str) -> str:

@@ -36,6 +36,7 @@ from arq import cron, func
 from arq.connections import ArqRedis, RedisSettings
 from arq.constants import in_progress_key_prefix
 
+from ..backup.jobs import backup_original
 from ..config import StorageSettings
 from ..protocol.keys import RedisKeys
 from .context import NodeContext
@@ -52,6 +53,9 @@ KEEP_RESULT = 3600
 _process: Any = process_image
 FRESH_FUNCTIONS: list[Any] = [func(_process, max_tries=MAX_TRIES), ping]
 BACKGROUND_FUNCTIONS: list[Any] = [func(_process, max_tries=MAX_TRIES), ping]
+
+# --- S3 cold backup (pixelfox_storage.backup): background lane only. ---
+BACKGROUND_FUNCTIONS.append(func(cast(Any, backup_original), max_tries=MAX_TRIES))
 
 
 def queue_name(settings: StorageSettings, lane: str) -> str:

@@ -126,6 +126,8 @@ async def test_node_config_lists_exactly_the_nodes_pools_and_the_upload_limits(
                 "is_active": True,
                 "capacity_bytes": 5,
                 "reserve_bytes": 1,
+                "backup_bucket": "",
+                "backup_prefix": "",
             }
         ],
         "upload_limits": {

@@ -1,0 +1,164 @@
+"""The app's side of the S3 cold backup: queue it, record it, and tell a restore what to fetch.
+
+After an upload is recorded, ``enqueue_backup`` puts ``backup_original`` on
+the background lane of the node that holds the file, if its pool has a
+backup bucket. The node copies the original, checks it by SHA-256 and
+reports back (``POST BACKUP_PATH``), which sets ``Image.backed_up_at``.
+
+``pixelfox restore`` runs on the node and has no database: it asks here for
+one image's record (``GET BACKUP_PATH``) or a pool's originals a page at a
+time (``GET POOL_BACKUPS_PATH``), each with the SHA-256 recorded at upload,
+which is what a restored file must match.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+
+from arq.connections import ArqRedis
+from pydantic import BaseModel, Field
+from quart import Blueprint, g
+from quart_schema import tag_blueprint, validate_querystring, validate_request, validate_response
+
+from pixelfox_storage.protocol.errors import APIError
+from pixelfox_storage.protocol.internal import (
+    BACKUP_PATH,
+    POOL_BACKUPS_PATH,
+    BackupManifest,
+    BackupRecord,
+    BackupReport,
+)
+from pixelfox_storage.protocol.keys import RedisKeys, backup_job_id
+
+from ..auth import node_required
+from ..models import Image, StorageNode, StoragePool
+from ..nodes import node_of
+
+log = logging.getLogger(__name__)
+
+BACKUP_JOB = "backup_original"
+MAX_PAGE = 1000
+
+blueprint = Blueprint("internal_backup", __name__)
+tag_blueprint(blueprint, ["internal"])
+
+
+async def enqueue_backup(
+    redis: ArqRedis, keys: RedisKeys, image: Image, pool: StoragePool, request_id: str = ""
+) -> bool:
+    """Queue the backup of an image's original on its node's background lane.
+
+    False when the pool has no backup bucket, or the job is already queued
+    (the job id ``backup:<uuid>`` makes a second enqueue a no-op).
+    """
+    if not pool.backup_bucket.strip():
+        return False
+    job = await redis.enqueue_job(
+        BACKUP_JOB,
+        str(image.uuid),
+        pool.id,
+        image.path,
+        image.sha256,
+        request_id,
+        _job_id=backup_job_id(str(image.uuid)),
+        _queue_name=keys.node_background_queue(node_of(pool)),
+    )
+    return job is not None
+
+
+def record_of(image: Image) -> BackupRecord:
+    return BackupRecord(
+        image_uuid=str(image.uuid),
+        pool_id=image.pool_id,  # type: ignore[attr-defined]
+        path=image.path,
+        sha256=image.sha256,
+        size=image.size,
+        backed_up_at=image.backed_up_at.isoformat() if image.backed_up_at else None,
+    )
+
+
+def _node() -> StorageNode:
+    node: StorageNode = g.node
+    return node
+
+
+async def _own_image(image_uuid: str) -> Image:
+    """The image, if it lives on a pool of the calling node."""
+    try:
+        key = uuid.UUID(image_uuid)
+    except ValueError as exc:
+        raise APIError("NOT_FOUND") from exc
+    image = await Image.get_or_none(uuid=key).select_related("pool")
+    if image is None:
+        raise APIError("NOT_FOUND")
+    if node_of(image.pool) != _node().node_id:
+        raise APIError("POOL_NOT_ON_NODE")
+    return image
+
+
+class BackupRecorded(BaseModel):
+    image_uuid: str
+    backed_up_at: str
+
+
+class ManifestQuery(BaseModel):
+    after: int = Field(default=0, ge=0, description="Image id the page starts after")
+    limit: int = Field(default=500, ge=1, le=MAX_PAGE)
+
+
+@blueprint.post(BACKUP_PATH.replace("{image_uuid}", "<image_uuid>"))
+@node_required
+@validate_request(BackupReport)
+@validate_response(BackupRecorded)
+async def backup_done(image_uuid: str, data: BackupReport) -> BackupRecorded:
+    """A node copied an original to its pool's bucket (internal).
+
+    The reported SHA-256 must be the one recorded at upload. Idempotent: the
+    first report's time is kept.
+    """
+    image = await _own_image(image_uuid)
+    if data.sha256 != image.sha256:
+        raise APIError(
+            "CHECKSUM_MISMATCH", details={"expected": image.sha256, "reported": data.sha256}
+        )
+    if image.backed_up_at is None:
+        now = datetime.now(UTC)
+        await Image.filter(id=image.id, backed_up_at=None).update(backed_up_at=now)
+        image = await Image.get(id=image.id)
+        log.info("backed up image=%s to %s/%s", image.uuid, data.bucket, data.key)
+    assert image.backed_up_at is not None
+    return BackupRecorded(image_uuid=str(image.uuid), backed_up_at=image.backed_up_at.isoformat())
+
+
+@blueprint.get(BACKUP_PATH.replace("{image_uuid}", "<image_uuid>"))
+@node_required
+@validate_response(BackupRecord)
+async def backup_record(image_uuid: str) -> BackupRecord:
+    """What a restore of one image needs: its pool, path and SHA-256 (internal)."""
+    return record_of(await _own_image(image_uuid))
+
+
+@blueprint.get(POOL_BACKUPS_PATH.replace("{pool_id}", "<int:pool_id>"))
+@node_required
+@validate_querystring(ManifestQuery)
+@validate_response(BackupManifest)
+async def pool_backups(pool_id: int, query_args: ManifestQuery) -> BackupManifest:
+    """A page of a pool's originals in id order, for restoring the pool (internal)."""
+    pool = await StoragePool.get_or_none(id=pool_id)
+    if pool is None:
+        raise APIError("NOT_FOUND")
+    if node_of(pool) != _node().node_id:
+        raise APIError("POOL_NOT_ON_NODE")
+    images = (
+        await Image.filter(pool_id=pool_id, id__gt=query_args.after)
+        .order_by("id")
+        .limit(query_args.limit)
+    )
+    full = len(images) == query_args.limit
+    return BackupManifest(
+        pool_id=pool_id,
+        items=[record_of(i) for i in images],
+        next_after=images[-1].id if full else None,
+    )

@@ -1,0 +1,113 @@
+"""What the app signs and what a node accepts, without a server: the contract in one place."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from urllib.parse import parse_qs, urlsplit
+
+from pixelfox_app.config import AppSettings
+from pixelfox_app.images import signing, urls
+from pixelfox_app.models import StoragePool
+from pixelfox_storage.protocol import links
+
+NOW = 1_800_000_010.0  # not on a step boundary
+PRIVATE = "private/original/2026/11/27/0b7e4c1e-8c1a-4f0e-9a53-2f7f2d0c9a11.jpg"
+PUBLIC = "original/2026/11/27/0b7e4c1e-8c1a-4f0e-9a53-2f7f2d0c9a11.jpg"
+
+
+def _settings(secret: str = "s3cret") -> AppSettings:
+    return AppSettings(public_domain="https://pixelfox.test", link_secret=secret)
+
+
+def _pool() -> StoragePool:
+    return StoragePool(
+        id=1,
+        name="hot-s01",
+        node_id="s01",
+        base_path="/srv/pool",
+        public_base_url="https://s01.pixelfox.test",
+        cdn_base_url="",
+        upload_api_url="",
+    )
+
+
+def _params(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def test_the_url_builder_signs_files_under_private_and_leaves_public_ones_bare() -> None:
+    private = urls.file_url(_pool(), PRIVATE, _settings())
+    public = urls.file_url(_pool(), PUBLIC, _settings())
+
+    assert private.startswith(f"https://s01.pixelfox.test/uploads/{PRIVATE}?")
+    assert set(_params(private)) == {"md5", "expires", "k"}
+    assert public == f"https://s01.pixelfox.test/uploads/{PUBLIC}"
+
+
+def test_a_private_images_files_are_signed_wherever_they_lie() -> None:
+    url = urls.file_url(_pool(), PUBLIC, _settings(), private=True)
+
+    assert set(_params(url)) == {"md5", "expires", "k"}
+
+
+def test_without_a_link_secret_a_private_url_stays_unsigned_and_so_is_refused() -> None:
+    url = urls.file_url(_pool(), PRIVATE, _settings(secret=""))
+
+    assert url == f"https://s01.pixelfox.test/uploads/{PRIVATE}"
+
+
+def test_the_signature_is_nginxs_secure_link_md5_over_expiry_uri_and_secret() -> None:
+    uri = f"/uploads/{PRIVATE}"
+    params = _params("?" + signing.sign_uri(uri, _settings(), now=NOW))  # type: ignore[operator]
+
+    expires = int(params["expires"])
+    digest = hashlib.md5(f"{expires}{uri} s3cret".encode()).digest()
+    assert params["md5"] == base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    assert params["k"] == hashlib.sha256(b"s3cret").hexdigest()[:8]
+
+
+def test_links_live_an_hour_at_least_and_a_page_shown_again_soon_gets_the_same_link() -> None:
+    first = signing.sign_uri("/uploads/private/x", _settings(), now=NOW)
+    later = signing.sign_uri("/uploads/private/x", _settings(), now=NOW + 100)
+    expires = int(_params("?" + str(first))["expires"])
+
+    assert NOW + 3600 <= expires < NOW + 3600 + signing.EXPIRY_STEP
+    assert expires % signing.EXPIRY_STEP == 0
+    assert first == later
+
+
+def test_a_node_accepts_either_key_and_tells_expired_from_invalid() -> None:
+    keys = links.LinkKeys.of("new", "old")
+    uri = "/uploads/private/a.jpg"
+
+    def check(query: str, now: float = NOW) -> links.LinkState:
+        return links.verify(uri, _params("?" + query), keys, now)
+
+    assert check(links.sign(uri, "new", int(NOW) + 60)) == links.LinkState.VALID
+    assert check(links.sign(uri, "old", int(NOW) + 60)) == links.LinkState.VALID
+    assert check(links.sign(uri, "other", int(NOW) + 60)) == links.LinkState.INVALID
+    # Good up to and including the second it names, like nginx.
+    assert check(links.sign(uri, "new", int(NOW))) == links.LinkState.VALID
+    assert check(links.sign(uri, "new", int(NOW) - 1)) == links.LinkState.EXPIRED
+    assert check(links.sign("/uploads/private/b.jpg", "new", int(NOW) + 60)) == (
+        links.LinkState.INVALID
+    )
+    assert check("") == links.LinkState.INVALID
+    assert check(f"k={links.key_id('new')}&md5=x&expires=-5") == links.LinkState.INVALID
+
+
+def test_an_empty_secret_is_never_an_accepted_key() -> None:
+    keys = links.LinkKeys.of("", "")
+
+    assert not keys
+    forged = links.signature(int(NOW) + 60, "/uploads/private/a.jpg", "")
+    params = {"md5": forged, "expires": str(int(NOW) + 60), "k": links.key_id("")}
+    assert links.verify("/uploads/private/a.jpg", params, keys, NOW) == links.LinkState.INVALID
+
+
+def test_only_the_private_subtree_counts_as_private() -> None:
+    assert links.is_private(PRIVATE)
+    assert links.is_private("/private/variants/x.webp")
+    assert not links.is_private(PUBLIC)
+    assert not links.is_private("privateer/original/x.jpg")
