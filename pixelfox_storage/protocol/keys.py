@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_PREFIX = "pixelfox"
-TOKEN_ISSUER = "pixelfox-app"
+TOKEN_ISSUER = "pixelfox-app"  # noqa: S105 - an issuer name, not a secret
 
 # Lifetimes in seconds.
 HEARTBEAT_TTL = 30  # a node that stops beating vanishes from Redis after this
