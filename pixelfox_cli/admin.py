@@ -133,7 +133,25 @@ def node_env(settings: AppSettings, node_id: str, credential: str) -> dict[str, 
         "PIXELFOX_TOKEN_PUBLIC_KEYS": ",".join(keys),
         "PIXELFOX_REDIS_URL": settings.redis_url,
         "PIXELFOX_REDIS_PREFIX": settings.redis_prefix,
+        # Browsers upload from the app's pages straight to the node: CORS for that origin.
+        "PIXELFOX_CORS_ORIGIN": settings.public_domain.rstrip("/"),
     }
+
+
+def _loopback_warnings(env: dict[str, str]) -> list[str]:
+    """Addresses a node on another host could not reach (fine when it shares this host)."""
+    from urllib.parse import urlsplit
+
+    warnings = []
+    for name in ("PIXELFOX_APP_URL", "PIXELFOX_REDIS_URL"):
+        host = urlsplit(env[name]).hostname or ""
+        if host in ("localhost", "::1") or host.startswith("127."):
+            warnings.append(
+                f"# warning: {name} points at {host}: a node on another host cannot reach it"
+                f" (set PIXELFOX_{'INTERNAL_URL' if 'APP' in name else 'REDIS_URL'} here"
+                " to an address the nodes reach)"
+            )
+    return warnings
 
 
 @nodes.command("add")
@@ -165,8 +183,11 @@ def nodes_add(node_id: str, dns_name: str, rotate: bool) -> None:
         return await register_node(node_id, dns_name)
 
     credential = with_db(settings, work)
+    env = node_env(settings, node_id, credential)
     click.echo(f"# node {node_id!r} registered; put this into its environment:", err=True)
-    for name, value in node_env(settings, node_id, credential).items():
+    for warning in _loopback_warnings(env):
+        click.echo(warning, err=True)
+    for name, value in env.items():
         click.echo(f"{name}={shlex.quote(value)}")
 
 

@@ -49,11 +49,15 @@ def test_nodes_add_prints_an_env_with_which_the_node_proves_itself_and_verifies_
         "PIXELFOX_TOKEN_PUBLIC_KEYS",
         "PIXELFOX_REDIS_URL",
         "PIXELFOX_REDIS_PREFIX",
+        "PIXELFOX_CORS_ORIGIN",
     ]
     assert node_env["PIXELFOX_NODE_ID"] == "s01"
     assert node_env["PIXELFOX_APP_URL"] == "http://10.0.0.1:8080"
     assert node_env["PIXELFOX_REDIS_URL"] == "redis://10.0.0.1:6379/2"
     assert node_env["PIXELFOX_REDIS_PREFIX"] == "pf-prod"
+    # Browsers upload from the app's origin straight to the node.
+    assert node_env["PIXELFOX_CORS_ORIGIN"] == "https://img.example.net"
+    assert "warning" not in result.stderr
     # The printed public key verifies a token the app signs for this node.
     claims = UploadClaims(
         node_id="s01",
@@ -83,6 +87,16 @@ def test_nodes_add_publishes_the_previous_public_keys_during_a_rotation(tmp_path
     assert result.returncode == 0, result.stderr
     keys = _env_lines(result.stdout)["PIXELFOX_TOKEN_PUBLIC_KEYS"].split(",")
     assert len(keys) == 2 and keys[1] == "oldkid:" + "A" * 43
+
+
+def test_nodes_add_warns_when_a_remote_node_could_not_reach_the_printed_addresses(tmp_path):
+    env = migrated(cli_env(tmp_path, PIXELFOX_REDIS_URL="redis://127.0.0.1:6379/0"))
+
+    result = pixelfox(env, "nodes", "add", "s01")
+
+    assert result.returncode == 0, result.stderr
+    assert "PIXELFOX_REDIS_URL points at 127.0.0.1" in result.stderr
+    assert _env_lines(result.stdout)["PIXELFOX_REDIS_URL"] == "redis://127.0.0.1:6379/0"
 
 
 def test_nodes_add_of_an_existing_node_is_refused_unless_rotating(tmp_path):

@@ -1,0 +1,239 @@
+"""Placement across real hosts: 1 app host and 3 storage hosts, the seed's upload flow end to end.
+
+The tests run in order on one lab (module fixtures) and each leaves the
+installation as it found it: strategy least_used, every node up, every pool
+with its usual reserve, priority and weight.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.app import images
+from tests.lab_e2e.conftest import NODES, Client
+from tests.lab_e2e.stack import POOL_DIR, LabStack
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(1800)]
+
+# A node that stops must leave placement within this many seconds.
+LEAVE_WITHIN = 15.0
+# Node-level failures after which a client asks for a session elsewhere.
+NODE_FAILED = {0, 502, 503, 504}
+
+
+@pytest.fixture(scope="module")
+def tokens(stack: LabStack) -> dict[str, str]:
+    # One client address makes every request here: the rate limits would get in the way.
+    stack.knobs(
+        {"upload_rate_limit_per_minute": 100_000, "upload_user_rate_limit_per_minute": 100_000}
+    )
+    return stack.api_tokens({"ada": False, "root": True})
+
+
+class Uploader:
+    """A script using the seed's flow: a session with an API token, then multipart to the node."""
+
+    def __init__(self, client: Client, stack: LabStack, tokens: dict[str, str]) -> None:
+        self.client = client
+        self.stack = stack
+        self.user = {"Authorization": f"Bearer {tokens['ada']}"}
+        self.admin = {"Authorization": f"Bearer {tokens['root']}"}
+        self.data = images.jpeg(96, 64)
+
+    def session(self, **body: Any) -> dict[str, Any]:
+        answer = self.client.request(
+            "POST",
+            f"{self.stack.app_url}/api/v1/upload/sessions",
+            headers=self.user,
+            json={"file_size": len(self.data), "filename": "cat.jpg", **body},
+        )
+        assert answer["status"] == 201, answer
+        session: dict[str, Any] = answer["json"]
+        return session
+
+    def upload(self) -> tuple[str, dict[str, Any], list[str]]:
+        """Upload one file; on a node-level failure ask again avoiding that node.
+
+        Returns (node it landed on, the node's answer, nodes that failed first).
+        """
+        failed: list[str] = []
+        for _ in range(len(NODES)):
+            session = self.session(avoid_nodes=failed)
+            answer = self.client.upload(session, self.data)
+            if answer["status"] in NODE_FAILED:
+                failed.append(session["node_id"])
+                continue
+            assert answer["status"] == 201, answer
+            return session["node_id"], answer["json"], failed
+        raise AssertionError(f"every node failed: {failed}")
+
+    def explain(self) -> dict[str, Any]:
+        """The admin's view of the next placement (asks for a one-byte session)."""
+        answer = self.client.request(
+            "POST",
+            f"{self.stack.app_url}/api/v1/upload/sessions",
+            headers=self.admin,
+            params={"explain": "1"},
+            json={"file_size": 1, "filename": "probe.jpg"},
+        )
+        body = answer["json"]
+        if answer["status"] == 201:
+            placement: dict[str, Any] = body["placement"]
+        else:
+            placement = body["error"]["details"]["placement"]
+        return placement
+
+    def reason(self, node_id: str) -> str:
+        """Why the explanation skipped ``node_id``'s pool ("" when it was a candidate)."""
+        pool_id = self.stack.nodes[node_id].pool_id
+        placement = self.explain()
+        return next((v["reason"] for v in placement["skipped"] if v["pool_id"] == pool_id), "")
+
+    def ready_status(self, result: dict[str, Any], seconds: float = 120) -> dict[str, Any]:
+        deadline = time.monotonic() + seconds
+        while True:
+            status = self.client.request("GET", result["status_url"], headers=self.user)
+            if status["json"]["state"] != "processing" or time.monotonic() > deadline:
+                body: dict[str, Any] = status["json"]
+                return body
+            time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def uploader(client: Client, stack: LabStack, tokens: dict[str, str]) -> Uploader:
+    return Uploader(client, stack, tokens)
+
+
+@pytest.fixture
+def settled(stack: LabStack) -> Iterator[None]:
+    yield
+    stack.knob("placement_strategy", "least_used")
+
+
+def _wait_for(check: Any, seconds: float, every: float = 0.5) -> tuple[Any, float]:
+    started = time.monotonic()
+    while True:
+        value = check()
+        elapsed = time.monotonic() - started
+        if value or elapsed > seconds:
+            return value, elapsed
+        time.sleep(every)
+
+
+def test_least_used_spreads_uploads_and_each_node_serves_its_files_from_its_own_nginx(
+    uploader: Uploader, stack: LabStack
+):
+    landed = [uploader.upload() for _ in range(6)]
+
+    counts = Counter(node for node, _, _ in landed)
+    assert set(counts) == set(NODES), counts
+    assert max(counts.values()) <= 3, counts
+    seen: set[str] = set()
+    for node, result, failed in landed:
+        assert failed == []
+        if node in seen:
+            continue
+        seen.add(node)
+        status = uploader.ready_status(result)
+        assert status["state"] == "ready", (status, stack.nodes[node].services["worker"].tail())
+        # The download URL is the node's own nginx, by its DNS name.
+        assert status["url"].startswith(f"http://{node}.pixelfox.test/uploads/original/")
+        download = uploader.client.request("GET", status["url"], digest=True)
+        assert download["status"] == 200
+        assert download["size"] == len(uploader.data)
+        # The file is on that host's disk, and nowhere else.
+        relative = status["url"].split("/uploads/", 1)[1]
+        stored = stack.lab.run(node, ["sha256sum", f"{POOL_DIR}/{relative}"]).stdout.split()[0]
+        assert stored == download["sha256"]
+        for other in set(NODES) - {node}:
+            absent = stack.lab.run(other, ["test", "-e", f"{POOL_DIR}/{relative}"], check=False)
+            assert absent.returncode != 0
+        for variant in status["variants"]:
+            assert variant["url"].startswith(f"http://{node}.pixelfox.test/uploads/variants/")
+            assert uploader.client.request("GET", variant["url"], digest=True)["status"] == 200
+
+
+def test_priority_sends_every_upload_to_the_best_ranked_pool(
+    uploader: Uploader, stack: LabStack, settled: None
+):
+    stack.pixelfox("pools", "edit", "hot-s02", "--priority", "10")
+    stack.knob("placement_strategy", "priority")
+    try:
+        landed = [uploader.upload()[0] for _ in range(4)]
+    finally:
+        stack.pixelfox("pools", "edit", "hot-s02", "--priority", "100")
+    assert landed == ["s02"] * 4
+
+
+def test_weighted_random_never_picks_a_weight_zero_pool(
+    uploader: Uploader, stack: LabStack, settled: None
+):
+    stack.pixelfox("pools", "edit", "hot-s01", "--weight", "0")
+    stack.knob("placement_strategy", "weighted_random")
+    try:
+        landed = [uploader.upload()[0] for _ in range(8)]
+        reason = uploader.reason("s01")
+    finally:
+        stack.pixelfox("pools", "edit", "hot-s01", "--weight", "100")
+    assert set(landed) <= {"s02", "s03"} and len(landed) == 8
+    assert reason == "zero_weight"
+
+
+def test_a_stopped_node_leaves_placement_within_15_s_while_uploads_go_on(
+    uploader: Uploader, stack: LabStack
+):
+    assert uploader.reason("s01") == ""
+    stack.kill_storage("s01")
+    stopped = time.monotonic()
+    left_after: float | None = None
+    landed: list[tuple[str, list[str]]] = []
+    while time.monotonic() - stopped < LEAVE_WITHIN + 5:
+        node, _, failed = uploader.upload()
+        landed.append((node, failed))
+        if left_after is None and uploader.reason("s01"):
+            left_after = time.monotonic() - stopped
+    assert left_after is not None and left_after <= LEAVE_WITHIN, left_after
+    print(f"s01 left placement {left_after:.1f} s after its storage service was killed")
+    # Every upload succeeded, on a live node (after at most one retry elsewhere).
+    assert all(node != "s01" for node, _ in landed)
+    assert all(failed in ([], ["s01"]) for _, failed in landed)
+    # Once out, the node is no longer handed out at all.
+    after = [uploader.upload() for _ in range(4)]
+    assert all(node != "s01" and failed == [] for node, _, failed in after)
+    assert uploader.reason("s01") in ("node_recovering", "heartbeat_stale")
+
+
+def test_a_recovered_node_comes_back_after_two_healthy_beats(uploader: Uploader, stack: LabStack):
+    stack.start_storage("s01")  # returns once it answers through nginx
+    reasons: list[str] = []
+
+    def back() -> bool:
+        reasons.append(uploader.reason("s01"))
+        return reasons[-1] == ""
+
+    is_back, elapsed = _wait_for(back, seconds=45)
+
+    assert is_back, reasons
+    print(f"s01 back in placement {elapsed:.1f} s after it answered again; seen: {reasons}")
+    # Its start-up beat alone was not enough: the second one comes 5 s later.
+    assert "node_recovering" in reasons
+    assert elapsed >= 3.0, (elapsed, reasons)
+    # least_used: s01 holds the fewest bytes, so it takes the next upload.
+    assert uploader.upload()[0] == "s01"
+
+
+def test_a_full_pool_is_skipped(uploader: Uploader, stack: LabStack):
+    stack.pixelfox("pools", "edit", "hot-s03", "--reserve", "100T")
+    try:
+        reason = uploader.reason("s03")
+        landed = [uploader.upload()[0] for _ in range(4)]
+    finally:
+        stack.pixelfox("pools", "edit", "hot-s03", "--reserve", "1G")
+    assert reason == "no_room"
+    assert "s03" not in landed
+    assert uploader.reason("s03") == ""
