@@ -175,18 +175,51 @@ async def check_upload_apis(ctx: Context) -> AsyncIterator[Result]:
             yield Result("fail", name, f"HEAD {url} → {answer.status_code}, expected 204")
 
 
+# A private path that no pool holds: a correctly signed request passes nginx's
+# link check and then finds no file (404), while a bad link is refused before
+# any file lookup. So the check needs no real private image.
+PROBE_URI = "/uploads/private/original/doctor-probe.jpg"
+
+
 async def check_nginx(ctx: Context) -> AsyncIterator[Result]:
     if not ctx.nginx_url:
         yield Result("warn", "nginx signed links", "not checked: pass --nginx-url to check")
         return
-    # The signed-link check needs the link signer; until it exists we can only
-    # show that nginx answers at all.
-    try:
-        answer = await ctx.http.get(ctx.nginx_url, timeout=ctx.timeout)
-    except httpx.HTTPError as exc:
-        yield Result("fail", "nginx", f"GET {ctx.nginx_url}: {_one_line(exc)}")
+    secret = ctx.settings.link_secret.strip()
+    if not secret:
+        yield Result("fail", "nginx signed links", "PIXELFOX_LINK_SECRET is not set")
         return
-    yield Result("warn", "nginx", f"GET {ctx.nginx_url} → {answer.status_code}; links unchecked")
+    from pixelfox_storage.protocol import links
+
+    now = int(time.time())
+    good = links.sign(PROBE_URI, secret, now + 300)
+    expired = links.sign(PROBE_URI, secret, now - 60)
+    tampered = good.replace("md5=", "md5=x", 1)
+    # What nginx must answer for each link, and what that proves.
+    cases = [
+        ("signed", good, {200, 404}, "a correctly signed link is refused"),
+        ("unsigned", "", {403}, "a link without signature is let through"),
+        ("tampered", tampered, {403}, "a tampered link is let through"),
+        ("expired", expired, {403, 410}, "an expired link is let through"),
+    ]
+    base = ctx.nginx_url.rstrip("/") + PROBE_URI
+    for label, query, allowed, problem in cases:
+        url = f"{base}?{query}" if query else base
+        try:
+            answer = await ctx.http.get(url, timeout=ctx.timeout)
+        except httpx.HTTPError as exc:
+            yield Result("fail", "nginx signed links", f"GET {url}: {_one_line(exc)}")
+            return
+        if answer.status_code not in allowed:
+            yield Result(
+                "fail", "nginx signed links", f"{problem} ({label} → {answer.status_code})"
+            )
+            return
+    yield Result(
+        "ok",
+        "nginx signed links",
+        f"{ctx.nginx_url}: signed, unsigned, tampered, expired links answered as they should",
+    )
 
 
 CHECKS: list[Check] = [
