@@ -1,0 +1,294 @@
+"""The Ansible appliance, end to end on lab hosts: from bare hosts to uploads, then one node more.
+
+The tests run in file order on one lab and each builds on the one before:
+site.yml builds the app host and two storage nodes; an upload through the
+seed's curl flow lands on a node and its nginx serves the file by DNS name;
+a second run and a --check --diff run change nothing; add-storage-node.yml
+brings in s03 while uploads keep succeeding, new uploads reach s03, and
+running it again changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pixelfox_lab import Lab
+from tests.ansible.helpers import (
+    Ansible,
+    CurlClient,
+    PlaybookRun,
+    Uploaded,
+    create_api_token,
+)
+
+pytestmark = [pytest.mark.ansible, pytest.mark.lab, pytest.mark.timeout(1500)]
+
+APP_ORIGIN = "http://app.pixelfox.test"
+SERVICES = {
+    "app": ["pixelfox-app", "pixelfox-control-worker"],
+    "s01": ["pixelfox-storage", "pixelfox-worker@s01"],
+    "s02": ["pixelfox-storage", "pixelfox-worker@s02"],
+}
+# How long uploads may take to start reaching a node that was just enabled: the
+# app needs a few healthy heartbeats and a reachability check of the new pool.
+NEW_NODE_GRACE_SECONDS = 90
+
+
+@pytest.fixture(scope="module")
+def jpeg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("images") / "fox.jpg"
+    Image.new("RGB", (64, 48), (200, 90, 20)).save(path, "JPEG", quality=90)
+    return path
+
+
+@pytest.fixture(scope="module")
+def site(ansible: Ansible) -> PlaybookRun:
+    return ansible.playbook("site.yml")
+
+
+@pytest.fixture(scope="module")
+def client(lab: Lab, site: PlaybookRun) -> CurlClient:
+    if site.returncode != 0:
+        pytest.fail(f"site.yml failed, nothing to upload to:\n{site.problem()}")
+    return CurlClient(lab, create_api_token(lab, "admin"), APP_ORIGIN)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def fetch(client: CurlClient, url: str) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (lower-case names) and body of a GET from the controller."""
+    argv = ["curl", "-sS", "--max-time", "30", "-D", "-", "-o", "/dev/stdout", url]
+    # Bytes, not text: the body is an image.
+    result = subprocess.run(client.lab.controller.argv(argv), capture_output=True, timeout=40)
+    assert result.returncode == 0, f"GET {url}: {result.stderr!r}"
+    head, _, body = result.stdout.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split()[1]), headers, body
+
+
+def original_url(client: CurlClient, uploaded: Uploaded, timeout: float = 90) -> str:
+    """The original's public URL from the app's status API, once the node worker is done."""
+    deadline = time.monotonic() + timeout
+    status: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        status = client.image_status(uploaded.image_uuid)
+        if status.get("state") == "ready" and status.get("url"):
+            return str(status["url"])
+        assert status.get("state") != "failed", f"processing failed: {status}"
+        time.sleep(1)
+    raise AssertionError(f"image {uploaded.image_uuid} not ready after {timeout} s: {status}")
+
+
+def assert_served_by_nginx(client: CurlClient, url: str, node_id: str, expected: bytes) -> None:
+    assert url.startswith(f"http://{node_id}.pixelfox.test/uploads/original/"), url
+    status, headers, body = fetch(client, url)
+    assert status == 200, (url, status, headers)
+    assert headers.get("server", "").startswith("nginx"), headers
+    assert sha256(body) == sha256(expected)
+    assert headers.get("x-content-type-options") == "nosniff"
+    assert "immutable" in headers.get("cache-control", "")
+    assert headers.get("access-control-allow-origin") == "*"
+
+
+# --- site.yml ---------------------------------------------------------------------
+
+
+def test_site_builds_the_app_host_and_two_storage_nodes_from_bare_hosts(
+    lab: Lab, site: PlaybookRun, inventory: Path
+) -> None:
+    assert site.returncode == 0, site.problem()
+    assert set(site.recap) == {"app", "s01", "s02"}
+    assert all(c["failed"] == 0 and c["unreachable"] == 0 for c in site.recap.values())
+    for host, services in SERVICES.items():
+        for service in services:
+            # No systemd in the lab: the roles chose sysv init scripts with a restart loop.
+            lab.run(host, ["/etc/init.d/" + service, "status"])
+    # The code runs from the host's own venv, installed from the wheelhouse.
+    argv = ["/opt/pixelfox/venv/bin/pixelfox", "--version"]
+    assert "pixelfox" in lab.run("s01", argv).stdout.lower()
+    # A storage node holds only the token's public key and its own credential.
+    secrets = yaml.safe_load((inventory / "group_vars/all/secrets.yml").read_text())
+    node_env = lab.run("s01", ["cat", "/etc/pixelfox/storage.env"]).stdout
+    assert f"PIXELFOX_TOKEN_PUBLIC_KEYS={secrets['pixelfox_token_public_key']}\n" in node_env
+    app_only = ("pixelfox_token_signing_key", "pixelfox_secret_key", "pixelfox_postgresql_password",
+                "pixelfox_node_credential_master", "pixelfox_admin_password")  # fmt: skip
+    for secret in app_only:
+        assert secrets[secret] not in node_env, secret
+    assert "DATABASE_URL" not in node_env
+    # Every host knows the others by name.
+    hosts = lab.run("app", ["cat", "/etc/hosts"]).stdout
+    assert "s02.pixelfox.test" in hosts.split("PixelFox hosts")[1]
+
+
+def test_an_upload_through_the_seed_curl_flow_is_served_by_the_nodes_nginx(
+    client: CurlClient, jpeg: Path
+) -> None:
+    uploaded = client.upload(jpeg)
+
+    assert uploaded.node_id in ("s01", "s02")
+    assert uploaded.upload_url == f"http://{uploaded.node_id}.pixelfox.test/api/internal/upload"
+    url = original_url(client, uploaded)
+    assert_served_by_nginx(client, url, uploaded.node_id, jpeg.read_bytes())
+
+
+def test_the_nodes_nginx_checks_signed_links_with_the_apps_secret_and_hides_the_rest(
+    lab: Lab, client: CurlClient, inventory: Path, jpeg: Path
+) -> None:
+    from pixelfox_storage.protocol.links import sign
+
+    secret = yaml.safe_load((inventory / "group_vars/all/secrets.yml").read_text())[
+        "pixelfox_link_secret"
+    ]
+    relative = "private/original/2026/01/01/0b7c5a1e-private.jpg"
+    pool = "/srv/pixelfox/pools/s01-hot"
+    # As the node would store a private image's file: in the pool's private/ subtree.
+    target = f"{pool}/{relative}"
+    lab.run(
+        "s01",
+        f"mkdir -p $(dirname {target}) && base64 -d > {target} && "
+        f"chown -R pixelfox:pixelfox {pool}/private && chmod 0640 {target}",
+        input=base64.b64encode(jpeg.read_bytes()).decode(),
+    )
+    uri = f"/uploads/{relative}"
+    base = "http://s01.pixelfox.test"
+    now = int(time.time())
+
+    signed = fetch(client, f"{base}{uri}?{sign(uri, secret, now + 600)}")
+    tampered = fetch(client, f"{base}{uri}?{sign(uri + 'x', secret, now + 600)}")
+    expired = fetch(client, f"{base}{uri}?{sign(uri, secret, now - 10)}")
+    unsigned = fetch(client, f"{base}{uri}")
+
+    assert signed[0] == 200, signed[:2]
+    assert sha256(signed[2]) == sha256(jpeg.read_bytes())
+    assert signed[1].get("cache-control") == "private, max-age=300"
+    assert (tampered[0], expired[0], unsigned[0]) == (403, 410, 403)
+    assert fetch(client, f"{base}/uploads/.incoming/x.part")[0] == 404
+    assert fetch(client, f"{base}/")[0] == 404
+
+
+def test_a_second_site_run_changes_nothing(ansible: Ansible, site: PlaybookRun) -> None:
+    again = ansible.playbook("site.yml")
+
+    assert again.returncode == 0, again.problem()
+    assert again.changed() == {"app": 0, "s01": 0, "s02": 0}, again.changed_tasks()
+
+
+def test_a_check_run_with_diff_is_clean(ansible: Ansible, site: PlaybookRun) -> None:
+    check = ansible.playbook("site.yml", "--check", "--diff")
+
+    assert check.returncode == 0, check.problem()
+    assert check.changed() == {"app": 0, "s01": 0, "s02": 0}, check.changed_tasks()
+
+
+# --- add-storage-node.yml -----------------------------------------------------------
+
+
+@dataclass
+class UploadLoop:
+    """Uploads one file after another from a thread until stopped; records every outcome."""
+
+    client: CurlClient
+    image: Path
+    ok: list[tuple[float, Uploaded]] = field(default_factory=list)
+    failed: list[tuple[float, str]] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.ok.append((time.monotonic(), self.client.upload(self.image)))
+            except Exception as exc:  # every failure is a finding, reported by the test
+                self.failed.append((time.monotonic(), f"{type(exc).__name__}: {exc}"))
+            # One upload every two seconds stays below the default limit of 60 a minute.
+            self.stop.wait(2.0)
+
+    def nodes_between(self, start: float, end: float) -> set[str]:
+        return {u.node_id for t, u in self.ok if start <= t <= end}
+
+
+@pytest.fixture(scope="module")
+def uploads_during_add(client: CurlClient, jpeg: Path) -> Iterator[UploadLoop]:
+    loop = UploadLoop(client, jpeg)
+    thread = threading.Thread(target=loop.run, name="upload-loop", daemon=True)
+    thread.start()
+    yield loop
+    loop.stop.set()
+    thread.join(timeout=120)
+
+
+@pytest.fixture(scope="module")
+def added(
+    lab: Lab, ansible: Ansible, inventory: Path, site: PlaybookRun, uploads_during_add: UploadLoop
+) -> tuple[PlaybookRun, float, float]:
+    """s03 joins the lab and the inventory, then add-storage-node.yml builds it; uploads run on."""
+    lab.add_host("s03")
+    hosts_file = inventory / "hosts.yml"
+    hosts = yaml.safe_load(hosts_file.read_text())
+    hosts["all"]["children"]["storage"]["hosts"]["s03"] = None
+    hosts_file.write_text(yaml.safe_dump(hosts))
+    started = time.monotonic()
+    run = ansible.playbook("add-storage-node.yml", "-e", "node=s03")
+    return run, started, time.monotonic()
+
+
+def test_add_storage_node_brings_in_s03_while_uploads_to_the_others_keep_working(
+    added: tuple[PlaybookRun, float, float],
+    uploads_during_add: UploadLoop,
+    client: CurlClient,
+    jpeg: Path,
+) -> None:
+    run, started, finished = added
+    assert run.returncode == 0, run.problem()
+    # Only the new node was built; the app host and the others only learned its name.
+    assert run.recap["s03"]["changed"] > 0
+    for host in ("app", "s01", "s02"):
+        changed = [t for t in run.changed_tasks() if f"changed: [{host}]" in t]
+        assert all(t.startswith("TASK [dns :") for t in changed), changed
+
+    # New uploads reach s03 once the app has seen it healthy; asked to avoid the
+    # others, the app must place the upload there.
+    deadline = time.monotonic() + NEW_NODE_GRACE_SECONDS
+    on_new_node: Uploaded | None = None
+    refusals: list[str] = []
+    while on_new_node is None and time.monotonic() < deadline:
+        try:
+            on_new_node = client.upload(jpeg, avoid_nodes=("s01", "s02"))
+        except AssertionError as exc:
+            refusals.append(str(exc))
+            time.sleep(2)
+    assert on_new_node is not None, f"no upload reached s03: {refusals[-3:]}"
+    assert on_new_node.node_id == "s03"
+    assert_served_by_nginx(client, original_url(client, on_new_node), "s03", jpeg.read_bytes())
+
+    uploads_during_add.stop.set()
+    during = uploads_during_add.nodes_between(started, finished)
+    assert not uploads_during_add.failed, uploads_during_add.failed[:5]
+    assert len([t for t, _ in uploads_during_add.ok if started <= t <= finished]) >= 3
+    assert during & {"s01", "s02"}, during
+
+
+def test_add_storage_node_run_again_changes_nothing(
+    ansible: Ansible, added: tuple[PlaybookRun, float, float]
+) -> None:
+    again = ansible.playbook("add-storage-node.yml", "-e", "node=s03")
+
+    assert again.returncode == 0, again.problem()
+    assert set(again.changed().values()) == {0}, again.changed_tasks()
