@@ -153,3 +153,28 @@ def install(app: Quart) -> None:
 
     app.request_class = StreamRequest
     app.asgi_http_class = StreamHTTPConnection
+
+
+# Before an early refusal, at most this much of the unread body is read away
+# (for at most this long): a server that closes a connection with unread bytes
+# in it sends a reset, and the client loses the answer along with it. nginx
+# does the same with its lingering close; hypercorn has none.
+DRAIN_BYTES = 4 * 1024 * 1024
+DRAIN_SECONDS = 5.0
+# A client that sends nothing for this long is not waiting to be heard out.
+DRAIN_IDLE_SECONDS = 0.5
+
+
+async def drain(body: Any, max_bytes: int = DRAIN_BYTES, seconds: float = DRAIN_SECONDS) -> None:
+    """Read away what is left of a refused request's body, within bounds."""
+    if isinstance(body, StreamBody):
+        body.max_content_length = None
+    drained = 0
+    chunks = aiter(body)
+    try:
+        async with asyncio.timeout(seconds):
+            while drained <= max_bytes:
+                chunk = await asyncio.wait_for(anext(chunks), DRAIN_IDLE_SECONDS)
+                drained += len(chunk)
+    except Exception:  # noqa: S110 - best effort (idle, ended, too long): the refusal goes out
+        pass

@@ -34,7 +34,7 @@ from redis.asyncio import Redis
 
 from pixelfox_common import ingest
 from pixelfox_common.ingest import IngestResult
-from pixelfox_common.streambody import StreamBody
+from pixelfox_common.streambody import StreamBody, drain
 from pixelfox_storage.protocol import tokens
 from pixelfox_storage.protocol.errors import APIError
 from pixelfox_storage.protocol.internal import UploadCompletion, UploadResult
@@ -57,11 +57,6 @@ blueprint = Blueprint("proxy_upload", __name__)
 
 # Work that must finish although its request is gone (strong references).
 _KEPT: set[asyncio.Task[Any]] = set()
-# Before an early refusal, at most this much of the unread body is read away
-# (for at most this long): a server that closes a connection with unread bytes
-# in it sends a reset, and the client loses the answer along with it.
-DRAIN_BYTES = 4 * 1024 * 1024
-DRAIN_SECONDS = 5.0
 
 
 @dataclass
@@ -167,21 +162,6 @@ async def _grant_for_token(token: str, policy: UploadPolicy) -> Grant:
     return Grant(session=session, opened_here=False, jti_key=key)
 
 
-async def _drain_rest() -> None:
-    body = request.body
-    if isinstance(body, StreamBody):
-        body.max_content_length = None
-    drained = 0
-    try:
-        async with asyncio.timeout(DRAIN_SECONDS):
-            async for chunk in body:
-                drained += len(chunk)
-                if drained > DRAIN_BYTES:
-                    return
-    except Exception:  # noqa: S110 - best effort: the refusal is sent either way
-        pass
-
-
 async def _undo(grant: Grant, result: IngestResult | None) -> None:
     """Leave nothing behind: no file, no session this request opened, the token free again."""
     if result is not None:
@@ -250,7 +230,7 @@ async def proxy_upload() -> Any:
     try:
         return await _proxy_upload()
     except APIError:
-        await _drain_rest()
+        await drain(request.body)
         raise
 
 

@@ -26,7 +26,7 @@ from python_multipart.multipart import parse_options_header
 from quart import Blueprint, Response, current_app, g, jsonify, request
 from quart_schema import document_response, security_scheme
 
-from pixelfox_common import ingest, logs, metrics
+from pixelfox_common import ingest, logs, metrics, streambody
 from pixelfox_common.ingest import IngestResult
 from pixelfox_common.streambody import StreamBody
 from pixelfox_common.web import public_api, raises
@@ -95,6 +95,16 @@ async def upload() -> Any:
     201: the app recorded the image. 202: the app could not be reached; the node
     keeps the file and reports it later — poll ``status_url``.
     """
+    try:
+        return await _upload()
+    except APIError:
+        # Refused before (or while) the body was read: read a bounded rest of it
+        # so the client gets this answer, not a connection reset.
+        await streambody.drain(request.body)
+        raise
+
+
+async def _upload() -> Any:
     node = _node()
     started = time.perf_counter()
     claims = grant.verify(
