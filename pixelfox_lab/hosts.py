@@ -73,6 +73,10 @@ mount --rbind /dev "$root/dev"
 mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"
 mount -t tmpfs -o mode=755 tmpfs "$root/run"
 mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
+for share in $PIXELFOX_LAB_SHARES; do
+  mkdir -p "$root$share"
+  mount --bind "$share" "$root$share"
+done
 mkdir -m 755 "$root/run/sshd"
 mkdir -m 1777 "$root/run/lock"
 cd "$root"
@@ -192,9 +196,21 @@ def start(config: LabConfig, host: str) -> subprocess.Popen[bytes]:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=BASE_ENV,
+            env={**BASE_ENV, "PIXELFOX_LAB_SHARES": " ".join(_shares())},
             start_new_session=True,
         )
+
+
+def _shares() -> list[str]:
+    """The project and its virtualenv, where a host's private /tmp or /run would hide them.
+
+    A checkout under /tmp (a CI clone, say) is in the overlay's lower layer but
+    covered by the host's own tmpfs; it is bound in at the same path instead.
+    """
+    project = Path(__file__).resolve().parent.parent
+    places = {str(project), str(Path(sys.prefix).resolve())}
+    hidden = ("/tmp/", "/run/")  # noqa: S108 - paths the host covers, not files we write
+    return sorted(p for p in places if p.startswith(hidden) and " " not in p)
 
 
 def wait_ready(config: LabConfig, host: str, launcher: subprocess.Popen[bytes]) -> int:
