@@ -61,6 +61,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from pixelfox_storage.protocol import layout
 from pixelfox_storage.protocol.errors import APIError
+from pixelfox_storage.protocol.internal import UploadCompletion
 
 from . import imagecheck
 from .spool import HEAD_BYTES, Spool, sweep_incoming
@@ -114,6 +115,31 @@ class IngestResult:
     # committing them (before_commit, fsync of file and directory, link).
     check_seconds: float = 0.0
     commit_seconds: float = 0.0
+
+    def completion(
+        self, *, session_id: str, image_uuid: str, pool_id: int, fallback_filename: str = ""
+    ) -> UploadCompletion:
+        """What the app records for this file (the node's report, the proxy's own record)."""
+        return UploadCompletion(
+            session_id=session_id,
+            image_uuid=image_uuid,
+            pool_id=pool_id,
+            path=self.path,
+            size=self.size,
+            sha256=self.sha256,
+            mime=self.mime,
+            width=self.width,
+            height=self.height,
+            original_filename=self.filename or fallback_filename,
+        )
+
+
+def raw_filename(content_disposition: str, query_filename: str) -> str:
+    """The client's name of a raw (PUT) upload: Content-Disposition, else ``?filename=``."""
+    if content_disposition:
+        _, params = parse_options_header(content_disposition)
+        return params.get(b"filename", b"").decode("utf-8", errors="replace")
+    return query_filename
 
 
 # Called with the judged result just before the file is linked into place (e.g. to

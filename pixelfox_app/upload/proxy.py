@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from python_multipart.multipart import parse_options_header
 from quart import Blueprint, current_app, g, jsonify, request
 from redis.asyncio import Redis
 
@@ -37,7 +36,7 @@ from pixelfox_common.ingest import IngestResult
 from pixelfox_common.streambody import StreamBody, drain
 from pixelfox_storage.protocol import tokens
 from pixelfox_storage.protocol.errors import APIError
-from pixelfox_storage.protocol.internal import UploadCompletion, UploadResult
+from pixelfox_storage.protocol.internal import UploadResult
 from pixelfox_storage.protocol.keys import JTI_LEEWAY, RedisKeys
 
 from ..auth import public
@@ -87,11 +86,9 @@ def _settings() -> AppSettings:
 
 
 def _raw_filename() -> str:
-    disposition = request.headers.get("Content-Disposition", "")
-    if disposition:
-        _, params = parse_options_header(disposition)
-        return params.get(b"filename", b"").decode("utf-8", errors="replace")
-    return request.args.get("filename", "")
+    return ingest.raw_filename(
+        request.headers.get("Content-Disposition", ""), request.args.get("filename", "")
+    )
 
 
 async def _grant_for_login(policy: UploadPolicy, multipart: bool) -> Grant:
@@ -200,17 +197,11 @@ async def _receive(grant: Grant, policy: UploadPolicy) -> IngestResult:
 
 async def _record(grant: Grant, result: IngestResult) -> UploadResult:
     session = grant.session
-    completion = UploadCompletion(
+    completion = result.completion(
         session_id=str(session.id),
         image_uuid=str(session.image_uuid),
         pool_id=session.pool.id,
-        path=result.path,
-        size=result.size,
-        sha256=result.sha256,
-        mime=result.mime,
-        width=result.width,
-        height=result.height,
-        original_filename=result.filename or session.filename,
+        fallback_filename=session.filename,
     )
     try:
         recorded = await complete_upload(completion, node_id=None)

@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from python_multipart.multipart import parse_options_header
 from quart import Blueprint, Response, current_app, g, jsonify, request
 from quart_schema import document_response, security_scheme
 
@@ -210,26 +209,14 @@ async def _receive(
 
 
 def _raw_filename() -> str:
-    disposition = request.headers.get("Content-Disposition", "")
-    if disposition:
-        _, params = parse_options_header(disposition)
-        name = params.get(b"filename", b"")
-        return name.decode("utf-8", errors="replace")
-    return request.args.get("filename", "")
+    return ingest.raw_filename(
+        request.headers.get("Content-Disposition", ""), request.args.get("filename", "")
+    )
 
 
 def _completion(claims: UploadClaims, result: IngestResult) -> UploadCompletion:
-    return UploadCompletion(
-        session_id=claims.session_id,
-        image_uuid=claims.image_uuid,
-        pool_id=claims.pool_id,
-        path=result.path,
-        size=result.size,
-        sha256=result.sha256,
-        mime=result.mime,
-        width=result.width,
-        height=result.height,
-        original_filename=result.filename,
+    return result.completion(
+        session_id=claims.session_id, image_uuid=claims.image_uuid, pool_id=claims.pool_id
     )
 
 
