@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
 
-
-def _env(name: str, default: str = "") -> str:
-    return os.environ.get(f"PIXELFOX_{name}", default)
+from pixelfox_common.env import settings_from_env
 
 
 @dataclass(frozen=True)
@@ -49,27 +46,10 @@ class AppSettings:
     metrics_bind: str = "127.0.0.1"
     worker_metrics_bind: str = "127.0.0.1"
     testing: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, **overrides: object) -> AppSettings:
-        values: dict[str, object] = {}
-        for f in fields(cls):
-            if f.name == "extra":
-                continue
-            raw = os.environ.get(f"PIXELFOX_{f.name.upper()}")
-            if raw is None:
-                continue
-            if f.type in ("int", int):
-                values[f.name] = int(raw)
-            elif f.type in ("bool", bool):
-                values[f.name] = raw.lower() in ("1", "true", "yes", "on")
-            elif f.type in ("Path", Path):
-                values[f.name] = Path(raw)
-            else:
-                values[f.name] = raw
-        values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+        return settings_from_env(cls, overrides)
 
     @property
     def effective_database_url(self) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
+
+from pixelfox_common.env import settings_from_env
 
 
 @dataclass(frozen=True)
@@ -51,18 +52,4 @@ class StorageSettings:
 
     @classmethod
     def from_env(cls, **overrides: object) -> StorageSettings:
-        values: dict[str, object] = {}
-        for f in fields(cls):
-            raw = os.environ.get(f"PIXELFOX_{f.name.upper()}")
-            if raw is None:
-                continue
-            if f.type in ("int", int):
-                values[f.name] = int(raw)
-            elif f.type in ("bool", bool):
-                values[f.name] = raw.lower() in ("1", "true", "yes", "on")
-            elif f.type in ("Path", Path):
-                values[f.name] = Path(raw)
-            else:
-                values[f.name] = raw
-        values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+        return settings_from_env(cls, overrides)
