@@ -21,6 +21,7 @@ import httpx
 import pytest
 import redis
 
+from pixelfox_app import knobs
 from pixelfox_app.auth.passwords import hash_password
 from pixelfox_app.auth.tokens import create_api_token
 from pixelfox_app.db import close_db, init_db
@@ -131,6 +132,10 @@ async def _prepare_database(url: str, pool_dir: Path, node_url: str) -> Seeded:
         token = await create_api_token(user, "observability tests")
         fuzzer = await User.create(username="fuzzer", password_hash=hash_password(PASSWORD))
         fuzz_token = await create_api_token(fuzzer, "fuzzing")
+        # Each session the fuzzer opens promises its size to the pool until the
+        # node's next beat; a small limit keeps hundreds of them from filling a
+        # small CI disk (a correct NO_STORAGE, but not what the fuzzing is for).
+        await knobs.put("max_upload_bytes", 2 * 1024 * 1024)
     finally:
         await close_db()
     return Seeded(

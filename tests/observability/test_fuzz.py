@@ -49,7 +49,15 @@ def test_fuzzing_finds_no_server_error_and_only_our_error_format(
         "PIXELFOX_FUZZ_POOL_ID": str(live.seeded.pool_id),
     }
     result = run_schemathesis(base, tmp_path / "junit.xml", credentials)
-    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
+    # A refused placement explains itself in the app's log: show why with the failure.
+    placements = [
+        line.get("event", "")
+        for line in live.log_lines(live.app)
+        if "placement found no pool" in str(line.get("event", ""))
+    ]
+    assert result.returncode == 0, (
+        result.stdout[-8000:] + result.stderr[-2000:] + "\n".join(placements[-3:])
+    )
 
 
 def test_the_fuzz_run_fails_on_a_500_and_on_an_error_outside_our_format(tmp_path: Path) -> None:
