@@ -31,6 +31,8 @@ from pixelfox_storage.protocol.errors import CODES
 INTERNAL_PREFIX = "/api/internal/"
 DOCUMENTED_PREFIXES = ("/api/",)
 DOCUMENTED_PATHS = frozenset({"/healthz"})
+# The docs page itself and its assets (pixelfox_common.apidocs).
+UNDOCUMENTED_PREFIXES = ("/api/docs",)
 INTERNAL_TAG = {
     "name": "internal",
     "description": "Calls between storage nodes and the control app; not for browsers.",
@@ -127,6 +129,8 @@ class PixelFoxOpenAPI(OpenAPIProvider):
 
     def generate_rules(self) -> Any:
         for rule in super().generate_rules():
+            if rule.rule.startswith(UNDOCUMENTED_PREFIXES):
+                continue
             if rule.rule in DOCUMENTED_PATHS or rule.rule.startswith(DOCUMENTED_PREFIXES):
                 yield rule
 

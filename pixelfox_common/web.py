@@ -48,7 +48,7 @@ from werkzeug.exceptions import HTTPException
 
 from pixelfox_storage.protocol.errors import APIError, status_code_error
 
-from . import logs, metrics
+from . import apidocs, logs, metrics
 from .openapi import INTERNAL_TAG, ErrorBody, PixelFoxOpenAPI, public_api, raises
 
 __all__ = ["REQUEST_ID_HEADER", "ErrorBody", "error_response", "install", "public_api", "raises"]
@@ -145,13 +145,14 @@ def install(app: Quart, *, title: str, version: str, description: str | None = N
         openapi_path="/openapi.json",
         redoc_ui_path=None,
         scalar_ui_path=None,
-        swagger_ui_path="/api/docs",
+        swagger_ui_path=None,  # our own page: see apidocs
         conversion_preference="pydantic",
         openapi_provider_class=PixelFoxOpenAPI,
         tags=[INTERNAL_TAG],
     )
     # Request bodies are parsed by ``app.json`` (set up by QuartSchema just above).
     setattr(app.json, "loads", _strict_loads)  # noqa: B010 - replaces a method on this instance
+    app.register_blueprint(apidocs.blueprint(title))
 
     @app.before_request
     async def _start_request() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -84,3 +86,17 @@ class Service:
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
+
+
+def assert_vendored_files_match(vendor: Path) -> int:
+    """Each file ``VERSIONS.md`` in ``vendor`` lists has the SHA-256 it records, and a LICENSE.
+
+    Returns how many files were checked.
+    """
+    table = (vendor / "VERSIONS.md").read_text()
+    recorded = re.findall(r"`([\w.-]+/[\w.-]+\.(?:js|css))`.*?`([0-9a-f]{64})`", table)
+    for relative, digest in recorded:
+        data = (vendor / relative).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == digest, relative
+        assert (vendor / relative).with_name("LICENSE").is_file()
+    return len(recorded)

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
 from pixelfox_storage.protocol.errors import CODES
+from tests.support import assert_vendored_files_match
 
 STATIC = Path(__file__).resolve().parents[2] / "pixelfox_app" / "static"
 
 
 def test_vendored_files_match_the_checksums_recorded_in_versions_md():
-    table = (STATIC / "vendor" / "VERSIONS.md").read_text()
-    recorded = re.findall(r"`([\w.-]+/[\w.-]+\.js)`.*?`([0-9a-f]{64})`", table)
-    assert len(recorded) == 2
-    for relative, digest in recorded:
-        data = (STATIC / "vendor" / relative).read_bytes()
-        assert hashlib.sha256(data).hexdigest() == digest, relative
-        assert (STATIC / "vendor" / relative).with_name("LICENSE").is_file()
+    assert assert_vendored_files_match(STATIC / "vendor") == 2
 
 
 def test_the_upload_page_has_a_message_for_every_stable_error_code():
