@@ -161,3 +161,39 @@ def test_an_expired_upload_token_is_renewed_without_bothering_the_user(
     assert answered["expired"]
     assert len(sessions) == 2  # a second session was fetched, silently
     assert ready.get_attribute("data-route") == "direct"
+
+
+def test_an_upload_whose_node_drops_the_connection_goes_quietly_to_another_node(
+    page: Any, stack: Stack
+) -> None:
+    # s01 goes first in placement. Its connection is cut by the browser itself
+    # (a reset at the network level, which stopping s01 would also give, but
+    # without taking s01 away from the other tests of this module).
+    session_bodies: list[dict[str, Any]] = []
+    page.on(
+        "request",
+        lambda r: session_bodies.append(r.post_data_json) if "/upload/sessions" in r.url else None,
+    )
+    cut: list[str] = []
+
+    def reset(route: Any) -> None:
+        if route.request.method == "POST":
+            cut.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(f"{stack.node_url}/api/internal/upload", reset)
+    login(page, "ada")
+    page.goto("/upload")
+    files.drop(page, [files.photo("detour.jpg")])
+
+    ready = wait_state(page, "detour.jpg", "ready", timeout=60_000)
+
+    assert len(cut) == 1
+    assert [body["avoid_nodes"] for body in session_bodies] == [[], ["s01"]]
+    assert ready.get_attribute("data-route") == "direct"
+    assert ready.locator(".message").inner_text() != ""
+    image = ready.locator(".thumb img").get_attribute("src")
+    assert image.startswith(stack.local_url + "/uploads/"), image
+    page.shots("detour")

@@ -18,6 +18,7 @@
   var dropzone = document.getElementById("dropzone");
   var summary = document.getElementById("summary");
   var modeLabel = document.getElementById("mode-label");
+  var visibility = document.getElementById("visibility");
 
   // ---------------------------------------------------------------- helpers
 
@@ -60,6 +61,7 @@
   var rows = {};       // file id -> row element
   var targets = {};    // file id -> {route, url, headers}
   var attempts = {};   // file id -> silent retries so far (renewed sessions, waits)
+  var avoided = {};    // file id -> storage nodes that failed this file (placement skips them)
   var speeds = {};     // file id -> {t, bytes, rate}
   var SILENT_RETRIES = 3;
 
@@ -171,14 +173,36 @@
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrfToken },
-      body: JSON.stringify({ file_size: file.size, filename: file.name, content_type: file.type || "application/octet-stream" })
+      body: JSON.stringify({
+        file_size: file.size,
+        filename: file.name,
+        content_type: file.type || "application/octet-stream",
+        visibility: visibility ? visibility.value : "public",
+        avoid_nodes: avoided[file.id] || []
+      })
     }).catch(function () { return null; });
     if (response === null) throw apiError(0, null, null);
     var body = await response.json().catch(function () { return null; });
     if (!response.ok) throw apiError(response.status, body, response.headers.get("Retry-After"));
     mode = body.direct === false ? "proxy" : "direct";
     showMode();
-    return { route: mode, url: body.upload_url, headers: { Authorization: "Bearer " + body.token, Accept: "application/json" } };
+    return {
+      route: mode,
+      node: body.node_id || "",
+      url: body.upload_url,
+      headers: { Authorization: "Bearer " + body.token, Accept: "application/json" }
+    };
+  }
+
+  // Failures that say "this node, now" rather than "this file": the file goes
+  // again, quietly, to another node (the app skips the ones in avoid_nodes).
+  var NODE_FAULTS = { NETWORK: true, UNAVAILABLE: true, STORAGE_FULL: true, INTERNAL: true };
+
+  function avoidNode(fileId, target, code) {
+    if (!target || target.route !== "direct" || !target.node || !NODE_FAULTS[code]) return false;
+    var nodes = avoided[fileId] || (avoided[fileId] = []);
+    if (nodes.indexOf(target.node) < 0) nodes.push(target.node);
+    return true;
   }
 
   uppy.use(window.Uppy.XHRUpload, {
@@ -278,7 +302,22 @@
     var code = error && error.code ? error.code : "NETWORK";
     var info = describe({ code: code, message: error && error.message, retryAfter: error && error.retryAfter });
     var tries = attempts[file.id] || 0;
+    var failedTarget = targets[file.id];
     delete targets[file.id];
+    if (tries < SILENT_RETRIES && avoidNode(file.id, failedTarget, code)) {
+      attempts[file.id] = tries + 1;
+      setState(file.id, "queued", "Trying another storage node…");
+      setTimeout(function () { uppy.retryUpload(file.id); }, 50);
+      return;
+    }
+    if (code === "NO_STORAGE" && avoided[file.id] && tries < SILENT_RETRIES) {
+      // Every other node is out too: the failed one may be back, so ask without avoiding.
+      attempts[file.id] = tries + 1;
+      delete avoided[file.id];
+      setState(file.id, "queued", "Waiting for a storage node…");
+      setTimeout(function () { uppy.retryUpload(file.id); }, 2000);
+      return;
+    }
     if (info.switchTo) {
       mode = info.switchTo;
       showMode();
