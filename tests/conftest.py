@@ -6,6 +6,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -25,16 +26,29 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    """A Redis key prefix of this test alone; its keys are deleted afterwards."""
+@contextmanager
+def fresh_redis_prefix() -> Iterator[str]:
+    """A Redis key prefix nobody else uses; its keys are deleted when the block ends."""
     prefix = f"pftest-{uuid.uuid4().hex[:10]}"
-    yield prefix
+    try:
+        yield prefix
+    finally:
+        delete_redis_keys(prefix)
+
+
+def delete_redis_keys(prefix: str) -> None:
     client = redis.Redis.from_url(REDIS_URL)
     keys = list(client.scan_iter(f"{prefix}:*", count=1000))
     if keys:
         client.delete(*keys)
     client.close()
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A Redis key prefix of this test alone; its keys are deleted afterwards."""
+    with fresh_redis_prefix() as prefix:
+        yield prefix
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
 from pixelfox_app import knobs
 from pixelfox_app.auth.passwords import hash_password
@@ -26,7 +25,7 @@ from pixelfox_app.dbschema import migrate
 from pixelfox_app.models import StoragePool, User
 from pixelfox_app.nodes import register_node
 from pixelfox_storage.protocol.tokens import new_signing_key
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, delete_redis_keys
 from tests.support import PIXELFOX, ROOT, Service, free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -112,14 +111,6 @@ async def _add_pools(
         await close_db()
 
 
-def _delete_keys(prefix: str) -> None:
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"{prefix}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("browser")
@@ -190,7 +181,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         for service in reversed(list(found.services.values())):
             service.stop()
-        _delete_keys(prefix)
+        delete_redis_keys(prefix)
 
 
 @pytest.fixture(scope="module")

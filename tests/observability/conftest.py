@@ -19,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from pixelfox_app import knobs
 from pixelfox_app.auth.passwords import hash_password
@@ -30,7 +29,7 @@ from pixelfox_app.models import StoragePool, User
 from pixelfox_app.nodes import register_node
 from pixelfox_storage.protocol.internal import UPLOAD_PATH
 from pixelfox_storage.protocol.tokens import new_signing_key
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, delete_redis_keys
 from tests.support import PIXELFOX, Service, free_port
 
 NODE_ID = "s01"
@@ -159,14 +158,6 @@ def _wait_until_placeable(app_url: str, user_token: str, timeout: float = 30.0) 
         time.sleep(0.2)
 
 
-def _delete_keys(prefix: str) -> None:
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"{prefix}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     tmp = tmp_path_factory.mktemp("live")
@@ -244,4 +235,4 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         worker.stop()
         node.stop()
         app.stop()
-        _delete_keys(prefix)
+        delete_redis_keys(prefix)

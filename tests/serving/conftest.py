@@ -16,9 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, fresh_redis_prefix
 from tests.serving.nginx import NginxSite
 from tests.support import PIXELFOX, Service, free_port
 
@@ -73,13 +72,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
 @pytest.fixture(scope="package")
 def package_prefix() -> Iterator[str]:
     """A Redis prefix for the storage service of these tests; its keys are deleted afterwards."""
-    prefix = f"pftest-{uuid.uuid4().hex[:10]}"
-    yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"{prefix}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    with fresh_redis_prefix() as prefix:
+        yield prefix
 
 
 def storage_env(files: Files, prefix: str, state: Path, **extra: str) -> dict[str, str]:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
-import redis
 
-from tests.conftest import REDIS_URL
+from tests.conftest import fresh_redis_prefix
 
 from .appliance import Up
 
@@ -16,13 +14,8 @@ from .appliance import Up
 @pytest.fixture(scope="module")
 def module_redis_prefix() -> Iterator[str]:
     """Like ``redis_prefix``, for a module-scoped appliance."""
-    prefix = f"pftest-{uuid.uuid4().hex[:10]}"
-    yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"{prefix}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    with fresh_redis_prefix() as prefix:
+        yield prefix
 
 
 @pytest.fixture(scope="module")
