@@ -11,11 +11,17 @@ What runs (all on loopback, real processes):
   Redis (own key prefix, deleted after), and a tiny HTTP "app" that accepts
   completions (so uploads end in 201, like production);
 - nginx with WebDAV ``PUT`` into a temp dir (``client_max_body_size 0``);
+- a second nginx running the shipped storage site (docs/nginx/pixelfox-storage.conf)
+  in front of the node: it checks the token with the node (auth_request), spools
+  the body into the pool's ``.spool/`` and hands the node the file (the path
+  storage hosts use);
 - curl as the client for both, reading the same file from the page cache.
 
 Rows: a 100 MB multipart POST and a raw PUT into the node (SHA-256, type
 sniffing, libvips check, fsync — everything a real upload does) vs nginx PUT
-of the same bytes, interleaved round by round; the "floor": the same hypercorn
+of the same bytes, interleaved round by round; the same two uploads through the
+storage site's nginx (body spooled by nginx, file handed over; CPU is nginx's
+worker plus the node); the "floor": the same hypercorn
 server with an ASGI app that only counts the body (what any Python node pays
 before Quart, hashing and the disk); peak RSS growth of the node during a
 1 GiB upload streamed from a generator; a slow client (~1 MB/s for ~10 s)
@@ -28,7 +34,8 @@ much less.
 The payload is a small real JPEG followed by random bytes (like a phone's
 "motion photo"): libvips verifies the JPEG, and the rest measures the pipe.
 nginx does not fsync; the node does (the upload is durable when answered), so
-the table shows the node's fsync time separately (from its log).
+the table shows the node's commit time (fsync of file and directory, link)
+separately, for streamed and spooled bodies (from its log).
 """
 
 from __future__ import annotations
@@ -59,11 +66,13 @@ sys.path.insert(0, str(ROOT))
 
 from pixelfox_storage.protocol.internal import UPLOAD_COMPLETE_PATH, UPLOAD_PATH  # noqa: E402
 from pixelfox_storage.protocol.tokens import UploadClaims, mint, new_signing_key  # noqa: E402
+from tests.serving.nginx import NginxSite  # noqa: E402
 from tests.support import PIXELFOX, Service, free_port  # noqa: E402
 
 REDIS_URL = os.environ.get("PIXELFOX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 MB = 1_000_000
 MIB = 1024 * 1024
+SPOOL_SECRET = "bench-spool-secret"
 
 
 class FakeApp(http.server.BaseHTTPRequestHandler):
@@ -138,6 +147,7 @@ class Bench:
             "PIXELFOX_APP_URL": f"http://127.0.0.1:{self.app_port}",
             "PIXELFOX_METRICS_BIND": "off",
             "PIXELFOX_LOG_FORMAT": "json",
+            "PIXELFOX_SPOOL_SECRET": SPOOL_SECRET,
         }
         self.node = Service(
             "storage",
@@ -158,6 +168,15 @@ class Bench:
             start_new_session=True,
         )
         _wait_port(self.nginx_port)
+        # The storage site as Ansible installs it, in front of the node.
+        self.site = NginxSite(
+            directory=work / "site",
+            pool_path=self.pool,
+            secret="bench-link-secret",
+            upstream=f"127.0.0.1:{self.node_port}",
+            spool_secret=SPOOL_SECRET,
+            max_body_size="2g",
+        ).start()
         # The floor: the same server (hypercorn, same read size) with an app that
         # only counts the body. What the node costs above it is Quart + ingest.
         self.discard_port = free_port()
@@ -170,6 +189,7 @@ class Bench:
         _wait_port(self.discard_port)
 
     def close(self) -> None:
+        self.site.stop()
         self.node.stop()
         if self.discard.poll() is None:
             self.discard.terminate()
@@ -201,6 +221,10 @@ class Bench:
     def upload_url(self) -> str:
         return f"http://127.0.0.1:{self.node_port}{UPLOAD_PATH}"
 
+    @property
+    def spooled_url(self) -> str:
+        return f"{self.site.url}{UPLOAD_PATH}"
+
     def clear_pool(self) -> None:
         shutil.rmtree(self.pool / "original", ignore_errors=True)
         shutil.rmtree(self.nginx_dir / "www" / "dav", ignore_errors=True)
@@ -213,11 +237,15 @@ class Bench:
                 return int(line.split()[1])
         return 0
 
-    def commit_seconds(self) -> list[float]:
+    def commit_seconds(self, body: str, form: str) -> list[float]:
+        """Commit times of stored uploads by body ("streamed", "spooled") and form ("raw", ...)."""
+        records = [
+            json.loads(line) for line in self.node.log().splitlines() if '"upload stored"' in line
+        ]
         return [
-            float(json.loads(line)["commit_seconds"])
-            for line in self.node.log().splitlines()
-            if '"upload stored"' in line and "commit_seconds" in line
+            float(r["commit_seconds"])
+            for r in records
+            if r.get("body") == body and r.get("form") == form
         ]
 
 
@@ -320,6 +348,10 @@ def nginx_worker(master: int) -> int:
     return int(children[0])
 
 
+def cpu_of(pids: tuple[int, ...]) -> float:
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
 class Sample:
     def __init__(self) -> None:
         self.wall: list[float] = []
@@ -344,49 +376,53 @@ def throughput_rows(bench: Bench, args: argparse.Namespace) -> list[tuple[str, s
     payload = bench.work / "payload.jpg"
     make_payload(payload, size)
     payload.read_bytes()  # into the page cache for every client alike
-    assert bench.node.proc is not None
+    assert bench.node.proc is not None and bench.site.service is not None
+    assert bench.site.service.proc is not None
     node_pid, worker = bench.node.proc.pid, nginx_worker(bench.nginx.pid)
+    site_worker = nginx_worker(bench.site.service.proc.pid)
     nginx_url = f"http://127.0.0.1:{bench.nginx_port}/dav/payload.jpg"
+
+    def multipart(url: str) -> list[str]:
+        return [
+            "-H",
+            f"Authorization: Bearer {bench.token(size)}",
+            "-F",
+            f"file=@{payload};type=image/jpeg",
+            url,
+        ]
+
+    def raw(url: str) -> list[str]:
+        return [
+            "-T",
+            str(payload),
+            "-H",
+            f"Authorization: Bearer {bench.token(size)}",
+            "-H",
+            "Content-Type: image/jpeg",
+            url,
+        ]
+
+    spooled = (site_worker, node_pid)
     jobs = {
-        "nginx": (worker, lambda: ["-T", str(payload), nginx_url]),
-        "multipart": (
-            node_pid,
-            lambda: [
-                "-H",
-                f"Authorization: Bearer {bench.token(size)}",
-                "-F",
-                f"file=@{payload};type=image/jpeg",
-                bench.upload_url,
-            ],
-        ),
-        "raw": (
-            node_pid,
-            lambda: [
-                "-T",
-                str(payload),
-                "-H",
-                f"Authorization: Bearer {bench.token(size)}",
-                "-H",
-                "Content-Type: image/jpeg",
-                bench.upload_url,
-            ],
-        ),
+        "nginx": ((worker,), lambda: ["-T", str(payload), nginx_url]),
+        "multipart": ((node_pid,), lambda: multipart(bench.upload_url)),
+        "raw": ((node_pid,), lambda: raw(bench.upload_url)),
+        "spooled multipart": (spooled, lambda: multipart(bench.spooled_url)),
+        "spooled raw": (spooled, lambda: raw(bench.spooled_url)),
         "discard": (
-            bench.discard.pid,
+            (bench.discard.pid,),
             lambda: ["-T", str(payload), f"http://127.0.0.1:{bench.discard_port}/"],
         ),
     }
     samples = {name: Sample() for name in jobs}
     for _ in range(args.runs):
-        for name, (pid, argv) in jobs.items():
+        for name, (pids, argv) in jobs.items():
             bench.clear_pool()
-            before = cpu_seconds(pid)
+            before = cpu_of(pids)
             seconds, status, body = curl(argv())
             if status not in (200, 201, 204):
                 raise RuntimeError(f"{name}: HTTP {status} {body[:300]}\n{bench.node.log()}")
-            samples[name].add(seconds, cpu_seconds(pid) - before)
-    commits = bench.commit_seconds()
-    commit = statistics.median(commits) if commits else float("nan")
+            samples[name].add(seconds, cpu_of(pids) - before)
     base = samples["nginx"]
 
     def row(label: str, sample: Sample, goal: str) -> tuple[str, str, str]:
@@ -396,16 +432,29 @@ def throughput_rows(bench: Bench, args: argparse.Namespace) -> list[tuple[str, s
         note = f"{ratio:4.2f}x nginx {goal}; CPU {cpu:.2f} s/100 MB ({cpu_ratio:.1f}x nginx)"
         return (label, f"{size / MB / sample.seconds:7.0f} MB/s", note)
 
+    def commit_row(label: str, body: str, form: str, note: str) -> tuple[str, str, str]:
+        commits = bench.commit_seconds(body, form)
+        commit = statistics.median(commits) if commits else float("nan")
+        share = commit / samples[f"spooled {form}" if body == "spooled" else form].seconds
+        return (label, f"{commit * 1000:7.0f} ms", f"{share:.0%} of that upload's time; {note}")
+
     mb = args.size_mb
     return [
         row(f"nginx WebDAV PUT, {mb} MB", base, "(baseline)"),
         row(f"node multipart POST, {mb} MB", samples["multipart"], "(goal >= 0.5x)"),
         row(f"node raw PUT, {mb} MB", samples["raw"], "(goal >= 0.7x)"),
+        row(f"nginx-spooled multipart, {mb} MB", samples["spooled multipart"], "(goal >= 0.5x)"),
+        row(f"nginx-spooled raw, {mb} MB", samples["spooled raw"], "(goal >= 0.7x)"),
         row("  floor: hypercorn, body discarded", samples["discard"], "(no Quart, hash, disk)"),
-        (
-            "  node: fsync + link + dir fsync",
-            f"{commit * 1000:7.0f} ms",
-            "inside the node's figures; nginx does not fsync",
+        commit_row(
+            "  streamed raw: fsync + link + dir fsync", "streamed", "raw", "nginx does not fsync"
+        ),
+        commit_row("  spooled multipart: the same", "spooled", "multipart", "nginx does not fsync"),
+        commit_row(
+            "  spooled raw: the same",
+            "spooled",
+            "raw",
+            "its file fsync runs beside the hash",
         ),
     ]
 

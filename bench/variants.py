@@ -10,8 +10,14 @@ RSS (``ru_maxrss``) is that contender's alone. Contenders:
 - ``pyvips-per-variant``: the same encoders, but ``thumbnail`` from the file
   for every size (what "decode once" saves);
 - ``pillow``: the same sizes, formats, quality and effort: JPEG draft mode
-  (DCT scaling), exif_transpose, LANCZOS, JPEG q82 optimised progressive,
-  WebP q80 method 4, AVIF q55 speed 9-effort, one thread.
+  (DCT scaling to the same decode size as pyvips' shrink-on-load), exif_transpose,
+  LANCZOS, JPEG q82 optimised progressive, WebP q80 method 4, AVIF at the
+  quality that matches libheif's Q55 (see ``PILLOW_AVIF_QUALITY``) and speed
+  9 - effort, one thread, the same malloc tuning.
+
+Both sides use the same codecs (libjpeg-turbo/mozjpeg, libwebp, aom) at the
+same settings, and the WebP and JPEG files come out within a few bytes of each
+other: encoding costs both the same, and pyvips can only win on decode and resize.
 
 Goals (issue 4): pyvips >= 1.5x Pillow's throughput for the whole set,
 <= 150 MB peak RSS per worker, a 24 MP set's p95 <= 2 s on one core.
@@ -36,6 +42,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"12MP": (4000, 3000), "24MP": (6000, 4000)}
 CONTENDERS = ("pyvips", "pyvips-per-variant", "pillow")
+# libheif and libavif map "quality" to aom's quantizer differently: libheif's Q55
+# gives the bytes and PSNR of libavif's quality 66-68 (12 and 24 MP originals,
+# 1280 px, 59-64 KB at 33-34 dB on both); libavif's quality 55 makes files half
+# as large at 1 dB less. 68 gives Pillow the larger files and higher PSNR of the two.
+PILLOW_AVIF_QUALITY = 68
+# The worker's peak RSS is measured over this many 24 MP jobs, two at a time:
+# fragmentation builds up job after job, so a few jobs would understate it.
+WORKER_JOBS = 8
 
 
 def make_originals(directory: Path) -> dict[str, Path]:
@@ -75,17 +89,16 @@ def child_pyvips_per_variant(path: Path) -> tuple[dict[str, float], dict[str, in
     import pyvips
 
     from pixelfox_storage.processing import harden, parse_variants
-    from pixelfox_storage.processing.pipeline import _clean, _encode
+    from pixelfox_storage.processing.pipeline import _clean, _encode, _to_srgb
 
     harden()
     timings: dict[str, float] = {}
     sizes: dict[str, int] = {}
     for spec in parse_variants(""):
         started = time.perf_counter()
-        image = pyvips.Image.thumbnail(
-            str(path), spec.box, height=spec.box, size="down", output_profile="srgb"
-        )
-        image = _clean(image).copy_memory()
+        # The pipeline's colour handling (output_profile would transform every image).
+        image = pyvips.Image.thumbnail(str(path), spec.box, height=spec.box, size="down")
+        image = _clean(_to_srgb(image)).copy_memory()
         timings["decode"] = timings.get("decode", 0.0) + time.perf_counter() - started
         for fmt in spec.formats:
             started = time.perf_counter()
@@ -101,19 +114,25 @@ def child_pillow(path: Path) -> tuple[dict[str, float], dict[str, int]]:
 
     from pixelfox_storage.processing import parse_variants
     from pixelfox_storage.processing import specs as s
+    from pixelfox_storage.processing.pipeline import tune_malloc
 
+    tune_malloc()
     timings: dict[str, float] = {}
     sizes: dict[str, int] = {}
     variants = parse_variants("")
     largest = variants[0].box
     started = time.perf_counter()
     with Image.open(path) as im:
-        im.draft("RGB", (largest, largest))
+        # The fitted size, as Image.thumbnail asks for it: draft then picks the
+        # same DCT scale as pyvips' shrink-on-load (a 6000x4000 original decodes
+        # at 1500x1000 on both sides; a square box would ask for 3000x2000).
+        scale = min(1.0, largest / max(im.size))
+        im.draft("RGB", (round(im.width * scale), round(im.height * scale)))
         upright = ImageOps.exif_transpose(im)
         if upright.info.get("icc_profile"):
             source = ImageCms.ImageCmsProfile(BytesIO(upright.info["icc_profile"]))
             upright = ImageCms.profileToProfile(upright, source, ImageCms.createProfile("sRGB"))
-        base = upright.convert("RGB")
+        base = upright if upright.mode == "RGB" else upright.convert("RGB")
     base.thumbnail((largest, largest), Image.Resampling.LANCZOS, reducing_gap=2.0)
     timings["decode"] = time.perf_counter() - started
     options = {
@@ -121,7 +140,7 @@ def child_pillow(path: Path) -> tuple[dict[str, float], dict[str, int]]:
         "webp": ("WEBP", {"quality": s.WEBP_QUALITY, "method": s.WEBP_EFFORT}),
         "avif": (
             "AVIF",
-            {"quality": s.AVIF_QUALITY, "speed": 9 - s.AVIF_EFFORT, "max_threads": 1},
+            {"quality": PILLOW_AVIF_QUALITY, "speed": 9 - s.AVIF_EFFORT, "max_threads": 1},
         ),
     }
     for spec in variants:
@@ -188,7 +207,7 @@ def measure(contender: str, path: Path, iterations: int) -> dict[str, Any]:
     return result
 
 
-def worker_peak_rss(original: Path, tmp: Path, jobs: int = 4) -> float:
+def worker_peak_rss(original: Path, tmp: Path, jobs: int = WORKER_JOBS) -> float:
     """VmHWM (MB) of a real ``pixelfox worker`` after making the set of ``jobs`` originals.
 
     Both lanes run, the fresh lane takes two jobs at once; no app listens, so
@@ -322,7 +341,8 @@ def main() -> None:
     vips, pil = rows["24MP", "pyvips"]["sizes"], rows["24MP", "pillow"]["sizes"]
     for key in vips:
         print(f"  {key:15} {vips[key]:>8} | {pil.get(key, 0):>8}")
-    print(f"\npeak RSS of a real node worker, four 24MP jobs two at a time: {worker_rss:.0f} MB")
+    jobs = f"{WORKER_JOBS} 24MP jobs two at a time"
+    print(f"\npeak RSS of a real node worker, {jobs}: {worker_rss:.0f} MB")
     print("goals: pyvips >= 1.5x Pillow; <= 150 MB RSS per worker; 24MP p95 <= 2 s on one core")
 
 

@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "create-admin": ("admin", "create_admin_command"),
     "nodes": ("admin", "nodes"),
     "pools": ("admin", "pools"),
+    "moves": ("moves", "moves"),
     "secrets": ("secrets", "secrets"),
     "backup": ("restore", "backup_command"),
     "restore": ("restore", "restore_command"),

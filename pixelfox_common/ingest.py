@@ -19,6 +19,7 @@ Usage::
         content_type=request.mimetype, filename=name, content_length=request.content_length,
     )
     result.path      # pool-relative: original/YYYY/MM/DD/<uuid>.<ext>
+                     # (private=True: private/original/…, the signed-links-only subtree)
     result.sha256, result.size, result.mime, result.width, result.height, result.filename
 
 Both take ``before_commit=async fn(result)``: called once the file passed every
@@ -64,6 +65,7 @@ from pixelfox_storage.protocol.errors import APIError
 from pixelfox_storage.protocol.internal import UploadCompletion
 
 from . import imagecheck
+from .bodyfile import BodyFile
 from .spool import HEAD_BYTES, Spool, sweep_incoming
 
 __all__ = [
@@ -189,22 +191,33 @@ class _Chunks:
 class _Upload:
     """One upload's spool and the checks that run while it fills."""
 
-    def __init__(self, pool_base: Path, image_uuid: str, limits: IngestLimits) -> None:
+    def __init__(
+        self, pool_base: Path, image_uuid: str, limits: IngestLimits, *, private: bool = False
+    ) -> None:
         self.pool_base = pool_base
         self.image_uuid = image_uuid
         self.limits = limits
-        self.spool: Spool | None = None
+        # A private image's original goes to the pool's private subtree.
+        self.private = private
+        self.spool: Spool | BodyFile | None = None
         self.mime = ""
         self.filename = ""
 
-    def open(self, filename: str) -> None:
+    def open(self, filename: str, body_file: BodyFile | None = None) -> None:
         self.filename = imagecheck.clean_filename(filename)
         imagecheck.check_extension(self.filename, self.limits.allowed_types)
-        self.spool = Spool(self.pool_base, self.image_uuid)
+        if body_file is None:
+            self.spool = Spool(self.pool_base, self.image_uuid)
+            return
+        # Already whole on disk: judged and linked in place (see bodyfile).
+        if body_file.size > self.limits.max_size:
+            raise _too_large(self.limits)
+        body_file.pool_base = self.pool_base
+        self.spool = body_file
 
     def write(self, data: bytes | memoryview) -> None:
         spool = self.spool
-        assert spool is not None
+        assert isinstance(spool, Spool)  # a streamed body; a BodyFile is whole already
         if spool.size + len(data) > self.limits.max_size:
             raise _too_large(self.limits)
         spool.write(data)
@@ -257,7 +270,9 @@ class _Upload:
             # The sniffed brand said AVIF, the decoder found HEVC (HEIC), or the like.
             raise APIError("UNSUPPORTED_TYPE", details={"detected": info.mime})
         ext = layout.EXTENSIONS[info.mime]
-        relative = layout.original_path(self.image_uuid, ext, when or datetime.now(UTC))
+        relative = layout.original_path(
+            self.image_uuid, ext, when or datetime.now(UTC), private=self.private
+        )
         committing = time.perf_counter()
         result = IngestResult(
             path=relative,
@@ -318,7 +333,7 @@ def _undo(task: asyncio.Future[IngestResult], upload: _Upload) -> None:
 
 
 async def ingest_raw(
-    body: AsyncIterable[bytes],
+    body: AsyncIterable[bytes] | BodyFile,
     *,
     pool_base: Path,
     image_uuid: str,
@@ -328,6 +343,7 @@ async def ingest_raw(
     content_length: int | None = None,
     when: datetime | None = None,
     before_commit: BeforeCommit | None = None,
+    private: bool = False,
 ) -> IngestResult:
     """Ingest a raw body (the whole body is the image). See the module docstring."""
     declared = content_type.split(";", 1)[0].strip().lower()
@@ -337,12 +353,17 @@ async def ingest_raw(
         if declared not in limits.allowed_types:
             raise APIError("UNSUPPORTED_TYPE", details={"content_type": declared})
     check_declared_length(content_length, limits, multipart=False)
-    upload = _Upload(pool_base, image_uuid, limits)
+    if isinstance(body, BodyFile) and body.device != pool_base.stat().st_dev:
+        body = body.chunks()  # another filesystem: no link possible, stream it over
+    upload = _Upload(pool_base, image_uuid, limits, private=private)
     try:
-        upload.open(filename)
-        async for chunk in _Chunks(body, limits.idle_timeout):
-            upload.write(chunk)
-            await upload.after_chunk()
+        if isinstance(body, BodyFile):
+            upload.open(filename, body)
+        else:
+            upload.open(filename)
+            async for chunk in _Chunks(body, limits.idle_timeout):
+                upload.write(chunk)
+                await upload.after_chunk()
         assert upload.spool is not None
         if content_length is not None and upload.spool.size != content_length:
             raise APIError("INCOMPLETE_UPLOAD")
@@ -424,7 +445,7 @@ class _Form:
 
 
 async def ingest_multipart(
-    body: AsyncIterable[bytes],
+    body: AsyncIterable[bytes] | BodyFile,
     content_type: str,
     *,
     pool_base: Path,
@@ -433,6 +454,7 @@ async def ingest_multipart(
     field: str = "file",
     when: datetime | None = None,
     before_commit: BeforeCommit | None = None,
+    private: bool = False,
 ) -> IngestResult:
     """Ingest the ``field`` part of a multipart/form-data body. See the module docstring."""
     mimetype, params = parse_options_header(content_type)
@@ -442,8 +464,10 @@ async def ingest_multipart(
             "BAD_REQUEST",
             f"Send the file as multipart/form-data field '{field}', or PUT the raw image.",
         )
-    upload = _Upload(pool_base, image_uuid, limits)
+    upload = _Upload(pool_base, image_uuid, limits, private=private)
     form = _Form(upload, field)
+    if isinstance(body, BodyFile):
+        body = body.chunks()  # the part is copied out into a spool of its own
     try:
         try:
             parser = MultipartParser(boundary, form.callbacks())  # type: ignore[arg-type]

@@ -44,6 +44,12 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "bearerFormat": "JWT",
         "description": "Ed25519-signed upload token from POST /api/v1/upload/sessions.",
     },
+    "replicationGrant": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "Ed25519-signed grant for one image's files, from a move ticket.",
+    },
     "nodeCredential": {
         "type": "apiKey",
         "in": "header",

@@ -16,6 +16,7 @@ import hashlib
 import os
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 INCOMING_DIR = ".incoming"
@@ -201,7 +202,22 @@ def sweep_incoming(pool_base: Path, older_than_seconds: float, *, now: float | N
     Age is measured from the last write, so a slow upload that is still
     receiving is never taken. Returns how many files were removed.
     """
-    folder = incoming_dir(pool_base)
+    return sweep_folder(
+        incoming_dir(pool_base),
+        older_than_seconds,
+        lambda name: name.endswith(TEMP_SUFFIX),
+        now=now,
+    )
+
+
+def sweep_folder(
+    folder: Path,
+    older_than_seconds: float,
+    is_temporary: Callable[[str], bool],
+    *,
+    now: float | None = None,
+) -> int:
+    """Delete the regular files of ``folder`` whose names pass ``is_temporary`` and are stale."""
     cutoff = (now if now is not None else time.time()) - older_than_seconds
     removed = 0
     try:
@@ -209,7 +225,7 @@ def sweep_incoming(pool_base: Path, older_than_seconds: float, *, now: float | N
     except FileNotFoundError:
         return 0
     for entry in entries:
-        if not entry.name.endswith(TEMP_SUFFIX) or not entry.is_file(follow_symlinks=False):
+        if not is_temporary(entry.name) or not entry.is_file(follow_symlinks=False):
             continue
         try:
             if entry.stat(follow_symlinks=False).st_mtime < cutoff:

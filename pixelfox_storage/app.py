@@ -7,7 +7,7 @@ from redis.asyncio import Redis
 
 from pixelfox_common import web
 
-from . import heartbeat, serving
+from . import heartbeat, move, serving
 from .config import StorageSettings
 from .protocol.keys import RedisKeys
 from .upload import install as install_upload
@@ -35,6 +35,8 @@ def create_app(settings: StorageSettings | None = None) -> Quart:
 
     # After _open: the upload chores start once Redis is there.
     install_upload(app, settings)
+    # Moves push files here with the app's grant; uses the upload module's pools and keys.
+    move.install(app)
     # After the upload module: the first beat reports the pools it loaded.
     heartbeat.install(app, settings, VERSION)
     if settings.serve_uploads:

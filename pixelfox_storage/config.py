@@ -34,6 +34,9 @@ class StorageSettings:
     # removed; the sweep runs at start-up and then every upload_sweep_seconds.
     upload_temp_max_age: int = 1800
     upload_sweep_seconds: int = 300
+    # Shared with this host's nginx, which receives upload bodies into <pool>/.spool/
+    # and hands the node the file (see upload.spooled); empty: only streamed uploads.
+    spool_secret: str = ""
     # Variant set made by the node worker; empty = the built-in set (see processing.specs).
     variants: str = ""
     # S3-compatible store of the cold backup (bucket and prefix are per pool, from the

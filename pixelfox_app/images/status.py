@@ -14,6 +14,7 @@ from ..auth import current_user, public
 from ..config import AppSettings
 from ..models import Image, ImageState, Visibility
 from . import urls
+from .visibility import may_see
 
 blueprint = Blueprint("images", __name__, url_prefix="/api/v1/image")
 
@@ -31,6 +32,9 @@ class ImageStatus(BaseModel):
     image_uuid: str
     state: str
     view_url: str
+    visibility: str = "public"
+    # Set while the storage node moves the files for a change to or from private.
+    changing_to: str | None = None
     # The rest only once the image is ready.
     url: str | None = None
     mime: str | None = None
@@ -45,6 +49,8 @@ async def image_status(image: Image, settings: AppSettings) -> ImageStatus:
         image_uuid=str(image.uuid),
         state=str(image.state),
         view_url=urls.view_url(image.short_id, settings),
+        visibility=str(image.visibility),
+        changing_to=str(image.visibility_target) if image.visibility_target else None,
     )
     if image.state != ImageState.READY:
         return status
@@ -71,7 +77,7 @@ async def image_status(image: Image, settings: AppSettings) -> ImageStatus:
 @public
 @validate_response(ImageStatus)
 async def status(image_uuid: str) -> tuple[ImageStatus, int, dict[str, str]]:
-    """Poll until the variants are ready. Private images answer only their owner."""
+    """Poll until the variants are ready. Private images answer only their owner and admins."""
     try:
         key = uuid.UUID(image_uuid)
     except ValueError as exc:
@@ -79,10 +85,8 @@ async def status(image_uuid: str) -> tuple[ImageStatus, int, dict[str, str]]:
     image = await Image.get_or_none(uuid=key).select_related("pool")
     if image is None:
         raise APIError("NOT_FOUND")
-    if image.visibility == Visibility.PRIVATE:
-        user = await current_user()
-        if user is None or user.id != image.owner_id:  # type: ignore[attr-defined]
-            raise APIError("NOT_FOUND")
+    if not may_see(image, await current_user()):
+        raise APIError("NOT_FOUND")
     settings: AppSettings = current_app.config["PIXELFOX"]
     # Polled until ready: no cache may keep an old "processing".
     return await image_status(image, settings), 200, {"Cache-Control": "no-store"}

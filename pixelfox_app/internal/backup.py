@@ -14,7 +14,6 @@ which is what a restored file must match.
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
@@ -35,6 +34,7 @@ from pixelfox_storage.protocol.keys import RedisKeys, backup_job_id
 from ..auth import node_required
 from ..models import Image, StorageNode, StoragePool
 from ..nodes import node_of
+from .variants import own_image
 
 log = logging.getLogger(__name__)
 
@@ -86,16 +86,7 @@ def _node() -> StorageNode:
 
 async def _own_image(image_uuid: str) -> Image:
     """The image, if it lives on a pool of the calling node."""
-    try:
-        key = uuid.UUID(image_uuid)
-    except ValueError as exc:
-        raise APIError("NOT_FOUND") from exc
-    image = await Image.get_or_none(uuid=key).select_related("pool")
-    if image is None:
-        raise APIError("NOT_FOUND")
-    if node_of(image.pool) != _node().node_id:
-        raise APIError("POOL_NOT_ON_NODE")
-    return image
+    return await own_image(_node(), image_uuid)
 
 
 class BackupRecorded(BaseModel):

@@ -12,11 +12,13 @@ from pixelfox_storage.protocol.internal import (
     NODE_CONFIG_PATH,
     UPLOAD_COMPLETE_PATH,
     VARIANTS_PATH,
+    VISIBILITY_PATH,
     Heartbeat,
     NodeConfig,
     UploadCompletion,
     UploadResult,
     VariantReport,
+    VisibilityReport,
 )
 
 from ..auth import node_required
@@ -24,10 +26,17 @@ from ..models import StorageNode
 from ..upload.completion import complete_upload
 from .heartbeat import node_config, record_heartbeat
 from .variants import record_variants
+from .visibility import record_visibility
 
 blueprint = Blueprint("internal", __name__)
 # Marked in the OpenAPI document: browsers and scripts never call these.
 tag_blueprint(blueprint, ["internal"])
+
+
+class VisibilityRecorded(BaseModel):
+    image_uuid: str
+    visibility: str
+    path: str
 
 
 class VariantsRecorded(BaseModel):
@@ -67,6 +76,18 @@ async def variants_done(image_uuid: str, data: VariantReport) -> VariantsRecorde
     image = await record_variants(_node(), image_uuid, data)
     return VariantsRecorded(
         image_uuid=str(image.uuid), state=str(image.state), variants=len(data.variants)
+    )
+
+
+@blueprint.post(VISIBILITY_PATH.replace("{image_uuid}", "<image_uuid>"))
+@node_required
+@validate_request(VisibilityReport)
+@validate_response(VisibilityRecorded)
+async def visibility_moved(image_uuid: str, data: VisibilityReport) -> VisibilityRecorded:
+    """A node moved an image's files between the public and private subtree (internal)."""
+    image = await record_visibility(_node(), image_uuid, data)
+    return VisibilityRecorded(
+        image_uuid=str(image.uuid), visibility=str(image.visibility), path=image.path
     )
 
 

@@ -9,9 +9,11 @@ from pathlib import Path, PurePosixPath
 
 from tortoise.transactions import in_transaction
 
+from pixelfox_storage.protocol import layout
 from pixelfox_storage.protocol.errors import APIError
 from pixelfox_storage.protocol.internal import VariantReport
-from pixelfox_storage.protocol.layout import UnsafePath, resolve
+from pixelfox_storage.protocol.layout import UnsafePath
+from pixelfox_storage.protocol.links import resolve_file
 
 from ..models import Image, ImageState, ImageVariant, StorageNode
 from ..nodes import node_of
@@ -20,20 +22,23 @@ log = logging.getLogger(__name__)
 _NOWHERE = Path("/nonexistent-pool")
 
 
-def _check_variant_path(path: str) -> None:
+def check_variant_path(path: str) -> None:
+    """A pool-relative variant path, in the public or the private subtree; else BAD_REQUEST.
+
+    Either subtree is accepted whatever the image's visibility: a node makes
+    variants where the original is *now*, which during a visibility change may
+    be ahead of the database (the change's report then switches every row).
+    """
     try:
-        resolve(_NOWHERE, path)
+        resolve_file(_NOWHERE, path)
     except UnsafePath as exc:
         raise APIError("BAD_REQUEST", f"Not a pool-relative variant path: {path!r}") from exc
-    if PurePosixPath(path).parts[0] != "variants":
+    if PurePosixPath(layout.in_subtree(path, private=False)).parts[0] != "variants":
         raise APIError("BAD_REQUEST", f"Not a pool-relative variant path: {path!r}")
 
 
-async def record_variants(node: StorageNode, image_uuid: str, report: VariantReport) -> Image:
-    """Upsert one row per (kind, format) and flip the image to ready or failed.
-
-    Idempotent, so a node may resend a report after a lost answer.
-    """
+async def own_image(node: StorageNode, image_uuid: str) -> Image:
+    """The image (pool loaded) if it lives on a pool of ``node``; NOT_FOUND, POOL_NOT_ON_NODE."""
     try:
         key = uuid.UUID(image_uuid)
     except ValueError as exc:
@@ -43,8 +48,17 @@ async def record_variants(node: StorageNode, image_uuid: str, report: VariantRep
         raise APIError("NOT_FOUND")
     if node_of(image.pool) != node.node_id:
         raise APIError("POOL_NOT_ON_NODE")
+    return image
+
+
+async def record_variants(node: StorageNode, image_uuid: str, report: VariantReport) -> Image:
+    """Upsert one row per (kind, format) and flip the image to ready or failed.
+
+    Idempotent, so a node may resend a report after a lost answer.
+    """
+    image = await own_image(node, image_uuid)
     for variant in report.variants:
-        _check_variant_path(variant.path)
+        check_variant_path(variant.path)
     state = ImageState.READY if report.state == "ready" else ImageState.FAILED
     async with in_transaction() as connection:
         for variant in report.variants:

@@ -15,14 +15,15 @@ from pixelfox_storage.protocol.keys import RedisKeys
 
 from ..config import AppSettings
 from ..db import close_db, init_db
+from ..moves.planner import plan_move
 from ..placement.reachability import CHECK_EVERY_SECONDS, check_upload_apis
 from .sweeper import sweep_stuck_images
 
 log = logging.getLogger(__name__)
 
 HEALTH_CHECK_INTERVAL = 10
-# Job functions others enqueue on the control queue (none yet besides the crons).
-CONTROL_FUNCTIONS: list[Any] = []
+# Job functions others enqueue on the control queue (besides the crons).
+CONTROL_FUNCTIONS: list[Any] = [plan_move]
 
 
 def control_worker_settings(settings: AppSettings) -> dict[str, Any]:

@@ -41,6 +41,9 @@ class Image(Model):
     height = fields.IntField(default=0)
     state = fields.CharEnumField(ImageState, max_length=16, default=ImageState.PROCESSING)
     visibility = fields.CharEnumField(Visibility, max_length=16, default=Visibility.PUBLIC)
+    # Set while the node moves the files into (or out of) the private subtree; the
+    # image is "changing" until its report switches ``visibility`` to this.
+    visibility_target = fields.CharEnumField(Visibility, max_length=16, null=True)
     backed_up_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     processed_at = fields.DatetimeField(null=True)
@@ -103,6 +106,9 @@ class UploadSession(Model):
     content_type = fields.CharField(max_length=128, default="")
     declared_size = fields.BigIntField(default=0)
     max_size = fields.BigIntField()
+    # The visibility the image is created with; also decides the subtree the node
+    # must commit the original to (the token's ``vis`` claim).
+    visibility = fields.CharEnumField(Visibility, max_length=16, default=Visibility.PUBLIC)
     expires_at = fields.DatetimeField()
     state = fields.CharEnumField(UploadSessionState, max_length=16, default=UploadSessionState.OPEN)
     client_ip = fields.CharField(max_length=64, default="")

@@ -37,6 +37,11 @@ class Move(Model):
     bytes_moved = fields.BigIntField(default=0)
     batch_size = fields.IntField(default=200)
     requested_by = fields.CharField(max_length=64, default="")
+    # Set when the planner has enqueued the last batch: the move ends once every
+    # planned image has an outcome after this.
+    planned_at = fields.DatetimeField(null=True)
+    # Why the move as a whole stopped (a vanished pool, say); per-image errors are items.
+    error = fields.TextField(default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)

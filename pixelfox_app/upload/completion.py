@@ -19,15 +19,24 @@ from quart import current_app, g
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from pixelfox_storage.protocol import layout
 from pixelfox_storage.protocol.errors import APIError
 from pixelfox_storage.protocol.internal import UploadCompletion, UploadResult
 from pixelfox_storage.protocol.keys import RedisKeys, process_job_id
-from pixelfox_storage.protocol.layout import UnsafePath, resolve
+from pixelfox_storage.protocol.layout import UnsafePath
+from pixelfox_storage.protocol.links import resolve_file
 
 from ..config import AppSettings
 from ..images import urls
 from ..internal.backup import enqueue_backup
-from ..models import Image, ImageState, StoragePool, UploadSession, UploadSessionState
+from ..models import (
+    Image,
+    ImageState,
+    StoragePool,
+    UploadSession,
+    UploadSessionState,
+    Visibility,
+)
 from ..nodes import node_of
 from .policy import is_markup
 
@@ -55,15 +64,23 @@ def _same_uuid(text: str, expected: uuid.UUID) -> bool:
         return False
 
 
-def _check_path(completion: UploadCompletion, image_uuid: uuid.UUID) -> None:
-    # Only the layout's own shape is accepted: original/YYYY/MM/DD/<uuid>.<ext>.
+def _check_path(completion: UploadCompletion, session: UploadSession) -> None:
+    # Only the layout's own shape is accepted: [private/]original/YYYY/MM/DD/<uuid>.<ext>.
     try:
-        resolve(_NOWHERE, completion.path)
+        resolve_file(_NOWHERE, completion.path)
     except UnsafePath as exc:
         raise APIError("BAD_REQUEST", "The path is not a pool-relative original path.") from exc
-    path = PurePosixPath(completion.path)
-    if path.parts[0] != "original" or not _same_uuid(path.stem, image_uuid):
+    path = PurePosixPath(layout.in_subtree(completion.path, private=False))
+    if path.parts[0] != "original" or not _same_uuid(path.stem, session.image_uuid):
         raise APIError("BAD_REQUEST", "The path is not this image's original.")
+    # The session, not the node, says where the file belongs: a private upload
+    # outside private/ would be public by URL, a public one inside it unreachable.
+    private = session.visibility == Visibility.PRIVATE
+    if layout.is_private(completion.path) != private:
+        raise APIError(
+            "VISIBILITY_MISMATCH",
+            details={"visibility": str(session.visibility), "path": completion.path},
+        )
 
 
 def result_for(image: Image, settings: AppSettings) -> UploadResult:
@@ -97,7 +114,7 @@ def _check_session(
         raise APIError("FILE_TOO_LARGE", details={"max_bytes": session.max_size})
     if is_markup(completion.mime.lower()):
         raise APIError("UNSUPPORTED_TYPE", "SVG and XML files are not accepted.")
-    _check_path(completion, session.image_uuid)
+    _check_path(completion, session)
 
 
 async def _create_image(session: UploadSession, completion: UploadCompletion) -> Image | None:
@@ -127,6 +144,7 @@ async def _create_image(session: UploadSession, completion: UploadCompletion) ->
             width=completion.width,
             height=completion.height,
             state=ImageState.PROCESSING,
+            visibility=session.visibility,
         )
 
 

@@ -14,6 +14,8 @@ Two ways in, so that a client behaves the same in both modes:
   mode was on (its ``upload_url`` points here): the checks ran when it was issued.
 
 ``POST`` takes multipart/form-data field ``file``; ``PUT`` takes the raw image.
+A logged-in upload takes ``?visibility=public|unlisted|private`` (default public);
+a token's session already has its visibility.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from ..auth.current import bearer_value, current_user
 from ..auth.tokens import looks_like_api_token
 from ..config import AppSettings
 from ..images.urls import PROXY_UPLOAD_PATH
-from ..models import UploadSession, UploadSessionState, User
+from ..models import UploadSession, UploadSessionState, User, Visibility
 from ..nodes import node_of
 from .completion import complete_upload
 from .policy import UploadPolicy
@@ -85,6 +87,15 @@ def _settings() -> AppSettings:
     return settings
 
 
+def _visibility() -> Visibility:
+    raw = request.args.get("visibility", Visibility.PUBLIC.value)
+    try:
+        return Visibility(raw)
+    except ValueError as exc:
+        choices = ", ".join(v.value for v in Visibility)
+        raise APIError("VALIDATION_ERROR", f"visibility: one of {choices}") from exc
+
+
 def _raw_filename() -> str:
     return ingest.raw_filename(
         request.headers.get("Content-Disposition", ""), request.args.get("filename", "")
@@ -99,6 +110,7 @@ async def _grant_for_login(policy: UploadPolicy, multipart: bool) -> Grant:
         raise APIError("FORBIDDEN", "This account is disabled.")
     if policy.direct:
         raise APIError("PROXY_UPLOAD_DISABLED")
+    visibility = _visibility()
     length = request.content_length
     limits = policy.ingest_limits(policy.max_bytes)
     ingest.check_declared_length(length, limits, multipart=multipart)
@@ -109,6 +121,7 @@ async def _grant_for_login(policy: UploadPolicy, multipart: bool) -> Grant:
         file_size=max(1, size),
         filename="" if multipart else _raw_filename(),
         content_type="" if multipart else request.headers.get("Content-Type", ""),
+        visibility=visibility,
     )
     session, _ = await open_session(user, wanted, policy, with_token=False)
     return Grant(session=session, opened_here=True)
@@ -176,6 +189,7 @@ async def _receive(grant: Grant, policy: UploadPolicy) -> IngestResult:
     base = Path(grant.session.pool.base_path)
     image_uuid = str(grant.session.image_uuid)
     limits = policy.ingest_limits(grant.session.max_size)
+    private = grant.session.visibility == Visibility.PRIVATE
     if request.method == "POST":
         return await ingest.ingest_multipart(
             body,
@@ -183,6 +197,7 @@ async def _receive(grant: Grant, policy: UploadPolicy) -> IngestResult:
             pool_base=base,
             image_uuid=image_uuid,
             limits=limits,
+            private=private,
         )
     return await ingest.ingest_raw(
         body,
@@ -192,6 +207,7 @@ async def _receive(grant: Grant, policy: UploadPolicy) -> IngestResult:
         content_type=request.headers.get("Content-Type", ""),
         filename=_raw_filename(),
         content_length=request.content_length,
+        private=private,
     )
 
 

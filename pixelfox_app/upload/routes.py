@@ -78,5 +78,6 @@ async def upload_server(query_args: ServerQuery) -> SessionAnswer:
         filename=query_args.filename,
         content_type=query_args.content_type,
         avoid_nodes=avoid,
+        visibility=query_args.visibility,
     )
     return await _open(g.user, request, policy, query_args.region, query_args.explain)

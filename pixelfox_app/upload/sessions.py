@@ -14,7 +14,7 @@ from pixelfox_storage.protocol.tokens import UploadClaims
 from ..auth.ratelimit import request_client_address
 from ..config import AppSettings
 from ..images import urls
-from ..models import UploadSession, User
+from ..models import UploadSession, User, Visibility
 from ..nodes import node_of
 from ..placement import PlacementRequest, place
 from .policy import UploadPolicy, check_rate, check_size, check_type
@@ -24,10 +24,17 @@ NodeId = Annotated[str, Field(max_length=32)]
 REGION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$"
 
 
+VISIBILITY_HELP = (
+    "public (listed), unlisted (public by link, not listed) or private "
+    "(its owner and admins only, signed expiring links)"
+)
+
+
 class SessionRequest(BaseModel):
     file_size: int = Field(ge=1, description="Size of the file in bytes")
     filename: str = Field("", max_length=255)
     content_type: str = Field("", max_length=127)
+    visibility: Visibility = Field(Visibility.PUBLIC, description=VISIBILITY_HELP)
     avoid_nodes: list[NodeId] = Field(
         default_factory=list,
         max_length=16,
@@ -54,6 +61,7 @@ class ServerQuery(BaseModel):
     filename: str = Field("", max_length=255)
     content_type: str = Field("", max_length=127)
     avoid_nodes: str = Field("", max_length=560, description="Comma-separated node ids to avoid")
+    visibility: Visibility = Field(Visibility.PUBLIC, description=VISIBILITY_HELP)
     region: str = Field("", pattern=REGION_PATTERN, description="The client's region")
     explain: bool = Field(False, description="Admins: include the placement explanation")
 
@@ -66,6 +74,7 @@ class SessionAnswer(BaseModel):
     expires_at: int = Field(description="Unix time after which the token is refused")
     image_uuid: str
     max_size: int
+    visibility: Visibility = Visibility.PUBLIC
     direct: bool = Field(description="False: upload_url is the app itself (proxy mode)")
     node_id: str = Field("", description="The storage node of the pool (to avoid it on a retry)")
     placement: dict[str, Any] | None = Field(
@@ -122,6 +131,7 @@ async def open_session(
         expires_at=int(expires.timestamp()),
         image_uuid=str(image_uuid),
         request_id=g.get("request_id"),
+        visibility=str(request.visibility),
     )
     token = mint_upload_token(claims, settings) if with_token else ""
     session = await UploadSession.create(
@@ -134,6 +144,7 @@ async def open_session(
         content_type=content_type,
         declared_size=request.file_size,
         max_size=request.file_size,
+        visibility=request.visibility,
         expires_at=expires,
         client_ip=request_client_address()[:64],
         request_id=g.get("request_id", "")[:64],
@@ -152,6 +163,7 @@ def answer(session: UploadSession, token: str, direct: bool) -> SessionAnswer:
         expires_at=int(session.expires_at.timestamp()),
         image_uuid=str(session.image_uuid),
         max_size=session.max_size,
+        visibility=session.visibility,
         direct=direct,
         node_id=node_of(pool),
     )

@@ -86,7 +86,9 @@ async def backup_original(
             log.info("pool %s has no backup bucket; nothing to do", pool_id)
             return {"state": "no-bucket"}
         try:
-            original = links.resolve_file(Path(pool.base_path), path)
+            # The image may have changed visibility since the job was queued.
+            base = Path(pool.base_path)
+            original = links.resolve_file(base, links.file_now(base, path))
         except layout.UnsafePath:
             log.error("refusing to back up an unsafe path %r", path)
             return {"state": "bad-path"}

@@ -27,6 +27,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..config import StorageSettings
+from ..protocol import layout
 
 READ_CHUNK = 1024 * 1024
 METADATA_KEY = "sha256"
@@ -49,8 +50,14 @@ class StoredObject:
 
 
 def object_key(prefix: str, path: str) -> str:
-    """``<prefix>/<pool-relative path>``; the path alone when the pool has no prefix."""
+    """``<prefix>/<pool-relative path>``; the path alone when the pool has no prefix.
+
+    The path is taken as in the public subtree: a private image's original has
+    the same key, so a backup stays valid when the image's visibility changes
+    (the bucket is never served; the app's record says where a restore goes).
+    """
     prefix = prefix.strip().strip("/")
+    path = layout.in_subtree(path, private=False)
     return f"{prefix}/{path}" if prefix else path
 
 

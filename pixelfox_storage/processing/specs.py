@@ -24,13 +24,17 @@ DEFAULT_VARIANTS = "thumb200:200:jpg+webp,thumb400:400:jpg+webp,medium:1280:jpg+
 # Settings shared with bench/variants.py, which gives Pillow the same numbers.
 JPEG_QUALITY = 82
 WEBP_QUALITY = 80
-WEBP_EFFORT = 4  # libwebp "method"; 4 is its own default and a good size/speed point
+# libwebp's "method"; 4 is its own default. WebP is the set's largest cost, but
+# effort 2 (half the time) makes files ~10 % larger: every download pays for
+# that, the encode is paid once.
+WEBP_EFFORT = 4
 AVIF_QUALITY = 55
-# libheif's effort e runs aom at speed 9 - e. For one 1280 px image on one core
-# (measured here, loaded machine): effort 4 took 4.5-5 s and ~200 MB of RSS,
-# effort 2 ~0.9 s, effort 1 ~0.3 s, effort 0 ~0.1 s with ~5 % larger files.
-# Effort 1 keeps AVIF at about a quarter of a whole set's time (bench/variants.py).
-AVIF_EFFORT = 1
+# libheif's effort e runs aom at speed 9 - e. For one 1280 px image on one core,
+# Q55 (measured here, loaded machine): effort 0 took 0.10-0.15 s and gave 3-4 %
+# smaller files at equal PSNR than effort 1 (0.14-0.22 s); effort 2 cut another
+# 20 % off the file for four times effort 1's time, effort 4 took 4.5-5 s and
+# ~200 MB of RSS. Effort 0 keeps AVIF at about a fifth of a set (bench/variants.py).
+AVIF_EFFORT = 0
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
 

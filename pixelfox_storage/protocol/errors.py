@@ -51,6 +51,19 @@ CODES = _codes(
     ErrorCode("LINK_INVALID", 403, "This download link is not valid."),
     ErrorCode("LINK_EXPIRED", 410, "This download link has expired; ask for a new one."),
     ErrorCode("RANGE_NOT_SATISFIABLE", 416, "The requested byte range is not in the file."),
+    ErrorCode(
+        "VISIBILITY_MISMATCH", 409, "The file was stored in a place its visibility does not allow."
+    ),
+    ErrorCode(
+        "VISIBILITY_CHANGING", 409, "The image's visibility is being changed; try again shortly."
+    ),
+    ErrorCode("REPLICATION_DENIED", 401, "The replication grant is missing, forged or expired."),
+    ErrorCode("REPLICATION_FORBIDDEN", 403, "The replication grant does not cover this file."),
+    ErrorCode("CHECKSUM_REQUIRED", 422, "The file's SHA-256 must be sent with it."),
+    ErrorCode("MOVE_SAME_POOL", 422, "A move needs two different pools."),
+    ErrorCode("MOVE_TARGET_UNAVAILABLE", 409, "The target pool cannot take files now."),
+    ErrorCode("MOVE_RUNNING", 409, "The source pool already has a move in progress."),
+    ErrorCode("MOVE_STATE", 409, "The move is not in a state that allows this."),
     ErrorCode("UNAVAILABLE", 503, "A service this request needs is not reachable."),
     ErrorCode("INTERNAL", 500, "Something went wrong on our side."),
 )

@@ -17,10 +17,18 @@ NODE_CONFIG_PATH = "/api/internal/v1/node/config"
 HEARTBEAT_PATH = "/api/internal/v1/node/heartbeat"
 UPLOAD_COMPLETE_PATH = "/api/internal/v1/uploads/complete"
 VARIANTS_PATH = "/api/internal/v1/images/{image_uuid}/variants"
+# POST: a node moved an image's files between the public and the private subtree.
+VISIBILITY_PATH = "/api/internal/v1/images/{image_uuid}/visibility"
 # POST: a node backed the original up (BackupReport); GET: the image's BackupRecord.
 BACKUP_PATH = "/api/internal/v1/images/{image_uuid}/backup"
 # GET: a pool's originals with their SHA-256, a page at a time (BackupManifest).
 POOL_BACKUPS_PATH = "/api/internal/v1/pools/{pool_id}/backups"
+
+# A move job on the source node: GET what to copy (MoveTicket), POST switch when the
+# copies are verified (MoveSwitch), POST outcome when the image is skipped or failed.
+MOVE_IMAGE_PATH = "/api/internal/v1/moves/{move_id}/images/{image_id}"
+MOVE_SWITCH_PATH = MOVE_IMAGE_PATH + "/switch"
+MOVE_OUTCOME_PATH = MOVE_IMAGE_PATH + "/outcome"
 
 # On a node (browser/app → node). The seed's names.
 UPLOAD_PATH = "/api/internal/upload"
@@ -92,6 +100,14 @@ class VariantReport(BaseModel):
     error: str = ""
 
 
+class VisibilityReport(BaseModel):
+    """A node moved an image's original and variants into one subtree (``private/`` or not)."""
+
+    private: bool = Field(description="True: the files are now under private/")
+    path: str = Field(description="Pool-relative path of the original now")
+    variants: list[str] = Field(default=[], description="Pool-relative paths of its variants now")
+
+
 class PoolHeartbeat(BaseModel):
     pool_id: int
     free_bytes: int
@@ -136,3 +152,72 @@ class BackupManifest(BaseModel):
     pool_id: int
     items: list[BackupRecord]
     next_after: int | None = None
+
+
+class MoveFile(BaseModel):
+    """One file of an image being moved: pool-relative path, the same in both pools."""
+
+    path: str
+    size: int = Field(ge=0)
+    sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
+
+
+class MoveTicket(BaseModel):
+    """What a move job copies for one image, and the grant the target node accepts.
+
+    ``where`` says where the image's rows point now: ``source`` (copy it),
+    ``target`` (switched by an earlier run: only the source copies are left to
+    delete) or ``elsewhere`` (moved or deleted by someone else: nothing to do).
+    """
+
+    move_id: int
+    image_id: int
+    image_uuid: str
+    state: str = Field(description="The move's state; a job works only when 'running'")
+    where: Literal["source", "target", "elsewhere"]
+    source_pool_id: int
+    target_pool_id: int
+    target_node_id: str
+    replicate_url: str = Field(description="The target node's replicate endpoint")
+    original: MoveFile
+    variants: list[MoveFile] = []
+    grant: str = Field(default="", description="Bearer grant for the target's replicate API")
+
+
+class MoveSwitch(BaseModel):
+    """A move job verified every copy at the target: switch the rows to the target pool."""
+
+    original_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: int = Field(ge=0, description="Bytes copied (original and variants)")
+    missing_variants: list[str] = Field(
+        default=[], description="Variant paths that were missing at the source"
+    )
+
+
+class MoveSwitched(BaseModel):
+    switched: bool = Field(description="False: the rows were not on the source any more")
+    where: Literal["source", "target", "elsewhere"]
+
+
+class MoveOutcome(BaseModel):
+    """An image a move job did not move: skipped (no source file) or failed."""
+
+    state: Literal["skipped", "failed"]
+    error: str = Field(default="", max_length=2000)
+
+
+class ReplicateQuery(BaseModel):
+    """Where a replicated file goes on the target node, and what it must be."""
+
+    pool_id: int
+    path: str = Field(description="Pool-relative path, the same as at the source")
+    size: int = Field(ge=0)
+    sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
+
+
+class ReplicateResult(BaseModel):
+    pool_id: int
+    path: str
+    size: int
+    sha256: str
+    stored: bool = Field(description="False: the same file was already there")

@@ -13,11 +13,16 @@ DEFAULT_PREFIX = "pixelfox"
 TOKEN_ISSUER = "pixelfox-app"  # noqa: S105 - an issuer name, not a secret
 
 # Lifetimes in seconds.
+# A node job holds an image's file lock at most this long: the background lane's
+# job timeout plus a margin (a killed worker's lock lapses by itself).
+IMAGE_LOCK_TTL = 660
 HEARTBEAT_TTL = 30  # a node that stops beating vanishes from Redis after this
 REACHABILITY_TTL = 30
 JTI_LEEWAY = 120  # a used token id is kept this long past the token's expiry
 HEALTH_HISTORY_TTL = 86400  # a pool's health samples outlive a quiet app by a day
 HEALTH_HISTORY_LENGTH = 240  # samples kept per pool (an hour at one per 15 s)
+# A finished move's state and outcome keys are kept this long for late jobs to read.
+MOVE_FINISHED_TTL = 7 * 86400
 # A node's placement health outlives a silent node by a day, so a node that comes
 # back after an outage still needs its two healthy beats (see pixelfox_app.placement).
 NODE_HEALTH_TTL = 86400
@@ -34,12 +39,18 @@ def process_job_id(image_uuid: str) -> str:
 
 
 def move_job_id(move_id: int, image_id: int) -> str:
+    """Deterministic: one image of a move is copied by one job (background lane)."""
     return f"move:{move_id}:{image_id}"
 
 
 def backup_job_id(image_uuid: str) -> str:
     """Deterministic: an original is copied to its pool's bucket once (background lane)."""
     return f"backup:{image_uuid}"
+
+
+def visibility_job_id(image_uuid: str, private: bool) -> str:
+    """Moving an image's files into the private (or back to the public) subtree, once."""
+    return f"visibility:{image_uuid}:{'private' if private else 'public'}"
 
 
 def restore_job_id(image_uuid: str) -> str:
@@ -69,6 +80,12 @@ class RedisKeys:
     def token_jti(self, jti: str) -> str:
         return f"{self.prefix}:jti:{jti}"
 
+    # Held by the node job that makes an image's variants or moves its files between
+    # the public and private subtree, so the two never interleave (owner: node
+    # worker; TTL: IMAGE_LOCK_TTL, released when the job ends).
+    def image_lock(self, image_uuid: str) -> str:
+        return f"{self.prefix}:image-lock:{image_uuid}"
+
     # Latest heartbeat of a node (owner: app; TTL: HEARTBEAT_TTL).
     def node_heartbeat(self, node_id: str) -> str:
         return f"{self.prefix}:heartbeat:{node_id}"
@@ -97,6 +114,33 @@ class RedisKeys:
     # (owner: app web UI; TTL: one sampling interval).
     def health_sample_slot(self, slot: int) -> str:
         return f"{self.prefix}:health-sample:{slot}"
+
+    # Job ids of a move (owner: arq; kept KEEP_RESULT after the job). Unlike
+    # ``process:<uuid>`` a move id repeats across installations, and arq's job keys
+    # are not prefixed, so the id carries the prefix: two installations sharing a
+    # Redis must not refuse each other's jobs as duplicates.
+    def move_job(self, move_id: int, image_id: int) -> str:
+        """``<prefix>:move:<move_id>:<image_id>``: one job per image of a move."""
+        return f"{self.prefix}:{move_job_id(move_id, image_id)}"
+
+    def move_plan_job(self, move_id: int, cursor: int) -> str:
+        """The planner's batch after image id ``cursor`` (control queue): planned once."""
+        return f"{self.prefix}:move-plan:{move_id}:{cursor}"
+
+    # A move's state as its node jobs see it: running, paused, cancelled … (owner:
+    # app, pixelfox_app.moves; no TTL while the move lives, MOVE_FINISHED_TTL after).
+    def move_state(self, move_id: int) -> str:
+        return f"{self.prefix}:move:{move_id}:state"
+
+    # Image ids whose move job found the move paused and stopped; resume queues
+    # them again (owner: node jobs add, app pops; TTL as move_state).
+    def move_parked(self, move_id: int) -> str:
+        return f"{self.prefix}:move:{move_id}:parked"
+
+    # image id → outcome (done, skipped, failed) already counted, so a job run again
+    # after a crash never counts an image twice (owner: app; TTL as move_state).
+    def move_outcomes(self, move_id: int) -> str:
+        return f"{self.prefix}:move:{move_id}:outcomes"
 
     # Rate-limit counters (owner: the `limits` library; TTL: the window).
     @property

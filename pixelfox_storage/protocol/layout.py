@@ -1,4 +1,10 @@
-"""Where files live inside a pool. Paths are relative to the pool's base path."""
+"""Where files live inside a pool. Paths are relative to the pool's base path.
+
+Files of private images live in a subtree of their own, ``private/original/…``
+and ``private/variants/…``, which nginx serves only with a signed link
+(``links``); changing an image's visibility renames its files between the
+subtrees (``in_subtree``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,8 @@ from pathlib import Path, PurePosixPath
 
 _UUID = re.compile(r"^[0-9a-f]{32}$|^[0-9a-f-]{36}$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+# Pool-relative directory of the files of private images.
+PRIVATE_DIR = "private"
 
 # Extension written for each accepted MIME type.
 EXTENSIONS = {
@@ -21,12 +29,31 @@ EXTENSIONS = {
 }
 
 
-def original_path(image_uuid: str, ext: str, when: datetime) -> str:
-    return f"original/{when:%Y/%m/%d}/{image_uuid}.{ext}"
+def original_path(image_uuid: str, ext: str, when: datetime, *, private: bool = False) -> str:
+    return in_subtree(f"original/{when:%Y/%m/%d}/{image_uuid}.{ext}", private)
 
 
-def variant_path(image_uuid: str, variant: str, fmt: str, when: datetime) -> str:
-    return f"variants/{when:%Y/%m/%d}/{image_uuid}_{variant}.{fmt}"
+def variant_dir(when: datetime, *, private: bool = False) -> str:
+    """The folder of the variants of the originals uploaded on ``when``'s day."""
+    return in_subtree(f"variants/{when:%Y/%m/%d}", private)
+
+
+def variant_path(
+    image_uuid: str, variant: str, fmt: str, when: datetime, *, private: bool = False
+) -> str:
+    return f"{variant_dir(when, private=private)}/{image_uuid}_{variant}.{fmt}"
+
+
+def is_private(relative: str) -> bool:
+    """Whether a pool-relative path lies in the private subtree (needs a signed link)."""
+    parts = PurePosixPath(relative.lstrip("/")).parts
+    return bool(parts) and parts[0] == PRIVATE_DIR
+
+
+def in_subtree(relative: str, private: bool) -> str:
+    """The same file's path in the private (``private/…``) or the public subtree."""
+    public = relative.removeprefix(f"{PRIVATE_DIR}/")
+    return f"{PRIVATE_DIR}/{public}" if private else public
 
 
 class UnsafePath(ValueError):

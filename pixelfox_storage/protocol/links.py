@@ -41,8 +41,7 @@ from urllib.parse import urlencode
 from . import layout
 
 URI_PREFIX = "/uploads/"
-# Pool-relative directory of the files of private images.
-PRIVATE_DIR = "private"
+PRIVATE_DIR = layout.PRIVATE_DIR
 SIGNATURE_PARAM = "md5"
 EXPIRES_PARAM = "expires"
 KEY_PARAM = "k"
@@ -56,10 +55,7 @@ class LinkState(StrEnum):
     EXPIRED = "expired"  # well signed, but past its time (nginx: $secure_link = "0")
 
 
-def is_private(relative_path: str) -> bool:
-    """Whether a pool-relative path lies in the private subtree (needs a signed link)."""
-    parts = PurePosixPath(relative_path.lstrip("/")).parts
-    return bool(parts) and parts[0] == PRIVATE_DIR
+is_private = layout.is_private
 
 
 def resolve_file(base: Path, relative_path: str) -> Path:
@@ -71,6 +67,20 @@ def resolve_file(base: Path, relative_path: str) -> Path:
     if parts and parts[0] == PRIVATE_DIR:
         return layout.resolve(base / PRIVATE_DIR, "/".join(parts[1:]))
     return layout.resolve(base, relative_path)
+
+
+def file_now(base: Path, relative_path: str) -> str:
+    """Where the file named ``relative_path`` is now: there, or in the other subtree.
+
+    A job queued before its image's visibility changed still names the old
+    place; the disk tells where the file went. ``relative_path`` when it is in
+    neither; raises ``layout.UnsafePath`` like ``resolve_file``.
+    """
+    other = layout.in_subtree(relative_path, not is_private(relative_path))
+    for candidate in (relative_path, other):
+        if resolve_file(base, candidate).is_file():
+            return candidate
+    return relative_path
 
 
 def key_id(secret: str) -> str:

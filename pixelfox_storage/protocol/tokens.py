@@ -3,6 +3,10 @@
 Nodes hold only public keys, so a stolen node cannot mint tokens. Keys travel
 in environment variables as ``<kid>:<base64url of the 32 raw key bytes>``,
 comma separated when two are valid during a rotation.
+
+The claim ``vis`` carries the upload's visibility (``public`` | ``unlisted`` |
+``private``); a token without it, as minted before the claim existed, means
+``public``. The node needs it to commit a private upload to ``private/``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from .errors import APIError
 from .keys import TOKEN_ISSUER, token_audience
 
 ALGORITHM = "EdDSA"
+VISIBILITIES = ("public", "unlisted", "private")
 LEEWAY_SECONDS = 30
 REQUIRED_CLAIMS = ["kid", "iss", "aud", "sub", "pool_id", "sid", "jti", "max_size", "nbf", "exp"]
 
@@ -36,6 +41,12 @@ class UploadClaims:
     expires_at: int
     image_uuid: str
     request_id: str | None = None
+    visibility: str = "public"
+
+    @property
+    def private(self) -> bool:
+        """Whether the upload belongs in the pool's private subtree."""
+        return self.visibility == "private"
 
 
 def _b64(data: bytes) -> str:
@@ -96,6 +107,8 @@ def mint(claims: UploadClaims, signing_key: str, *, now: float | None = None) ->
     }
     if claims.request_id:
         payload["rid"] = claims.request_id
+    if claims.visibility != "public":
+        payload["vis"] = claims.visibility
     return jwt.encode(payload, key, algorithm=ALGORITHM, headers={"kid": kid})
 
 
@@ -128,6 +141,9 @@ def verify(token: str, node_id: str, public_keys: dict[str, Ed25519PublicKey]) -
     # Audience is checked by hand so that a token for another node gets its own code.
     if payload["aud"] != token_audience(node_id):
         raise APIError("TOKEN_WRONG_NODE")
+    visibility = payload.get("vis", "public")
+    if visibility not in VISIBILITIES:
+        raise APIError("TOKEN_INVALID", "The upload token names an unknown visibility.")
     try:
         return UploadClaims(
             node_id=node_id,
@@ -139,6 +155,7 @@ def verify(token: str, node_id: str, public_keys: dict[str, Ed25519PublicKey]) -
             expires_at=int(payload["exp"]),
             image_uuid=str(payload.get("img") or ""),
             request_id=payload.get("rid"),
+            visibility=visibility,
         )
     except (TypeError, ValueError) as exc:
         raise APIError("TOKEN_INVALID") from exc

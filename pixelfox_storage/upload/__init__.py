@@ -1,10 +1,13 @@
 """Direct-to-storage upload on a node: the endpoint and the chores that keep it honest.
 
 - :mod:`.endpoint` — ``/api/internal/upload`` (POST multipart, PUT raw, HEAD/OPTIONS);
+- :mod:`.spooled` — the same upload when nginx received the body to disk first
+  (storage hosts); the node checks the token before and takes the file after;
 - :mod:`.grant` — the Ed25519 upload token and its single use in Redis;
 - :mod:`.completion` — reporting a stored file to the app; :mod:`.outbox` — when the
   app is away;
-- :mod:`.background` — outbox delivery, pool-map refresh, sweeping ``.incoming/``;
+- :mod:`.background` — outbox delivery, pool-map refresh, sweeping ``.incoming/``
+  and ``.spool/``;
 - :mod:`.cors` — browsers on the app's origin only.
 
 The bytes themselves are judged by :mod:`pixelfox_common.ingest`, which the app's
@@ -19,6 +22,7 @@ from pixelfox_common import streambody
 
 from ..config import StorageSettings
 from . import background
+from . import spooled as spooled  # adds the nginx-spooled routes to the blueprint
 from .endpoint import blueprint
 from .node import UploadNode
 

@@ -16,10 +16,12 @@ from pathlib import Path
 
 from pixelfox_common.ingest import sweep_incoming
 
-from ..protocol.layout import UnsafePath, resolve
+from ..protocol.layout import UnsafePath
+from ..protocol.links import resolve_file
 from .completion import deliver
 from .node import UploadNode
 from .outbox import OutboxEntry
+from .spooled import sweep_spool
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,9 @@ async def sweep(node: UploadNode) -> float:
     """Remove stale temporary files of every known pool; returns the next interval."""
     max_age = node.settings.upload_temp_max_age
     for pool in node.known_pools():
-        removed = await asyncio.to_thread(sweep_incoming, Path(pool.base_path), max_age)
+        base = Path(pool.base_path)
+        removed = await asyncio.to_thread(sweep_incoming, base, max_age)
+        removed += await asyncio.to_thread(sweep_spool, base, max_age)
         if removed:
             log.info("removed %d stale temporary upload file(s) in pool %s", removed, pool.id)
     return float(node.settings.upload_sweep_seconds)
@@ -108,7 +112,7 @@ def _file_of(node: UploadNode, entry: OutboxEntry) -> tuple[Path, Path] | None:
         return None
     base = Path(pool.base_path)
     try:
-        return base, resolve(base, entry.completion.path)
+        return base, resolve_file(base, entry.completion.path)
     except UnsafePath:
         log.error("outbox record with an unsafe path %r", entry.completion.path)
         return None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,13 @@ from quart import Blueprint, Response, current_app, g, jsonify, request
 from quart_schema import document_response, security_scheme
 
 from pixelfox_common import ingest, logs, metrics, streambody
+from pixelfox_common.bodyfile import BodyFile
 from pixelfox_common.ingest import IngestResult
 from pixelfox_common.streambody import StreamBody
 from pixelfox_common.web import public_api, raises
 
 from ..protocol.errors import APIError
-from ..protocol.internal import UPLOAD_PATH, UploadCompletion, UploadResult
+from ..protocol.internal import UPLOAD_PATH, PoolInfo, UploadCompletion, UploadResult
 from ..protocol.tokens import UploadClaims
 from . import cors, grant
 from .completion import UploadQueued, report
@@ -106,18 +108,44 @@ async def upload() -> Any:
 async def _upload() -> Any:
     node = _node()
     started = time.perf_counter()
-    claims = grant.verify(
-        request.headers.get("Authorization"), node.settings.node_id, node.public_keys
+    admission = await admit(
+        node, request.headers.get("Authorization"), request.method, request.content_length
     )
+    return await store(node, admission, started)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """An upload whose headers passed every check: it may send its body."""
+
+    claims: UploadClaims
+    limits: ingest.IngestLimits
+    pool: PoolInfo
+    multipart: bool
+
+
+async def admit(
+    node: UploadNode, authorization: str | None, method: str, content_length: int | None
+) -> Admission:
+    """Every check that needs no byte of the body, in the documented order (not single use)."""
+    claims = grant.verify(authorization, node.settings.node_id, node.public_keys)
     logs.bind_request_id(claims.request_id)
     logs.bind(user_id=claims.user_id, pool_id=claims.pool_id, image_uuid=claims.image_uuid)
-    multipart = request.method == "POST"
+    multipart = method == "POST"
     limits = node.limits(claims.max_size)
-    ingest.check_declared_length(request.content_length, limits, multipart=multipart)
+    ingest.check_declared_length(content_length, limits, multipart=multipart)
     pool = await node.pool(claims.pool_id)
     if not pool.is_active:
         raise APIError("NO_STORAGE", details={"pool_id": pool.id})
-    check_space(pool, min(claims.max_size, request.content_length or claims.max_size))
+    check_space(pool, min(claims.max_size, content_length or claims.max_size))
+    return Admission(claims, limits, pool, multipart)
+
+
+async def store(
+    node: UploadNode, admission: Admission, started: float, body_file: BodyFile | None = None
+) -> Any:
+    """Take the token, ingest the body (the request's, or ``body_file``), report it to the app."""
+    claims = admission.claims
     assert node.redis is not None
     hold = grant.JtiHold(node.redis, node.keys, claims)
     await hold.take()
@@ -140,7 +168,7 @@ async def _upload() -> Any:
 
     try:
         with metrics.upload_in_flight():
-            result = await _receive(Path(pool.base_path), claims, limits, multipart, write_ahead)
+            result = await _receive(admission, write_ahead, body_file)
     except BaseException as exc:
         # Not stored: the token may be tried again (see grant). Shielded from our
         # own cancellation (client gone) by running as a kept task.
@@ -166,6 +194,9 @@ async def _upload() -> Any:
             "user_id": claims.user_id,
             "image_uuid": claims.image_uuid,
             "bytes": result.size,
+            # Where the bytes came from: the request itself, or a file nginx spooled.
+            "body": "streamed" if body_file is None else "spooled",
+            "form": "multipart" if admission.multipart else "raw",
             "mime": result.mime,
             "status": status,
             "seconds": round(seconds, 3),
@@ -178,16 +209,15 @@ async def _upload() -> Any:
 
 
 async def _receive(
-    pool_base: Path,
-    claims: UploadClaims,
-    limits: ingest.IngestLimits,
-    multipart: bool,
-    before_commit: ingest.BeforeCommit,
+    admission: Admission, before_commit: ingest.BeforeCommit, body_file: BodyFile | None
 ) -> IngestResult:
-    body = request.body
+    # The one place ingest is called from, for streamed and nginx-spooled bodies alike.
+    claims, limits = admission.claims, admission.limits
+    pool_base = Path(admission.pool.base_path)
+    body = request.body if body_file is None else body_file
     if isinstance(body, StreamBody):
         body.max_content_length = None  # ingest counts against the token's max_size itself
-    if multipart:
+    if admission.multipart:
         return await ingest.ingest_multipart(
             body,
             request.headers.get("Content-Type", ""),
@@ -195,6 +225,7 @@ async def _receive(
             image_uuid=claims.image_uuid,
             limits=limits,
             before_commit=before_commit,
+            private=claims.private,
         )
     return await ingest.ingest_raw(
         body,
@@ -205,6 +236,7 @@ async def _receive(
         filename=_raw_filename(),
         content_length=request.content_length,
         before_commit=before_commit,
+        private=claims.private,
     )
 
 

@@ -80,6 +80,16 @@ class JtiHold:
         if not taken:
             raise APIError("TOKEN_USED")
 
+    async def check_free(self) -> None:
+        """TOKEN_USED when the token is held or spent already; takes nothing (nginx's pre-check)."""
+        try:
+            held = await self.redis.exists(self.key)
+        except RedisError as exc:
+            log.error("redis unreachable while checking a token id: %s", exc)
+            raise APIError("UNAVAILABLE") from exc
+        if held:
+            raise APIError("TOKEN_USED")
+
     async def release(self) -> None:
         """Give the token back after a failed upload (best effort)."""
         try:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import httpx
+from pydantic import BaseModel
 
 from pixelfox_common.logs import REQUEST_ID_HEADER, valid_request_id
 
 from ..config import StorageSettings
-from ..protocol.internal import VARIANTS_PATH, VariantReport, node_authorization
+from ..protocol.internal import (
+    VARIANTS_PATH,
+    VISIBILITY_PATH,
+    VariantReport,
+    VisibilityReport,
+    node_authorization,
+)
 
 
 class AppUnavailable(Exception):
@@ -47,7 +54,16 @@ class AppClient:
         self, image_uuid: str, report: VariantReport, request_id: str
     ) -> None:
         """POST a VariantReport for one image; raises the exceptions above."""
-        url = self.settings.app_url.rstrip("/") + VARIANTS_PATH.format(image_uuid=image_uuid)
+        await self._post(VARIANTS_PATH, image_uuid, report, request_id)
+
+    async def report_visibility(
+        self, image_uuid: str, report: VisibilityReport, request_id: str
+    ) -> None:
+        """POST where an image's files are after a visibility change; raises as above."""
+        await self._post(VISIBILITY_PATH, image_uuid, report, request_id)
+
+    async def _post(self, path: str, image_uuid: str, report: BaseModel, request_id: str) -> None:
+        url = self.settings.app_url.rstrip("/") + path.format(image_uuid=image_uuid)
         try:
             response = await self.client.post(
                 url, json=report.model_dump(), headers=self._headers(request_id)

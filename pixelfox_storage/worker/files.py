@@ -4,8 +4,12 @@ A variant is encoded into a temporary file under ``<pool>/.tmp/worker/``,
 fsynced, and renamed over its final path. A job killed mid-write leaves only
 a temporary file behind, which the next run of the same image (or the node's
 sweeper) removes. The temporary directory is on the pool's own file system,
-so the rename is atomic; it is outside ``original/`` and ``variants/``, so
-nginx never serves a temporary file.
+so the rename is atomic; it is outside ``original/``, ``variants/`` and
+``private/``, so nginx never serves a temporary file.
+
+Files of private images live under ``private/`` (``protocol.layout``);
+``move_to_subtree`` renames an image's files between the subtrees when its
+visibility changes.
 """
 
 from __future__ import annotations
@@ -14,20 +18,76 @@ import os
 import re
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..protocol import layout, links
+
 TEMP_DIR = ".tmp/worker"
-_ORIGINAL_DATE = re.compile(r"^original/(\d{4})/(\d{2})/(\d{2})/[^/]+$")
+_ORIGINAL_DATE = re.compile(r"^(?:private/)?original/(\d{4})/(\d{2})/(\d{2})/[^/]+$")
 
 
 def original_date(path: str) -> datetime:
     """The upload date in a pool-relative original path; variants are filed under it."""
     match = _ORIGINAL_DATE.match(path)
     if match is None:
-        raise ValueError(f"{path!r} is not original/YYYY/MM/DD/<name>")
+        raise ValueError(f"{path!r} is not [private/]original/YYYY/MM/DD/<name>")
     year, month, day = (int(g) for g in match.groups())
     return datetime(year, month, day, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Moved:
+    """An image's files after ``move_to_subtree``: pool-relative paths."""
+
+    original: str
+    variants: list[str]
+
+
+def move_to_subtree(base: Path, image_uuid: str, original: str, private: bool) -> Moved:
+    """Rename an image's original and every variant into the private (or public) subtree.
+
+    Same file system, so each rename is atomic and the file is at one of its two
+    places at every moment; both directories are fsynced. Idempotent: files
+    already in the target subtree stay where they are, so a run after a crash
+    just finishes the job. Raises FileNotFoundError when the original is in
+    neither place. Variants are found on disk, not from a list, so none that a
+    crashed job wrote without reporting stays behind in the old subtree.
+    """
+    when = original_date(original)
+    target = layout.in_subtree(original, private)
+    _rename_into(
+        base,
+        links.resolve_file(base, layout.in_subtree(original, not private)),
+        links.resolve_file(base, target),
+    )
+    if not links.resolve_file(base, target).is_file():
+        raise FileNotFoundError(f"original {original} is in neither subtree")
+    old_dir = links.resolve_file(base, layout.variant_dir(when, private=not private))
+    new_rel = layout.variant_dir(when, private=private)
+    new_dir = links.resolve_file(base, new_rel)
+    for variant in sorted(old_dir.glob(f"{image_uuid}_*")) if old_dir.is_dir() else []:
+        _rename_into(base, variant, new_dir / variant.name)
+    found = sorted(new_dir.glob(f"{image_uuid}_*")) if new_dir.is_dir() else []
+    return Moved(target, [f"{new_rel}/{v.name}" for v in found])
+
+
+def _rename_into(base: Path, source: Path, target: Path) -> None:
+    """Rename ``source`` to ``target`` durably; nothing to do when ``source`` is gone."""
+    if not source.is_file():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Over an existing target only when a run died after writing it there: the
+    # bytes are the same (originals never change, variants are deterministic).
+    os.replace(source, target)
+    # The new entry, and any folder just made for it, up to the pool's base.
+    top = base.resolve()
+    for folder in (target.parent, *target.parent.parents):
+        _fsync_dir(folder)
+        if folder in (top, base):
+            break
+    _fsync_dir(source.parent)
 
 
 def temp_dir(base: Path) -> Path:

@@ -4,6 +4,12 @@
 node's fresh lane as ``process_image(image_uuid, pool_id, path, request_id)``
 with the job id ``process_job_id(image_uuid)``. The same function on the
 background lane re-makes variants of older images (backfills).
+
+``change_visibility(image_uuid, pool_id, path, private, request_id)``, job id
+``visibility_job_id(image_uuid, private)`` on the fresh lane, moves an image's
+files into the private subtree or out of it and reports where they are now.
+Both hold the image's lock (``imagelock``), so variants are never written into
+the subtree the image is leaving.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,10 +29,12 @@ from pixelfox_common.metrics import observed_job
 
 from ..pools import PoolMapUnavailable, UnknownPool
 from ..processing import Limits
-from ..protocol.internal import VariantReport
+from ..protocol.internal import VariantReport, VisibilityReport
+from ..protocol.layout import UnsafePath
 from .appclient import AppUnavailable, ImageGone
 from .context import NodeContext
-from .files import sweep_temp_files
+from .files import move_to_subtree, sweep_temp_files
+from .imagelock import ImageBusy, image_lock
 from .variants import make_variants
 
 log = logging.getLogger(__name__)
@@ -70,42 +79,119 @@ async def process_image(
         image_uuid=image_uuid,
         pool_id=pool_id,
     ):
+        base = await _pool_base(node, pool_id, job_try)
         try:
-            base = await node.pools.base_path(pool_id)
-        except PoolMapUnavailable as exc:
-            log.warning("pool map unavailable, retrying: %s", exc)
+            async with image_lock(ctx["redis"], node.keys, image_uuid, ctx.get("job_id")):
+                return await _process(node, base, image_uuid, path, request_id, job_try, force)
+        except ImageBusy as exc:
+            log.info("image busy (its files are being moved); try %d again soon", job_try)
             raise Retry(defer=backoff(job_try)) from exc
-        except UnknownPool:
-            # A job for a pool that is not here was routed to the wrong node; the
-            # app must fix that, and a report from this node would be wrong.
-            log.error("pool %s is not on node %s", pool_id, node.settings.node_id)
-            raise
 
-        started = time.perf_counter()
-        report: VariantReport = await asyncio.to_thread(
-            partial(make_variants, force=force),
-            base,
-            image_uuid,
-            path,
-            node.specs,
-            _limits(node),
-        )
-        took = time.perf_counter() - started
-        if report.state == "failed":
-            log.warning("processing failed: %s", report.error)
-        else:
-            log.info("variants ready", extra={"variants": len(report.variants), "seconds": took})
 
+async def _pool_base(node: NodeContext, pool_id: int, job_try: int) -> Path:
+    try:
+        return await node.pools.base_path(pool_id)
+    except PoolMapUnavailable as exc:
+        log.warning("pool map unavailable, retrying: %s", exc)
+        raise Retry(defer=backoff(job_try)) from exc
+    except UnknownPool:
+        # A job for a pool that is not here was routed to the wrong node; the
+        # app must fix that, and a report from this node would be wrong.
+        log.error("pool %s is not on node %s", pool_id, node.settings.node_id)
+        raise
+
+
+async def _process(
+    node: NodeContext,
+    base: Path,
+    image_uuid: str,
+    path: str,
+    request_id: str,
+    job_try: int,
+    force: bool,
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    report: VariantReport = await asyncio.to_thread(
+        partial(make_variants, force=force),
+        base,
+        image_uuid,
+        path,
+        node.specs,
+        _limits(node),
+    )
+    took = time.perf_counter() - started
+    if report.state == "failed":
+        log.warning("processing failed: %s", report.error)
+    else:
+        log.info("variants ready", extra={"variants": len(report.variants), "seconds": took})
+
+    if not await _deliver(node.app.report_variants(image_uuid, report, request_id), job_try):
+        return {"state": "gone"}
+    return {"state": report.state, "variants": len(report.variants), "seconds": took}
+
+
+async def _deliver(sending: Awaitable[None], job_try: int) -> bool:
+    """Send a report to the app; retry the job when it is unreachable, False when gone."""
+    try:
+        await sending
+    except AppUnavailable as exc:
+        defer = backoff(job_try)
+        log.warning("report not delivered (%s); try %d again in %.0fs", exc, job_try, defer)
+        raise Retry(defer=defer) from exc
+    except ImageGone:
+        log.info("the app no longer knows this image; nothing to report")
+        return False
+    return True
+
+
+@observed_job("visibility")
+async def change_visibility(
+    ctx: dict[str, Any],
+    image_uuid: str,
+    pool_id: int,
+    path: str,
+    private: bool,
+    request_id: str,
+) -> dict[str, Any]:
+    """Move an image's original and variants into the private subtree (or out of it).
+
+    ``path`` is the original's path as the app knew it; the job looks in both
+    subtrees, so a run after a crash (files already moved) only reports. The
+    app switches the image's URLs when the report arrives; until then the old
+    URLs keep working, as the files are renamed, never copied. An original in
+    neither subtree fails the job without a report (the image stays
+    "changing" for an operator to look at).
+    """
+    node: NodeContext = ctx["node"]
+    job_try = int(ctx.get("job_try", 1))
+    with job_context(
+        job_id=ctx.get("job_id"),
+        job="change_visibility",
+        request_id=request_id,
+        image_uuid=image_uuid,
+        pool_id=pool_id,
+    ):
+        base = await _pool_base(node, pool_id, job_try)
         try:
-            await node.app.report_variants(image_uuid, report, request_id)
-        except AppUnavailable as exc:
-            defer = backoff(job_try)
-            log.warning("report not delivered (%s); try %d again in %.0fs", exc, job_try, defer)
-            raise Retry(defer=defer) from exc
-        except ImageGone:
-            log.info("the app no longer knows this image; nothing to report")
-            return {"state": "gone"}
-        return {"state": report.state, "variants": len(report.variants), "seconds": took}
+            async with image_lock(ctx["redis"], node.keys, image_uuid, ctx.get("job_id")):
+                moved = await asyncio.to_thread(move_to_subtree, base, image_uuid, path, private)
+                report = VisibilityReport(
+                    private=private, path=moved.original, variants=moved.variants
+                )
+                sending = node.app.report_visibility(image_uuid, report, request_id)
+                if not await _deliver(sending, job_try):
+                    return {"state": "gone"}
+        except ImageBusy as exc:
+            log.info("image busy (variants being made); try %d again soon", job_try)
+            raise Retry(defer=backoff(job_try)) from exc
+        except (FileNotFoundError, UnsafePath, ValueError) as exc:
+            log.error("visibility change impossible: %s", exc)
+            return {"state": "failed", "error": str(exc)}
+        log.info(
+            "files moved",
+            extra={"private": private, "variants": len(moved.variants), "path": moved.original},
+        )
+        return {"state": "moved", "private": private, "variants": len(moved.variants)}
 
 
 def _limits(node: NodeContext) -> Limits:

@@ -38,9 +38,11 @@ from arq.constants import in_progress_key_prefix
 
 from ..backup.jobs import backup_original
 from ..config import StorageSettings
+from ..move.jobs import MAX_TRIES as MOVE_MAX_TRIES
+from ..move.jobs import move_image
 from ..protocol.keys import RedisKeys
 from .context import NodeContext
-from .jobs import MAX_TRIES, ping, process_image, sweep_temp_files_job
+from .jobs import MAX_TRIES, change_visibility, ping, process_image, sweep_temp_files_job
 
 LANES = ("fresh", "background")
 HEALTH_CHECK_INTERVAL = 10
@@ -51,11 +53,18 @@ KEEP_RESULT = 3600
 # BACKGROUND_FUNCTIONS by its own module.
 # (cast: arq's WorkerCoroutine type wants a Coroutine, the metrics wrapper says Awaitable.)
 _process: Any = process_image
-FRESH_FUNCTIONS: list[Any] = [func(_process, max_tries=MAX_TRIES), ping]
+# A visibility change is a few renames, and its owner waits for it: the fresh lane.
+FRESH_FUNCTIONS: list[Any] = [
+    func(_process, max_tries=MAX_TRIES),
+    func(cast(Any, change_visibility), max_tries=MAX_TRIES),
+    ping,
+]
 BACKGROUND_FUNCTIONS: list[Any] = [func(_process, max_tries=MAX_TRIES), ping]
 
 # --- S3 cold backup (pixelfox_storage.backup): background lane only. ---
 BACKGROUND_FUNCTIONS.append(func(cast(Any, backup_original), max_tries=MAX_TRIES))
+# --- Moves between pools (pixelfox_storage.move): background lane only. ---
+BACKGROUND_FUNCTIONS.append(func(cast(Any, move_image), max_tries=MOVE_MAX_TRIES))
 
 
 def queue_name(settings: StorageSettings, lane: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pyvips
 
 from ..processing import ImageRejected, Limits, VariantSpec, harden, render, writable_formats
-from ..protocol import layout
+from ..protocol import layout, links
 from ..protocol.internal import VariantInfo, VariantReport
 from .files import discard_temp_files, original_date, write_atomically
 
@@ -23,16 +23,21 @@ def make_variants(
 ) -> VariantReport:
     """Write every variant of an image beside its original and describe them.
 
-    Variants already at their final path are kept (a file there is always whole,
+    The original is looked for where ``path`` says and, should the image's
+    visibility have changed since the job was queued, in the other subtree;
+    the variants go to the subtree it is in (``private/variants/…`` for a
+    private image). Variants already at their final path are kept (a file there is always whole,
     see ``files.write_atomically``, and encoding is deterministic), so a job that
     is retried only to reach the app does not encode again. ``force`` encodes
     everything anew. Input that must not be processed gives a ``failed`` report.
     """
     try:
-        original = layout.resolve(base, path)
+        path = links.file_now(base, path)
+        original = links.resolve_file(base, path)
         when = original_date(path)
     except (layout.UnsafePath, ValueError) as exc:
         return VariantReport(state="failed", error=f"BAD_REQUEST: bad original path {exc}")
+    private = layout.is_private(path)
     if not original.is_file():
         return VariantReport(state="failed", error=f"NOT_FOUND: original {path} is missing")
 
@@ -45,7 +50,7 @@ def make_variants(
         for fmt in spec.formats:
             if fmt not in writable:
                 continue
-            rel = layout.variant_path(image_uuid, spec.name, fmt, when)
+            rel = layout.variant_path(image_uuid, spec.name, fmt, when, private=private)
             existing = None if force else _describe(base, rel, spec.name, fmt)
             if existing is None:
                 missing.add((spec.name, fmt))
@@ -55,8 +60,10 @@ def make_variants(
     try:
         if missing:
             for rendition in render(original, specs, limits, only=missing):
-                rel = layout.variant_path(image_uuid, rendition.variant, rendition.fmt, when)
-                write_atomically(base, layout.resolve(base, rel), rendition.data)
+                rel = layout.variant_path(
+                    image_uuid, rendition.variant, rendition.fmt, when, private=private
+                )
+                write_atomically(base, links.resolve_file(base, rel), rendition.data)
                 done.append(
                     VariantInfo(
                         kind=rendition.variant,
@@ -76,7 +83,7 @@ def make_variants(
 
 def _describe(base: Path, rel: str, kind: str, fmt: str) -> VariantInfo | None:
     """The VariantInfo of a variant file that is already in place, or None."""
-    full = layout.resolve(base, rel)
+    full = links.resolve_file(base, rel)
     try:
         size = full.stat().st_size
         head = pyvips.Image.new_from_file(str(full), access="sequential")

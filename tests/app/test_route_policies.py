@@ -5,8 +5,9 @@ from __future__ import annotations
 from pixelfox_app import create_app
 from pixelfox_app.config import AppSettings
 
-# Framework routes: the OpenAPI document, its viewer, static files, the health check.
-FRAMEWORK = {"static", "openapi", "swagger_ui", "health.healthz"}
+# Framework routes: the OpenAPI document, its viewer and its assets, static files,
+# the health check.
+FRAMEWORK = {"static", "openapi", "api_docs.api_docs", "api_docs.static", "health.healthz"}
 POLICIES = {"public", "login", "admin", "node"}
 
 

@@ -37,6 +37,8 @@ APP_PORT = 8080
 STORAGE_PORT = 8081
 POOL_DIR = "/srv/pixelfox/pool"
 LOCAL_POOL_DIR = "/srv/pixelfox/pool-local"
+# Shared by a storage host's nginx and its storage service (spooled uploads).
+SPOOL_SECRET = "lab-spool-secret"
 PG_BIN = "/usr/lib/postgresql/15/bin"
 NGINX_SITE = ROOT / "docs" / "nginx" / "pixelfox-storage.conf"
 
@@ -69,6 +71,7 @@ def render_nginx(node: str, link_secret: str) -> tuple[str, str]:
         "POOL_PATH": POOL_DIR,
         "STORAGE_UPSTREAM": f"127.0.0.1:{STORAGE_PORT}",
         "MAX_BODY_SIZE": "256m",
+        "SPOOL_SECRET": SPOOL_SECRET,
         "CORS_ORIGIN": "*",
         "LINK_KEY_ID": hashlib.sha256(link_secret.encode()).hexdigest()[:8],
         "LINK_SECRET": link_secret,
@@ -377,6 +380,7 @@ for name, admin in {users!r}.items():
         return {
             **node.env,
             "PIXELFOX_STATE_DIR": "/srv/pixelfox/state",
+            "PIXELFOX_SPOOL_SECRET": SPOOL_SECRET,
             "PIXELFOX_METRICS_BIND": "off",
             "PIXELFOX_WORKER_METRICS_BIND": "off",
         }
@@ -404,7 +408,8 @@ for name, admin in {users!r}.items():
 
     def _write_nginx(self, node_id: str) -> None:
         main, site = render_nginx(node_id, self.app_env["PIXELFOX_LINK_SECRET"])
-        self.run(node_id, "mkdir -p /srv/nginx/tmp")
+        # nginx makes the pool's .spool/ when it starts: the pool must exist by then.
+        self.run(node_id, f"mkdir -p /srv/nginx/tmp {POOL_DIR}")
         for name, text in (("nginx.conf", main), ("storage.conf", site)):
             self.lab.run(node_id, ["sh", "-c", f"cat > /srv/nginx/{name}"], input=text)
         self.run(node_id, ["nginx", "-t", "-q", "-c", "/srv/nginx/nginx.conf"])

@@ -35,6 +35,7 @@ def render_site(
     server_name: str = "localhost",
     max_body_size: str = "1m",
     cors_origin: str = "*",
+    spool_secret: str = "spool-secret",
 ) -> str:
     """The shipped template with every placeholder filled (an operator's job)."""
     text = TEMPLATE.read_text()
@@ -47,6 +48,7 @@ def render_site(
         "@STORAGE_UPSTREAM@": upstream,
         "@MAX_BODY_SIZE@": max_body_size,
         "@CORS_ORIGIN@": cors_origin,
+        "@SPOOL_SECRET@": spool_secret,
         "@LINK_KEY_ID@": key_id(secret),
         "@LINK_SECRET@": secret,
         "@LINK_PREVIOUS_KEY_ID@": key_id(previous_secret) if previous_secret else "",
@@ -96,6 +98,9 @@ class NginxSite:
     secret: str
     previous_secret: str = ""
     upstream: str = "127.0.0.1:9"
+    # PIXELFOX_SPOOL_SECRET of the node behind it; a node without it gets streamed uploads.
+    spool_secret: str = "spool-secret"
+    max_body_size: str = "1m"
     workers: int = 1
     port: int = field(default_factory=free_port)
     service: Service | None = None
@@ -112,6 +117,8 @@ class NginxSite:
             upstream=self.upstream,
             secret=self.secret,
             previous_secret=self.previous_secret,
+            spool_secret=self.spool_secret,
+            max_body_size=self.max_body_size,
         )
         conf = self.directory / "nginx.conf"
         conf.write_text(main_conf(self.directory, site, workers=self.workers))

@@ -26,6 +26,8 @@ def test_every_placeholder_of_the_template_is_explained_in_its_header() -> None:
 
 @pytest.mark.parametrize("previous", [PREVIOUS_SECRET, ""], ids=["two-keys", "one-key"])
 def test_the_template_filled_in_passes_nginx_t(tmp_path: Path, previous: str) -> None:
+    # The pool exists before nginx starts: nginx makes the upload spool in it.
+    (tmp_path / "pool").mkdir()
     site = NginxSite(tmp_path, tmp_path / "pool", CURRENT_SECRET, previous)
     conf = site.write()
 

@@ -41,6 +41,8 @@
       CHECKSUM_MISMATCH: { text: "The file changed on the way (checksum mismatch).", retry: true },
       DIRECT_UPLOAD_DISABLED: { text: "Direct upload was switched off; using the app instead.", retry: true, switchTo: "proxy" },
       PROXY_UPLOAD_DISABLED: { text: "Uploads go straight to storage now; switching.", retry: true, switchTo: "direct" },
+      VISIBILITY_MISMATCH: { text: "The storage node did not keep the file private as asked. Retrying elsewhere.", retry: true, renew: true },
+      VISIBILITY_CHANGING: { text: "The image's visibility is being changed; try again shortly.", retry: false },
       CSRF_FAILED: { text: "This page has expired. Reload it and upload again.", retry: false },
       UNAVAILABLE: { text: "A service the upload needs is not reachable. Please retry shortly.", retry: true },
       INTERNAL: { text: "Something went wrong on our side. Please retry.", retry: true },

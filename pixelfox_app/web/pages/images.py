@@ -1,17 +1,27 @@
-"""The image page ``/i/<short_id>`` and the user's own images, with absolute links to the node."""
+"""The image page ``/i/<short_id>`` and the user's own images, with absolute links to the node.
+
+The owner (and an admin) gets a visibility control on the image page: a
+partial that posts the choice and, while the node moves the files for a
+change to or from private, polls itself; when the change is done the page
+reloads (``HX-Refresh``), since every link on it changed.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from quart import Blueprint, current_app, g, request
+from quart import Blueprint, Response, current_app, g, redirect, request
+
+from pixelfox_storage.protocol.errors import APIError
 
 from ...auth.current import current_user
 from ...config import AppSettings
 from ...images import urls
-from ...models import Image, ImageVariant, Visibility
+from ...images.visibility import change_visibility, may_change, may_see
+from ...models import Image, ImageVariant, User, Visibility
 from ..access import page_login_required
-from ..render import error_page, page
+from ..render import error_page, is_htmx, page
 
 blueprint = Blueprint("image_pages", __name__)
 
@@ -73,21 +83,25 @@ def original_url(image: Image) -> str:
     return urls.file_url(image.pool, image.path, _settings(), private=private)
 
 
-async def _may_see(image: Image) -> bool:
-    if image.visibility != Visibility.PRIVATE:
-        return True
+async def _visible_image(short_id: str) -> tuple[Image | None, User | None]:
+    """The image if the caller may see it (private images of others look missing)."""
+    image = await Image.get_or_none(short_id=short_id).select_related("pool", "owner")
     user = await current_user()
-    owner_id: int = image.owner_id  # type: ignore[attr-defined]
-    return user is not None and user.is_active and (user.id == owner_id or user.is_admin)
+    if image is None or not may_see(image, user):
+        return None, user
+    return image, user
+
+
+def _not_found() -> Any:
+    return error_page(404, "Not found", "There is no image at this address.")
 
 
 @blueprint.get("/i/<short_id>")
 async def image_page(short_id: str):
     """One image with its variants and copyable absolute links."""
-    image = await Image.get_or_none(short_id=short_id).select_related("pool", "owner")
-    if image is None or not await _may_see(image):
-        # Private images of others look exactly like missing ones.
-        return await error_page(404, "Not found", "There is no image at this address.")
+    image, user = await _visible_image(short_id)
+    if image is None:
+        return await _not_found()
     variants = await ImageVariant.filter(image_id=image.id).select_related("pool")
     links = variant_links(image, list(variants))
     return await page(
@@ -97,10 +111,46 @@ async def image_page(short_id: str):
         preview=pick_thumbnail(links, min_width=800),
         original=original_url(image),
         view_url=urls.view_url(image.short_id, _settings()),
+        can_change=user is not None and may_change(image, user),
+        choices=list(Visibility),
+        error="",
     )
 
 
 image_page.auth_policy = "public"  # type: ignore[attr-defined]
+
+
+@blueprint.route("/i/<short_id>/visibility", methods=["GET", "POST"])
+@page_login_required
+async def image_visibility(short_id: str):
+    """The visibility control: POST changes it, GET is the poll while the node moves files."""
+    image, user = await _visible_image(short_id)
+    if image is None or user is None or not may_change(image, user):
+        return await _not_found()
+    error = ""
+    if request.method == "POST":
+        try:
+            target = Visibility((await request.form).get("visibility", ""))
+            image = await change_visibility(image, target, g.get("request_id", ""))
+        except ValueError:
+            error = "Choose public, unlisted or private."
+        except APIError as exc:
+            error = exc.message
+    elif request.args.get("changing") and image.visibility_target is None:
+        # The change is done: every link on the page is different now.
+        done = Response("", 200)
+        done.headers["HX-Refresh"] = "true"
+        return done
+    if not is_htmx():
+        # A plain form post (no JavaScript): back to the page, which shows the state.
+        return redirect(f"/i/{image.short_id}")
+    return await page(
+        "images/_visibility.html",
+        image=image,
+        can_change=True,
+        choices=list(Visibility),
+        error=error,
+    )
 
 
 @blueprint.get("/images")

@@ -1,0 +1,179 @@
+"""The admin's JSON API of moves (``/api/v1/admin/moves``).
+
+Create, list, get, pause, resume, cancel; the admin page and the CLI call the same
+functions (``pixelfox_app.moves.control``).
+"""
+
+from __future__ import annotations
+
+from arq.connections import ArqRedis
+from pydantic import BaseModel, Field
+from quart import Blueprint, current_app, g
+from quart_schema import validate_querystring, validate_request, validate_response
+
+from pixelfox_common.web import raises
+from pixelfox_storage.protocol.errors import APIError
+from pixelfox_storage.protocol.keys import RedisKeys
+
+from ..auth import admin_required
+from ..models import Move, MoveItem
+from .control import DEFAULT_BATCH, cancel_move, pause_move, resume_move, start_move
+
+blueprint = Blueprint("moves_api", __name__, url_prefix="/api/v1/admin/moves")
+ITEMS_SHOWN = 100
+
+
+class MoveRequest(BaseModel):
+    source: str = Field(description="Source pool, by name or id")
+    target: str = Field(description="Target pool, by name or id")
+    batch_size: int = Field(default=DEFAULT_BATCH, ge=1, le=10_000)
+
+
+class MoveItemInfo(BaseModel):
+    image_id: int | None
+    state: str
+    error: str
+    attempts: int
+
+
+class MoveInfo(BaseModel):
+    id: int
+    source: str
+    source_id: int
+    target: str
+    target_id: int
+    state: str
+    planned: int
+    done: int
+    failed: int
+    skipped: int
+    bytes_moved: int
+    planning_finished: bool
+    requested_by: str
+    created_at: str
+    finished_at: str | None = None
+    items: list[MoveItemInfo] = []
+
+
+class MoveList(BaseModel):
+    moves: list[MoveInfo]
+
+
+class ListQuery(BaseModel):
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+def _redis() -> ArqRedis:
+    redis: ArqRedis = current_app.extensions["redis"]
+    return redis
+
+
+def _keys() -> RedisKeys:
+    keys: RedisKeys = current_app.extensions["keys"]
+    return keys
+
+
+async def describe(move: Move, *, with_items: bool = False) -> MoveInfo:
+    """A move with its pools loaded, as the API and the CLI show it."""
+    items: list[MoveItem] = []
+    if with_items:
+        items = await MoveItem.filter(move_id=move.id).order_by("id").limit(ITEMS_SHOWN)
+    return MoveInfo(
+        id=move.id,
+        source=move.source.name,
+        source_id=move.source.id,
+        target=move.target.name,
+        target_id=move.target.id,
+        state=str(move.state),
+        planned=move.planned,
+        done=move.done,
+        failed=move.failed,
+        skipped=move.skipped,
+        bytes_moved=move.bytes_moved,
+        planning_finished=move.planned_at is not None,
+        requested_by=move.requested_by,
+        created_at=move.created_at.isoformat(),
+        finished_at=move.finished_at.isoformat() if move.finished_at else None,
+        items=[
+            MoveItemInfo(
+                image_id=i.image_id,  # type: ignore[attr-defined]
+                state=str(i.state),
+                error=i.error,
+                attempts=i.attempts,
+            )
+            for i in items
+        ],
+    )
+
+
+async def load(move_id: int) -> Move:
+    move = await Move.get_or_none(id=move_id).select_related("source", "target")
+    if move is None:
+        raise APIError("NOT_FOUND")
+    return move
+
+
+@blueprint.post("")
+@admin_required
+@validate_request(MoveRequest)
+@validate_response(MoveInfo, 201)
+@raises("NOT_FOUND", "MOVE_SAME_POOL", "MOVE_RUNNING", "MOVE_TARGET_UNAVAILABLE", "STORAGE_FULL")
+async def create(data: MoveRequest) -> tuple[MoveInfo, int]:
+    """Start moving every image of one pool to another (admin)."""
+    move = await start_move(
+        data.source,
+        data.target,
+        _redis(),
+        _keys(),
+        requested_by=g.user.username,
+        batch_size=data.batch_size,
+    )
+    return await describe(await load(move.id)), 201
+
+
+@blueprint.get("")
+@admin_required
+@validate_querystring(ListQuery)
+@validate_response(MoveList)
+async def list_moves(query_args: ListQuery) -> MoveList:
+    """The latest moves, newest first, with their counters (admin)."""
+    moves = (
+        await Move.all().order_by("-id").limit(query_args.limit).select_related("source", "target")
+    )
+    return MoveList(moves=[await describe(m) for m in moves])
+
+
+@blueprint.get("/<int:move_id>")
+@admin_required
+@validate_response(MoveInfo)
+@raises("NOT_FOUND")
+async def get_move(move_id: int) -> MoveInfo:
+    """One move: counters and the per-image errors (the first 100) (admin)."""
+    return await describe(await load(move_id), with_items=True)
+
+
+@blueprint.post("/<int:move_id>/pause")
+@admin_required
+@validate_response(MoveInfo)
+@raises("NOT_FOUND", "MOVE_STATE")
+async def pause(move_id: int) -> MoveInfo:
+    """Pause a running move; jobs that come up meanwhile wait for resume (admin)."""
+    return await describe(await pause_move(move_id, _redis(), _keys()))
+
+
+@blueprint.post("/<int:move_id>/resume")
+@admin_required
+@validate_response(MoveInfo)
+@raises("NOT_FOUND", "MOVE_STATE")
+async def resume(move_id: int) -> MoveInfo:
+    """Resume a paused move where it stopped (admin)."""
+    return await describe(await resume_move(move_id, _redis(), _keys()))
+
+
+@blueprint.post("/<int:move_id>/cancel")
+@admin_required
+@validate_response(MoveInfo)
+@raises("NOT_FOUND", "MOVE_STATE")
+async def cancel(move_id: int) -> MoveInfo:
+    """Stop a move for good; moved images stay moved (admin)."""
+    return await describe(await cancel_move(move_id, _redis(), _keys()))

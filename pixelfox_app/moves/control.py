@@ -1,0 +1,188 @@
+"""Starting, pausing, resuming and cancelling a move; the admin API and the CLI call these.
+
+A move's row is the truth; its state is mirrored to Redis (``move_state``),
+which the node jobs read before they touch a file, so pause and cancel take
+effect within one job's time. Pause parks the images whose jobs come up
+meanwhile (``move_parked``); resume sets ``running`` and takes the parked set
+in one step (a Lua script) and queues them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+
+from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
+from tortoise.functions import Sum
+
+from pixelfox_common.logs import new_request_id
+from pixelfox_storage.protocol.errors import APIError
+from pixelfox_storage.protocol.keys import RedisKeys
+
+from ..models import Image, ImageVariant, Move, MoveState, StorageNode, StoragePool
+from ..nodes import node_of
+from ..placement.eligibility import PoolFacts, judge_direct, verdict_for
+from ..placement.health import reachability_failed, read_nodes
+from .planner import MOVE_JOB, enqueue_planner
+from .progress import FINAL, finish_if_complete, set_state
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH = 200
+# Pops the parked images while it sets the state, so a job parking at this very
+# moment is either popped here or sees "running" and works.
+_RESUME = """
+redis.call('SET', KEYS[1], 'running')
+local parked = redis.call('SMEMBERS', KEYS[2])
+redis.call('DEL', KEYS[2])
+return parked
+"""
+
+
+async def find_pool(ref: str | int) -> StoragePool:
+    """A pool by id or by name; NOT_FOUND."""
+    text = str(ref).strip()
+    pool = await StoragePool.get_or_none(id=int(text)) if text.isdigit() else None
+    pool = pool or await StoragePool.get_or_none(name=text)
+    if pool is None:
+        raise APIError("NOT_FOUND", f"There is no pool {text!r}.")
+    return pool
+
+
+async def bytes_on(pool: StoragePool) -> int:
+    """Bytes of the originals and variants the pool holds, as the database knows them."""
+    total = 0
+    for model in (Image, ImageVariant):
+        row = await model.filter(pool_id=pool.id).annotate(total=Sum("size")).values("total")
+        total += int((row[0]["total"] if row else 0) or 0)
+    return total
+
+
+async def check_target(target: StoragePool, needed: int, redis: ArqRedis, keys: RedisKeys) -> None:
+    """The target must be active, its node healthy and reachable, with room for ``needed``.
+
+    The same facts placement uses (heartbeat, node health, upload API check,
+    free space above the reserve); upload-target and tier do not matter here.
+    """
+    node = await StorageNode.get_or_none(node_id=node_of(target))
+    verdict = verdict_for(target)
+    if not target.is_active:
+        verdict.skip("pool_inactive")
+    elif node is not None and not node.is_active:
+        verdict.skip("node_inactive")
+    else:
+        beat, health = (await read_nodes(redis, keys, [node_of(target)]))[node_of(target)]
+        reach, placed = await redis.mget(
+            [keys.pool_reachable(target.id), keys.pool_placed_bytes(target.id)]
+        )
+        facts = PoolFacts(
+            pool=target,
+            node=node,
+            beat=beat,
+            health=health,
+            reachability_error=None if reach is None else (reachability_failed(reach) or ""),
+            placed_bytes=int(placed or 0),
+        )
+        judge_direct(verdict, facts, needed, time.time())
+    if verdict.eligible:
+        return
+    details = {"pool": target.name, "reason": verdict.reason, "detail": verdict.detail}
+    if verdict.reason == "no_room":
+        raise APIError("STORAGE_FULL", details={**details, "needed_bytes": needed})
+    raise APIError("MOVE_TARGET_UNAVAILABLE", details=details)
+
+
+async def start_move(
+    source_ref: str | int,
+    target_ref: str | int,
+    redis: ArqRedis,
+    keys: RedisKeys,
+    *,
+    requested_by: str = "",
+    batch_size: int = DEFAULT_BATCH,
+) -> Move:
+    """Check the pools, create the move and queue its planner."""
+    source, target = await find_pool(source_ref), await find_pool(target_ref)
+    if source.id == target.id:
+        raise APIError("MOVE_SAME_POOL")
+    if not 1 <= batch_size <= 10_000:
+        raise APIError("VALIDATION_ERROR", "batch_size must be between 1 and 10000.")
+    busy = await Move.filter(source_id=source.id).exclude(state__in=list(FINAL)).first()
+    if busy is not None:
+        raise APIError("MOVE_RUNNING", details={"move_id": busy.id})
+    await check_target(target, await bytes_on(source), redis, keys)
+    move = await Move.create(
+        source=source,
+        target=target,
+        state=MoveState.RUNNING,
+        batch_size=batch_size,
+        requested_by=requested_by[:64],
+        started_at=datetime.now(UTC),
+    )
+    await set_state(redis, keys, move.id, MoveState.RUNNING)
+    await enqueue_planner(redis, keys, move.id, 0)
+    log.info("move %s started: %s → %s by %s", move.id, source.name, target.name, requested_by)
+    return move
+
+
+async def _get(move_id: int) -> Move:
+    move = await Move.get_or_none(id=move_id).select_related("source", "target")
+    if move is None:
+        raise APIError("NOT_FOUND")
+    return move
+
+
+async def pause_move(move_id: int, redis: ArqRedis, keys: RedisKeys) -> Move:
+    """Stop planning and copying; the image being copied right now finishes."""
+    move = await _get(move_id)
+    if move.state == MoveState.PAUSED:
+        return move
+    if not await Move.filter(id=move.id, state=MoveState.RUNNING).update(state=MoveState.PAUSED):
+        raise APIError("MOVE_STATE", details={"state": str(move.state)})
+    await set_state(redis, keys, move.id, MoveState.PAUSED)
+    log.info("move %s paused", move.id)
+    return await _get(move_id)
+
+
+async def resume_move(move_id: int, redis: ArqRedis, keys: RedisKeys) -> Move:
+    """Queue the parked images again, and the planner if it had not finished."""
+    move = await _get(move_id)
+    if move.state == MoveState.RUNNING:
+        return move
+    if not await Move.filter(id=move.id, state=MoveState.PAUSED).update(state=MoveState.RUNNING):
+        raise APIError("MOVE_STATE", details={"state": str(move.state)})
+    parked = await redis.eval(  # type: ignore[misc]
+        _RESUME, 2, keys.move_state(move.id), keys.move_parked(move.id)
+    )
+    queue = keys.node_background_queue(node_of(move.source))
+    for raw in parked:
+        image_id = int(raw)
+        job_id = keys.move_job(move.id, image_id)
+        # The parked job ended; its kept result would make arq refuse the same id.
+        await redis.delete(result_key_prefix + job_id, job_key_prefix + job_id)
+        await redis.enqueue_job(
+            MOVE_JOB, move.id, image_id, move.source.id, new_request_id(),
+            _job_id=job_id, _queue_name=queue,
+        )  # fmt: skip
+    if move.planned_at is None:
+        await enqueue_planner(redis, keys, move.id, move.cursor, again=True)
+    log.info("move %s resumed (%d parked images queued again)", move.id, len(parked))
+    await finish_if_complete(redis, keys, move.id)
+    return await _get(move_id)
+
+
+async def cancel_move(move_id: int, redis: ArqRedis, keys: RedisKeys) -> Move:
+    """Stop for good. Images already moved stay moved; the others stay on the source."""
+    move = await _get(move_id)
+    if move.state == MoveState.CANCELLED:
+        return move
+    ended = await Move.filter(id=move.id, state__in=[MoveState.RUNNING, MoveState.PAUSED]).update(
+        state=MoveState.CANCELLED, finished_at=datetime.now(UTC)
+    )
+    if not ended:
+        raise APIError("MOVE_STATE", details={"state": str(move.state)})
+    await set_state(redis, keys, move.id, MoveState.CANCELLED)
+    log.info("move %s cancelled", move.id)
+    return await _get(move_id)

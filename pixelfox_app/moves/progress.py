@@ -1,0 +1,97 @@
+"""A move's counters and its end: every image gets exactly one outcome, counted once.
+
+Counters live on the ``moves`` row and grow by ``F()`` updates, so parallel
+reports never lose a count. Which images already have an outcome is a Redis
+hash (``RedisKeys.move_outcomes``): a job run again after a crash finds its
+image there and is not counted twice. A move ends when its planner has
+enqueued the last batch and done + failed + skipped reached planned: ``done``
+when no image failed, else ``failed``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+from tortoise.expressions import F
+
+from pixelfox_storage.protocol.keys import MOVE_FINISHED_TTL, RedisKeys
+
+from ..models import Image, Move, MoveItem, MoveItemState, MoveState
+
+log = logging.getLogger(__name__)
+
+# States a move never leaves.
+FINAL = frozenset({MoveState.DONE, MoveState.FAILED, MoveState.CANCELLED})
+
+
+async def claim_outcome(
+    redis: Redis, keys: RedisKeys, move_id: int, image_id: int, what: str
+) -> bool:
+    """True when the image had no outcome yet (the caller counts it)."""
+    return bool(await redis.hsetnx(keys.move_outcomes(move_id), str(image_id), what))
+
+
+async def record_item(
+    redis: Redis, keys: RedisKeys, move_id: int, image_id: int, state: MoveItemState, error: str
+) -> bool:
+    """Count a skipped or failed image once and keep its error; False when already counted."""
+    if not await claim_outcome(redis, keys, move_id, image_id, str(state)):
+        return False
+    if not await Image.exists(id=image_id):
+        # Deleted meanwhile: the item keeps the error, the image reference is gone.
+        await MoveItem.create(move_id=move_id, image_id=None, state=state, error=error)
+    else:
+        item, created = await MoveItem.get_or_create(
+            move_id=move_id,
+            image_id=image_id,
+            defaults={"state": state, "error": error, "attempts": 1},
+        )
+        if not created:
+            await MoveItem.filter(id=item.id).update(
+                state=state, error=error, attempts=F("attempts") + 1
+            )
+    column = "failed" if state == MoveItemState.FAILED else "skipped"
+    await Move.filter(id=move_id).update(**{column: F(column) + 1})
+    await finish_if_complete(redis, keys, move_id)
+    return True
+
+
+async def set_state(redis: Redis, keys: RedisKeys, move_id: int, state: MoveState) -> None:
+    """Mirror the row's state to Redis, where the node jobs look before they work."""
+    key = keys.move_state(move_id)
+    if state in FINAL:
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, str(state), ex=MOVE_FINISHED_TTL)
+            pipe.delete(keys.move_parked(move_id))
+            pipe.expire(keys.move_outcomes(move_id), MOVE_FINISHED_TTL)
+            await pipe.execute()
+    else:
+        await redis.set(key, str(state))
+
+
+async def finish_if_complete(redis: Redis, keys: RedisKeys, move_id: int) -> MoveState | None:
+    """End a running move whose planned images all have an outcome; returns the new state."""
+    move = await Move.get_or_none(id=move_id)
+    if move is None or move.state != MoveState.RUNNING or move.planned_at is None:
+        return None
+    if move.done + move.failed + move.skipped < move.planned:
+        return None
+    final = MoveState.FAILED if move.failed else MoveState.DONE
+    ended = await Move.filter(id=move_id, state=MoveState.RUNNING).update(
+        state=final, finished_at=datetime.now(UTC)
+    )
+    if not ended:
+        return None
+    await set_state(redis, keys, move_id, final)
+    log.info(
+        "move %s %s: done=%d failed=%d skipped=%d bytes=%d",
+        move_id,
+        final,
+        move.done,
+        move.failed,
+        move.skipped,
+        move.bytes_moved,
+    )
+    return final

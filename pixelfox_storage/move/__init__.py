@@ -1,0 +1,20 @@
+"""Moving an image to another pool, the node's half (the app plans, see pixelfox_app.moves).
+
+- :mod:`.jobs` — ``move_image`` on the source node's background lane;
+- :mod:`.replicate` — ``PUT /api/internal/replicate``, where another node pushes a file;
+- :mod:`.files` — hashing, durable copies, removing source copies;
+- :mod:`.calls` — the job's calls to the app and to the target node.
+"""
+
+from __future__ import annotations
+
+from quart import Quart
+
+from .replicate import blueprint
+
+__all__ = ["install"]
+
+
+def install(app: Quart) -> None:
+    """Register the replicate endpoint; it shares the upload module's pools and keys."""
+    app.register_blueprint(blueprint)

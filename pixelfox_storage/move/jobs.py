@@ -1,0 +1,224 @@
+"""``move_image``: one image of a move, on the background lane of the *source* node.
+
+The app's planner enqueues ``move_image(move_id, image_id, source_pool_id,
+request_id)`` with the job id ``RedisKeys.move_job(move_id, image_id)``. The job:
+
+1. looks at the move's state in Redis; paused → it parks the image (resume
+   queues it again) and ends, cancelled → it ends;
+2. asks the app for the image's ticket: its files, the target, a grant;
+3. copies the original and every variant to the target — a local copy when the
+   target pool is on this node, else a push to the target's replicate API —
+   and has each copy verified by SHA-256 at the target;
+4. asks the app to switch the image's rows to the target (one transaction);
+5. only then deletes the source copies.
+
+A rerun after a crash finds the rows switched (step 5 only) or the copies
+there (the target answers "already there"), so nothing is done twice and
+nothing is lost. A missing original is a skip, not a failure; a damaged one
+(its hash differs from the upload's) fails the image. Only the source copies
+are ever deleted, and never a file the target also reaches (two pools on one
+directory: no IO at all).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from arq import Retry
+from arq.connections import ArqRedis
+from redis.asyncio import Redis
+
+from pixelfox_common.logs import job_context
+from pixelfox_common.metrics import observed_job
+
+from ..pools import PoolMapUnavailable, UnknownPool
+from ..protocol import links
+from ..protocol.internal import MoveFile, MoveOutcome, MoveSwitch, MoveTicket
+from ..protocol.keys import RedisKeys
+from ..worker.imagelock import ImageBusy, image_lock
+from . import files
+from .calls import AppCalls, Refused, TryLater, WrongNode, push
+
+if TYPE_CHECKING:  # the worker's lanes import this module
+    from ..worker.context import NodeContext
+
+log = logging.getLogger(__name__)
+
+MOVE_JOB = "move_image"
+# As the node's other jobs: retries wait 1, 2, 4 … s up to 5 min, about 20 min in all.
+MAX_TRIES = 12
+BACKOFF_BASE = 1.0
+BACKOFF_MAX = 300.0
+
+# The move's state; a paused move parks the image in the same step, so a resume
+# (which pops the parked set while it sets "running") can never miss it.
+_CHECK_OR_PARK = """
+local state = redis.call('GET', KEYS[1])
+if not state then return '' end
+if state == 'paused' then redis.call('SADD', KEYS[2], ARGV[1]) end
+return state
+"""
+
+
+def backoff(job_try: int) -> float:
+    return float(min(BACKOFF_BASE * 2 ** max(job_try - 1, 0), BACKOFF_MAX))
+
+
+async def check_or_park(redis: Redis, keys: RedisKeys, move_id: int, image_id: int) -> str:
+    """The move's state ('' when Redis does not know it); parks the image when paused."""
+    raw = await redis.eval(  # type: ignore[misc]
+        _CHECK_OR_PARK, 2, keys.move_state(move_id), keys.move_parked(move_id), str(image_id)
+    )
+    return raw.decode() if isinstance(raw, bytes) else str(raw or "")
+
+
+@observed_job("move")
+async def move_image(
+    ctx: dict[str, Any], move_id: int, image_id: int, source_pool_id: int, request_id: str = ""
+) -> dict[str, Any]:
+    """Copy one image's files to the move's target, verify, switch, then delete the sources."""
+    node: NodeContext = ctx["node"]
+    redis: ArqRedis = ctx["redis"]
+    job_try = int(ctx.get("job_try", 1))
+    calls = AppCalls(node.settings, node.http)
+    with job_context(
+        job_id=ctx.get("job_id"),
+        job=MOVE_JOB,
+        request_id=request_id,
+        move_id=move_id,
+        image_id=image_id,
+    ):
+        state = await check_or_park(redis, node.keys, move_id, image_id)
+        if state and state != "running":
+            log.info("move is %s; image not moved now", state)
+            return {"state": state}
+        try:
+            ticket = await calls.ticket(move_id, image_id)
+            if ticket.state not in ("running", "paused"):
+                return {"state": ticket.state}
+            # With the job id: a run after a kill takes over the lock its dead self left.
+            async with image_lock(redis, node.keys, ticket.image_uuid, ctx.get("job_id")):
+                return await _move(node, calls, ticket)
+        except WrongNode as exc:
+            await redis.enqueue_job(
+                MOVE_JOB,
+                move_id,
+                image_id,
+                source_pool_id,
+                request_id,
+                _job_id=f"{node.keys.move_job(move_id, image_id)}@{exc.node_id}",
+                _queue_name=node.keys.node_background_queue(exc.node_id),
+            )
+            log.warning("source pool is on node %s; job handed over", exc.node_id)
+            return {"state": "requeued", "node_id": exc.node_id}
+        except ImageBusy as exc:
+            raise Retry(defer=backoff(job_try)) from exc
+        except (TryLater, PoolMapUnavailable) as exc:
+            if job_try < MAX_TRIES:
+                log.warning("try %d failed (%s); again in %.0fs", job_try, exc, backoff(job_try))
+                raise Retry(defer=backoff(job_try)) from exc
+            return await _give_up(calls, move_id, image_id, f"gave up after {job_try} tries: {exc}")
+        except Refused as exc:
+            if exc.code == "NOT_FOUND":  # the image was deleted since it was planned
+                return await _give_up(calls, move_id, image_id, "the image was deleted", "skipped")
+            return await _give_up(calls, move_id, image_id, str(exc))
+
+
+async def _give_up(
+    calls: AppCalls, move_id: int, image_id: int, error: str, state: str = "failed"
+) -> dict[str, Any]:
+    log.error("image not moved: %s", error)
+    try:
+        await calls.outcome(move_id, image_id, MoveOutcome(state=state, error=error))  # type: ignore[arg-type]
+    except (TryLater, Refused) as exc:
+        log.error("the failure could not be reported: %s", exc)
+    return {"state": state, "error": error}
+
+
+async def _move(node: NodeContext, calls: AppCalls, ticket: MoveTicket) -> dict[str, Any]:
+    move_id, image_id = ticket.move_id, ticket.image_id
+    try:
+        source = await node.pools.base_path(ticket.source_pool_id)
+        local = ticket.target_node_id == node.settings.node_id
+        target = await node.pools.base_path(ticket.target_pool_id) if local else None
+    except UnknownPool as exc:
+        raise TryLater(f"pool {exc} is not in this node's map yet") from exc
+    every = [ticket.original, *ticket.variants]
+    if ticket.where == "elsewhere":
+        note = "the image is no longer on the source pool"
+        await calls.outcome(move_id, image_id, MoveOutcome(state="skipped", error=note))
+        return {"state": "skipped", "why": note}
+    if ticket.where == "target":
+        # Switched by an earlier run that died before it deleted the sources.
+        removed = await asyncio.to_thread(_remove_sources, source, target, every)
+        return {"state": "cleaned", "removed": removed}
+    if not links.resolve_file(source, ticket.original.path).is_file():
+        note = f"original {ticket.original.path} is missing at the source"
+        await calls.outcome(move_id, image_id, MoveOutcome(state="skipped", error=note))
+        log.warning("image skipped: %s", note)
+        return {"state": "skipped", "why": note}
+    if target is not None:
+        copied, missing = await asyncio.to_thread(_copy_locally, source, target, ticket)
+    else:
+        copied, missing = await _push_all(node, source, ticket)
+    answer = await calls.switch(
+        move_id,
+        image_id,
+        MoveSwitch(original_sha256=ticket.original.sha256, bytes=copied, missing_variants=missing),
+    )
+    if answer.where != "target":
+        log.warning("rows not switched (image is %s); sources kept", answer.where)
+        return {"state": "not-switched", "where": answer.where}
+    removed = await asyncio.to_thread(_remove_sources, source, target, every)
+    log.info(
+        "image moved",
+        extra={"bytes": copied, "removed": removed, "missing_variants": len(missing)},
+    )
+    return {"state": "moved", "bytes": copied, "missing_variants": missing}
+
+
+def _copy_locally(source: Path, target: Path, ticket: MoveTicket) -> tuple[int, list[str]]:
+    copied, missing = 0, []
+    for file in [ticket.original, *ticket.variants]:
+        here = links.resolve_file(source, file.path)
+        there = links.resolve_file(target, file.path)
+        if not here.is_file():
+            missing.append(file.path)
+            continue
+        size = here.stat().st_size
+        if not files.same_file(here, there):
+            try:
+                files.copy_local(here, target, file.path, file.sha256)
+            except files.ChecksumMismatch as exc:
+                raise Refused(str(exc), "CHECKSUM_MISMATCH") from exc
+        copied += size
+    return copied, missing
+
+
+async def _push_all(node: NodeContext, source: Path, ticket: MoveTicket) -> tuple[int, list[str]]:
+    copied, missing = 0, []
+    for file in [ticket.original, *ticket.variants]:
+        here = links.resolve_file(source, file.path)
+        if not here.is_file():
+            missing.append(file.path)
+            continue
+        size = here.stat().st_size
+        sha256 = await asyncio.to_thread(files.sha256_of, here)
+        if file.sha256 and sha256 != file.sha256:
+            raise Refused(f"{file.path}: the source copy does not match its recorded SHA-256")
+        await push(node.http, ticket, here, MoveFile(path=file.path, size=size, sha256=sha256))
+        copied += size
+    return copied, missing
+
+
+def _remove_sources(source: Path, target: Path | None, every: list[MoveFile]) -> int:
+    removed = 0
+    for file in every:
+        here = links.resolve_file(source, file.path)
+        if target is not None and files.same_file(here, links.resolve_file(target, file.path)):
+            continue  # the target reaches this very file: it is the moved copy
+        removed += files.remove(here)
+    return removed

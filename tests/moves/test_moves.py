@@ -1,0 +1,169 @@
+"""Moving a pool's images to another pool, on a live app, two nodes and their workers."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pixelfox_app.models import Image, ImageVariant, MoveItem
+from tests.moves.conftest import Stack, Stored, sha256
+
+pytestmark = pytest.mark.asyncio(loop_scope="package")
+
+
+def _readable(stack: Stack, stored: Stored) -> None:
+    """Every URL the app hands out for the image answers with the image's bytes."""
+    urls = stack.urls(stored)
+    assert len(urls) == len(stored.files)
+    got = sorted(sha256(httpx.get(url).content) for url in urls)
+    assert got == sorted(sha256(data) for data in stored.files.values())
+
+
+async def _on_pool(stored: Stored, pool_id: int) -> bool:
+    image = await Image.get(id=stored.id)
+    variant_pools = await ImageVariant.filter(image_id=stored.id).values_list("pool_id", flat=True)
+    return image.pool_id == pool_id and set(variant_pools) <= {pool_id}  # type: ignore[attr-defined]
+
+
+def _files_at(base: str, stored: Stored) -> dict[str, str]:
+    return {
+        rel: sha256((Path(base) / rel).read_bytes())
+        for rel in stored.files
+        if (Path(base) / rel).is_file()
+    }
+
+
+async def test_a_move_to_another_node_copies_verifies_switches_then_deletes(stack: Stack):
+    source, target = await stack.pool("s01"), await stack.pool("s02")
+    images = [await stack.image(source), await stack.image(source, private=True)]
+    for stored in images:
+        _readable(stack, stored)
+
+    started = stack.start_move(source, target, batch_size=1)
+    move = await stack.wait_for(started["id"])
+
+    assert move["state"] == "done", move
+    assert (move["planned"], move["done"], move["failed"], move["skipped"]) == (2, 2, 0, 0)
+    assert move["bytes_moved"] == sum(len(d) for s in images for d in s.files.values())
+    for stored in images:
+        assert await _on_pool(stored, target.id)
+        # Same paths (the private/ prefix kept), same bytes, nothing left at the source.
+        assert _files_at(target.base_path, stored) == {
+            rel: sha256(data) for rel, data in stored.files.items()
+        }
+        assert _files_at(source.base_path, stored) == {}
+        assert all(url.startswith(stack.nodes["s02"].url) for url in stack.urls(stored))
+        _readable(stack, stored)
+    assert any(rel.startswith("private/") for rel in images[1].files)
+
+
+async def test_a_move_within_one_node_is_a_local_copy(stack: Stack):
+    source, target = await stack.pool("s01"), await stack.pool("s01")
+    stored = await stack.image(source, variants=3)
+
+    move = await stack.wait_for(stack.start_move(source, target)["id"])
+
+    assert (move["state"], move["done"]) == ("done", 1)
+    assert await _on_pool(stored, target.id)
+    assert _files_at(target.base_path, stored) == {
+        rel: sha256(data) for rel, data in stored.files.items()
+    }
+    assert _files_at(source.base_path, stored) == {}
+    _readable(stack, stored)
+
+
+async def test_a_missing_source_file_is_skipped_and_listed(stack: Stack):
+    source, target = await stack.pool("s01"), await stack.pool("s02")
+    kept, lost = await stack.image(source), await stack.image(source)
+    (Path(source.base_path) / lost.path).unlink()
+
+    move = await stack.wait_for(stack.start_move(source, target)["id"])
+
+    assert (move["state"], move["done"], move["skipped"]) == ("done", 1, 1)
+    assert [(i["image_id"], i["state"]) for i in move["items"]] == [(lost.id, "skipped")]
+    assert "missing" in move["items"][0]["error"]
+    assert await _on_pool(kept, target.id)
+    assert await _on_pool(lost, source.id)  # its rows stay where they were
+    assert await MoveItem.filter(move_id=move["id"]).count() == 1
+
+
+async def test_pause_stops_progress_and_resume_finishes(stack: Stack):
+    source, target = await stack.pool("s01"), await stack.pool("s02")
+    images = [await stack.image(source, variants=0) for _ in range(12)]
+
+    move_id = stack.start_move(source, target, batch_size=3)["id"]
+    paused = stack.act(move_id, "pause")
+    assert paused["state"] == "paused"
+    await asyncio.sleep(1.0)  # the job running at the pause may still finish
+    before = stack.move(move_id)
+    await asyncio.sleep(2.0)
+    after = stack.move(move_id)
+
+    assert after["state"] == "paused"
+    assert after["done"] == before["done"] < len(images)
+    resumed = stack.act(move_id, "resume")
+    assert resumed["state"] == "running"
+    move = await stack.wait_for(move_id)
+    assert (move["state"], move["planned"], move["done"]) == ("done", 12, 12)
+    for stored in images:
+        assert await _on_pool(stored, target.id)
+
+
+async def test_cancel_stops_the_move_and_leaves_the_rest_readable_on_the_source(stack: Stack):
+    source, target = await stack.pool("s01"), await stack.pool("s02")
+    images = [await stack.image(source, variants=0) for _ in range(12)]
+
+    move_id = stack.start_move(source, target, batch_size=2)["id"]
+    cancelled = stack.act(move_id, "cancel")
+    assert cancelled["state"] == "cancelled"
+    await asyncio.sleep(1.0)
+    before = stack.move(move_id)
+    await asyncio.sleep(1.5)
+    after = stack.move(move_id)
+
+    assert after["state"] == "cancelled"
+    assert after["done"] == before["done"] < len(images)
+    for stored in images:
+        _readable(stack, stored)
+
+
+async def test_a_move_is_refused_to_the_same_pool_or_to_an_unknown_one(stack: Stack):
+    pool = await stack.pool("s01")
+    for target, code in ((pool.name, "MOVE_SAME_POOL"), ("no-such-pool", "NOT_FOUND")):
+        answer = stack.ask_move(pool.name, target)
+        assert answer.json()["error"]["code"] == code
+        assert answer.status_code in (404, 422)
+
+
+def test_a_move_needs_an_admin(stack: Stack):
+    answer = httpx.get(f"{stack.app_url}/api/v1/admin/moves")
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "AUTH_REQUIRED"
+
+
+async def test_killing_the_source_worker_mid_move_loses_nothing_and_counts_nothing_twice(
+    stack: Stack,
+):
+    source, target = await stack.pool("s01"), await stack.pool("s02")
+    images = [await stack.image(source, variants=1) for _ in range(60)]
+
+    move_id = stack.start_move(source, target, batch_size=5)["id"]
+    await stack.wait_for(move_id, done_at_least=3)  # under way
+    worker = stack.nodes["s01"].worker
+    assert worker is not None
+    worker.kill()
+    assert stack.move(move_id)["done"] < len(images), "the kill came too late to prove much"
+    stack.start_worker("s01")
+
+    move = await stack.wait_for(move_id)
+    assert move["state"] == "done", move
+    assert (move["planned"], move["done"], move["failed"], move["skipped"]) == (60, 60, 0, 0)
+    for stored in images:
+        assert await _on_pool(stored, target.id)
+        assert _files_at(target.base_path, stored) == {
+            rel: sha256(data) for rel, data in stored.files.items()
+        }
+        assert _files_at(source.base_path, stored) == {}
