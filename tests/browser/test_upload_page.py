@@ -197,3 +197,25 @@ def test_an_upload_whose_node_drops_the_connection_goes_quietly_to_another_node(
     image = ready.locator(".thumb img").get_attribute("src")
     assert image.startswith(stack.local_url + "/uploads/"), image
     page.shots("detour")
+
+
+def test_an_image_uploaded_as_private_shows_only_through_signed_links(
+    page: Any, stack: Stack
+) -> None:
+    login(page, "ada")
+    page.goto("/upload")
+    page.select_option("#visibility", "private")
+    files.drop(page, [files.photo("diary.jpg")])
+
+    ready = wait_state(page, "diary.jpg", "ready", timeout=60_000)
+
+    thumb = ready.locator(".thumb img").get_attribute("src")
+    assert "/uploads/private/" in thumb and "md5=" in thumb and "expires=" in thumb, thumb
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.thumb img')].some(i => i.naturalWidth > 0)"
+    )
+    view = ready.locator(".message a").get_attribute("href")
+    page.goto(view)
+    original = page.locator("#link-original").input_value()
+    assert "/uploads/private/original/" in original and "md5=" in original, original
+    page.shots("private-image-page")
