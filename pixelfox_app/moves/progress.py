@@ -30,7 +30,7 @@ async def claim_outcome(
     redis: Redis, keys: RedisKeys, move_id: int, image_id: int, what: str
 ) -> bool:
     """True when the image had no outcome yet (the caller counts it)."""
-    return bool(await redis.hsetnx(keys.move_outcomes(move_id), str(image_id), what))
+    return bool(await redis.hsetnx(keys.move_outcomes(move_id), str(image_id), what))  # type: ignore[misc]
 
 
 async def record_item(

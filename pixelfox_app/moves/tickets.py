@@ -72,7 +72,7 @@ async def ticket(
     if image.visibility_target is not None:
         raise APIError("VISIBILITY_CHANGING")
     variants = await ImageVariant.filter(image_id=image.id).order_by("id")
-    where = _where(image.pool_id, move)  # type: ignore[attr-defined]
+    where = _where(image.pool_id, move)
     original = MoveFile(path=image.path, size=image.size, sha256=image.sha256)
     files = [MoveFile(path=v.path, size=v.size) for v in variants]
     grant = ""
@@ -98,7 +98,7 @@ async def ticket(
         image_id=image.id,
         image_uuid=str(image.uuid),
         state=str(move.state),
-        where=where,  # type: ignore[arg-type]
+        where=where,
         source_pool_id=move.source.id,
         target_pool_id=move.target.id,
         target_node_id=node_of(move.target),

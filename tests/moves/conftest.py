@@ -41,7 +41,6 @@ from pixelfox_app.models import (
     Image,
     ImageState,
     ImageVariant,
-    Move,
     StoragePool,
     User,
     Visibility,
@@ -51,7 +50,7 @@ from pixelfox_storage.protocol import layout
 from pixelfox_storage.protocol.internal import UPLOAD_PATH
 from pixelfox_storage.protocol.keys import RedisKeys
 from pixelfox_storage.protocol.tokens import new_signing_key
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, delete_redis_keys
 from tests.support import PIXELFOX, Service, free_port
 
 NODES = ("s01", "s02")
@@ -193,6 +192,9 @@ class Stack:
             full.parent.mkdir(parents=True, exist_ok=True)
             full.write_bytes(data)
         return Stored(image.id, image_uuid, path, image.sha256, files)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.get(f"{self.app_url}{path}", **kwargs)
 
     def ask_move(self, source: str, target: str, **extra: Any) -> httpx.Response:
         """``POST /api/v1/admin/moves`` as the admin."""
@@ -351,19 +353,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     finally:
         for service in reversed(stack.services):
             service.stop()
-        await _forget(stack)
+        delete_redis_keys(stack.prefix)
+        delete_redis_keys(f"arq:*:{stack.prefix}")  # arq's keys of the moves' jobs
         await stack.arq.aclose()
         await close_db()
-
-
-async def _forget(stack: Stack) -> None:
-    """Delete the stack's Redis keys and arq's job keys of its moves (they carry the prefix)."""
-    doomed: list[str] = []
-    async for key in stack.arq.scan_iter(f"*{stack.prefix}:*", count=1000):
-        doomed.append(key.decode())
-    for start in range(0, len(doomed), 1000):
-        await stack.arq.delete(*doomed[start : start + 1000])
-
-
-async def move_row(move_id: int) -> Move:
-    return await Move.get(id=move_id)

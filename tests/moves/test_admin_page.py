@@ -11,7 +11,7 @@ import pytest_asyncio
 from tests.browser.conftest import browser, login, page  # noqa: F401  (fixtures)
 from tests.moves.conftest import Stack
 
-pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="package")]
+pytestmark = pytest.mark.browser
 MOVE_PAGE = re.compile(r".*/admin/moves/\d+$")
 
 

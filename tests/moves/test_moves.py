@@ -138,8 +138,8 @@ async def test_a_move_is_refused_to_the_same_pool_or_to_an_unknown_one(stack: St
         assert answer.status_code in (404, 422)
 
 
-def test_a_move_needs_an_admin(stack: Stack):
-    answer = httpx.get(f"{stack.app_url}/api/v1/admin/moves")
+async def test_a_move_needs_an_admin(stack: Stack):
+    answer = stack.get("/api/v1/admin/moves")
     assert answer.status_code == 401
     assert answer.json()["error"]["code"] == "AUTH_REQUIRED"
 

@@ -51,4 +51,10 @@ async def index():
     return redirect("/admin/pools")
 
 
-from . import moves, nodes, pools, queues, settings  # noqa: E402,F401  (views register on the blueprint)
+from . import (  # noqa: E402,F401  (views register on the blueprint)
+    moves,
+    nodes,
+    pools,
+    queues,
+    settings,
+)

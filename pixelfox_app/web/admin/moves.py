@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from quart import g, redirect, request
+from arq.connections import ArqRedis
+from quart import current_app, g, redirect, request
 
 from pixelfox_storage.protocol.errors import APIError
 
@@ -11,7 +12,14 @@ from ...moves import cancel_move, pause_move, resume_move, start_move
 from ...moves.progress import FINAL
 from ..access import page_admin_required
 from ..render import error_page, page
-from . import blueprint, keys, redis
+from . import blueprint, keys
+
+
+def _arq() -> ArqRedis:
+    # The app's one Redis client is an ArqRedis (see pixelfox_app.app); moves enqueue jobs.
+    client: ArqRedis = current_app.extensions["redis"]
+    return client
+
 
 POLL_SECONDS = 2
 ITEMS_SHOWN = 100
@@ -58,7 +66,7 @@ async def move_create(pool_id: int):
         return await error_page(404, "Not found", "There is no such pool.")
     target = (await request.form).get("target", "")
     try:
-        move = await start_move(source.id, target, redis(), keys(), requested_by=g.user.username)
+        move = await start_move(source.id, target, _arq(), keys(), requested_by=g.user.username)
     except APIError as exc:
         reason = exc.details.get("detail") or exc.details.get("reason") or ""
         return await _form(source, f"{exc.message} {reason}".strip(), exc.status)
@@ -100,7 +108,7 @@ async def move_action(move_id: int, action: str):
     if act is None:
         return await error_page(404, "Not found", "There is no such action.")
     try:
-        await act(move_id, redis(), keys())
+        await act(move_id, _arq(), keys())
     except APIError as exc:
         return await _detail(move_id, exc.message)
     return await _detail(move_id, f"Move {action}d." if action != "cancel" else "Move cancelled.")
