@@ -61,18 +61,37 @@ def moves() -> None:
 
 @moves.command("start")
 @click.option("--from", "source", required=True, help="Source pool (name or id).")
-@click.option("--to", "target", required=True, help="Target pool (name or id).")
+@click.option(
+    "--to",
+    "target",
+    default="",
+    help="Target pool (name or id); default: where placement would put new uploads, "
+    "on another node.",
+)
 @click.option("--batch-size", default=200, show_default=True, help="Images planned per batch.")
 @click.option("--wait", is_flag=True, help="Print progress until the move ends; 1 unless done.")
-def moves_start(source: str, target: str, batch_size: int, wait: bool) -> None:
+@click.option(
+    "--attach",
+    is_flag=True,
+    help="If the source already has an unfinished move, follow it (resumed if paused) "
+    "instead of refusing: a re-run of an interrupted drain.",
+)
+def moves_start(source: str, target: str, batch_size: int, wait: bool, attach: bool) -> None:
     """Start a move (the target must be active, healthy and have room)."""
-    from pixelfox_app.moves import start_move
+    from pixelfox_app.models import MoveState
+    from pixelfox_app.moves import control
     from pixelfox_app.moves.api import describe, load
 
     async def work(redis: ArqRedis, keys: RedisKeys) -> str:
-        move = await start_move(
-            source, target, redis, keys, requested_by="cli", batch_size=batch_size
-        )
+        move = await control.unfinished_move(source) if attach else None
+        if move is not None:
+            if move.state == MoveState.PAUSED:
+                move = await control.resume_move(move.id, redis, keys)
+            click.echo(f"following move {move.id}, started earlier")
+        else:
+            move = await control.start_move(
+                source, target or None, redis, keys, requested_by="cli", batch_size=batch_size
+            )
         click.echo(_line(await describe(await load(move.id))))
         return await _follow(move.id) if wait else str(move.state)
 

@@ -23,6 +23,7 @@ from pixelfox_storage.protocol.keys import RedisKeys
 
 from ..models import Image, ImageVariant, Move, MoveState, StorageNode, StoragePool
 from ..nodes import node_of
+from ..placement import NoEligiblePool, PlacementRequest, place
 from ..placement.eligibility import PoolFacts, judge_direct, verdict_for
 from ..placement.health import reachability_failed, read_nodes
 from .planner import MOVE_JOB, enqueue_planner
@@ -94,17 +95,54 @@ async def check_target(target: StoragePool, needed: int, redis: ArqRedis, keys: 
     raise APIError("MOVE_TARGET_UNAVAILABLE", details=details)
 
 
+async def choose_target(source: StoragePool, redis: ArqRedis, keys: RedisKeys) -> StoragePool:
+    """The pool placement would give the source's bytes, on any node but the source's.
+
+    Draining a node without naming a target: the same rules as an upload (a
+    healthy hot upload target with room above its reserve, by the operator's
+    strategy), so the images land where new uploads would.
+    """
+    request = PlacementRequest(await bytes_on(source), frozenset({node_of(source)}))
+    try:
+        return (await place(request, redis, keys)).pool
+    except NoEligiblePool as refused:
+        raise APIError(
+            "MOVE_TARGET_UNAVAILABLE",
+            f"No pool on another node can take the images of {source.name!r}.",
+            details={"placement": refused.explanation.summary()},
+        ) from refused
+
+
+async def unfinished_move(source_ref: str | int) -> Move | None:
+    """The source pool's move that has not ended yet, if any."""
+    source = await find_pool(source_ref)
+    return (
+        await Move.filter(source_id=source.id)
+        .exclude(state__in=list(FINAL))
+        .select_related("source", "target")
+        .first()
+    )
+
+
 async def start_move(
     source_ref: str | int,
-    target_ref: str | int,
+    target_ref: str | int | None,
     redis: ArqRedis,
     keys: RedisKeys,
     *,
     requested_by: str = "",
     batch_size: int = DEFAULT_BATCH,
 ) -> Move:
-    """Check the pools, create the move and queue its planner."""
-    source, target = await find_pool(source_ref), await find_pool(target_ref)
+    """Check the pools, create the move and queue its planner.
+
+    Without ``target_ref`` the target is chosen like an upload's pool
+    (:func:`choose_target`).
+    """
+    source = await find_pool(source_ref)
+    if target_ref is None or str(target_ref).strip() == "":
+        target = await choose_target(source, redis, keys)
+    else:
+        target = await find_pool(target_ref)
     if source.id == target.id:
         raise APIError("MOVE_SAME_POOL")
     if not 1 <= batch_size <= 10_000:

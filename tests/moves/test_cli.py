@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from pixelfox_app.models import Image
 from tests.moves.conftest import Stack
 from tests.support import PIXELFOX, ROOT
 
@@ -45,3 +46,35 @@ async def test_a_refused_start_says_why_and_exits_non_zero(stack: Stack):
 
     assert run.returncode != 0
     assert "MOVE_SAME_POOL" in run.stderr
+
+
+async def test_start_without_a_target_moves_where_placement_puts_uploads_on_another_node(
+    stack: Stack,
+):
+    source = await stack.pool("s01")
+    await stack.pool("s02")  # at least one pool of s02 has reported in
+    stored = [await stack.image(source, variants=0) for _ in range(2)]
+
+    run = _pixelfox(stack, "start", "--from", source.name, "--wait")
+
+    assert run.returncode == 0, run.stderr
+    images = [await Image.get(id=s.id).select_related("pool") for s in stored]
+    assert {image.pool.node_id for image in images} == {"s02"}
+    assert f"{source.name} → {images[0].pool.name}: done; planned 2, done 2" in run.stdout
+
+
+async def test_attach_follows_the_sources_unfinished_move_and_resumes_it(stack: Stack):
+    source, target = await stack.pool("s01"), await stack.pool("s02")
+    for _ in range(4):
+        await stack.image(source, variants=0)
+    move_id = stack.start_move(source, target, batch_size=1)["id"]
+    stack.act(move_id, "pause")
+
+    refused = _pixelfox(stack, "start", "--from", source.name, "--to", target.name)
+    run = _pixelfox(stack, "start", "--from", source.name, "--attach", "--wait")
+
+    assert refused.returncode != 0 and "MOVE_RUNNING" in refused.stderr
+    assert run.returncode == 0, run.stderr
+    assert f"following move {move_id}" in run.stdout
+    assert stack.move(move_id)["state"] == "done"
+    assert stack.move(move_id)["done"] == 4
