@@ -76,14 +76,26 @@ def moves() -> None:
     help="If the source already has an unfinished move, follow it (resumed if paused) "
     "instead of refusing: a re-run of an interrupted drain.",
 )
-def moves_start(source: str, target: str, batch_size: int, wait: bool, attach: bool) -> None:
+@click.option(
+    "--skip-empty",
+    is_flag=True,
+    help="Start nothing when the source holds no images (prints 'nothing to move').",
+)
+def moves_start(
+    source: str, target: str, batch_size: int, wait: bool, attach: bool, skip_empty: bool
+) -> None:
     """Start a move (the target must be active, healthy and have room)."""
-    from pixelfox_app.models import MoveState
+    from pixelfox_app.models import Image, MoveState
     from pixelfox_app.moves import control
     from pixelfox_app.moves.api import describe, load
 
     async def work(redis: ArqRedis, keys: RedisKeys) -> str:
         move = await control.unfinished_move(source) if attach else None
+        if move is None and skip_empty:
+            pool = await control.find_pool(source)
+            if not await Image.filter(pool_id=pool.id).exists():
+                click.echo(f"pool {pool.name} holds no images: nothing to move")
+                return str(MoveState.DONE)
         if move is not None:
             if move.state == MoveState.PAUSED:
                 move = await control.resume_move(move.id, redis, keys)

@@ -5,7 +5,9 @@ site.yml builds the app host and two storage nodes; an upload through the
 seed's curl flow lands on a node and its nginx serves the file by DNS name;
 a second run and a --check --diff run change nothing; add-storage-node.yml
 brings in s03 while uploads keep succeeding, new uploads reach s03, and
-running it again changes nothing.
+running it again changes nothing; drain-storage-node.yml empties s03 again
+while uploads keep succeeding, every image it held served from another node
+with the same bytes, and running it again changes nothing.
 """
 
 from __future__ import annotations
@@ -289,6 +291,69 @@ def test_add_storage_node_run_again_changes_nothing(
     ansible: Ansible, added: tuple[PlaybookRun, float, float]
 ) -> None:
     again = ansible.playbook("add-storage-node.yml", "-e", "node=s03")
+
+    assert again.returncode == 0, again.problem()
+    assert set(again.changed().values()) == {0}, again.changed_tasks()
+
+
+# --- drain-storage-node.yml ---------------------------------------------------------
+
+
+@dataclass
+class Drained:
+    run: PlaybookRun
+    # Images s03 held before the drain: (upload, its URL then)
+    held: list[tuple[Uploaded, str]]
+    during: UploadLoop
+
+
+@pytest.fixture(scope="module")
+def drained(
+    lab: Lab,
+    ansible: Ansible,
+    client: CurlClient,
+    jpeg: Path,
+    added: tuple[PlaybookRun, float, float],
+) -> Iterator[Drained]:
+    """s03 holds a few images; the drain runs while another upload loop goes on."""
+    held = []
+    for _ in range(3):
+        uploaded = client.upload(jpeg, avoid_nodes=("s01", "s02"))
+        assert uploaded.node_id == "s03"
+        held.append((uploaded, original_url(client, uploaded)))
+    loop = UploadLoop(client, jpeg)
+    thread = threading.Thread(target=loop.run, name="upload-loop-drain", daemon=True)
+    thread.start()
+    try:
+        run = ansible.playbook("drain-storage-node.yml", "-e", "node=s03", timeout=1200)
+    finally:
+        loop.stop.set()
+        thread.join(timeout=120)
+    yield Drained(run, held, loop)
+
+
+def test_drain_moves_every_image_off_s03_while_uploads_keep_working(
+    lab: Lab, client: CurlClient, jpeg: Path, drained: Drained
+) -> None:
+    assert drained.run.returncode == 0, drained.run.problem()
+
+    for uploaded, old_url in drained.held:
+        url = original_url(client, uploaded)
+        node = url.removeprefix("http://").split(".", 1)[0]
+        assert node in ("s01", "s02"), url
+        assert_served_by_nginx(client, url, node, jpeg.read_bytes())
+        assert fetch(client, old_url)[0] == 404, old_url
+    # Every upload made during the drain succeeded and ended up off s03.
+    assert not drained.during.failed, drained.during.failed[:5]
+    assert len(drained.during.ok) >= 3
+    for _, uploaded in drained.during.ok:
+        assert "//s03." not in original_url(client, uploaded)
+    left = lab.run("s03", "find /srv/pixelfox/pools/s03-hot/original -type f | wc -l").stdout
+    assert left.strip() == "0"
+
+
+def test_drain_run_again_changes_nothing(ansible: Ansible, drained: Drained) -> None:
+    again = ansible.playbook("drain-storage-node.yml", "-e", "node=s03")
 
     assert again.returncode == 0, again.problem()
     assert set(again.changed().values()) == {0}, again.changed_tasks()

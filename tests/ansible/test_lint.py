@@ -56,10 +56,13 @@ def test_playbook_passes_the_syntax_check(playbook: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_drain_playbook_stops_with_a_not_yet_available_message() -> None:
+@pytest.mark.parametrize("extra", [[], ["-e", "node=app"], ["-e", "node=nowhere"]])
+def test_the_drain_playbook_refuses_a_missing_or_unknown_node_before_touching_a_host(
+    extra: list[str],
+) -> None:
     result = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-         "playbooks/drain-storage-node.yml"],
+        [str(BIN / "ansible-playbook"), "-i", "inventory/production.example",
+         "playbooks/drain-storage-node.yml", *extra],
         cwd=REPO,
         env=_env(),
         capture_output=True,
@@ -67,7 +70,8 @@ def test_the_drain_playbook_stops_with_a_not_yet_available_message() -> None:
         timeout=120,
     )  # fmt: skip
     assert result.returncode != 0
-    assert "drain-storage-node.yml is not yet available" in result.stdout
+    assert "Name the node to drain: -e node=s02" in result.stdout
+    assert "Drain the storage node" not in result.stdout
 
 
 def test_the_example_inventory_names_every_role_knob_it_sets_in_a_role_default() -> None:

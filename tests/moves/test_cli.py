@@ -78,3 +78,14 @@ async def test_attach_follows_the_sources_unfinished_move_and_resumes_it(stack: 
     assert f"following move {move_id}" in run.stdout
     assert stack.move(move_id)["state"] == "done"
     assert stack.move(move_id)["done"] == 4
+
+
+async def test_skip_empty_starts_nothing_for_a_pool_without_images(stack: Stack):
+    empty = await stack.pool("s01")
+    before = _pixelfox(stack, "list").stdout
+
+    run = _pixelfox(stack, "start", "--from", empty.name, "--skip-empty", "--attach", "--wait")
+
+    assert run.returncode == 0, run.stderr
+    assert f"pool {empty.name} holds no images: nothing to move" in run.stdout
+    assert _pixelfox(stack, "list").stdout == before
