@@ -131,7 +131,8 @@ def child_pillow(path: Path) -> tuple[dict[str, float], dict[str, int]]:
         upright = ImageOps.exif_transpose(im)
         if upright.info.get("icc_profile"):
             source = ImageCms.ImageCmsProfile(BytesIO(upright.info["icc_profile"]))
-            upright = ImageCms.profileToProfile(upright, source, ImageCms.createProfile("sRGB"))
+            converted = ImageCms.profileToProfile(upright, source, ImageCms.createProfile("sRGB"))
+            upright = converted if converted is not None else upright  # None only in place
         base = upright if upright.mode == "RGB" else upright.convert("RGB")
     base.thumbnail((largest, largest), Image.Resampling.LANCZOS, reducing_gap=2.0)
     timings["decode"] = time.perf_counter() - started
@@ -166,7 +167,8 @@ def run_child(contender: str, path: Path, iterations: int) -> None:
         "pillow": child_pillow,
     }[contender]
     work(path)  # warm-up: first-use costs (codec init) are not per-image costs
-    runs, shares = [], {}
+    runs: list[float] = []
+    shares: dict[str, float] = {}
     sizes: dict[str, int] = {}
     for _ in range(iterations):
         started = time.perf_counter()

@@ -78,8 +78,9 @@ _WHOLE_IMAGE_DECODE = threading.Lock()
 _M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
 # Blocks of at least this size get their own mapping. A 1280 px image is ~3 MB,
 # the decoder's and encoders' working buffers 1-20 MB; small objects are not
-# affected. Two 24 MP jobs at a time, eight jobs: 156-158 MB of peak RSS with
-# glibc's sliding threshold, 131-134 MB with this one (bench/variants.py).
+# affected. A worker making eight 24 MP sets two at a time peaked at 165-174 MB
+# with glibc's sliding threshold, 142-149 MB with 1 MB (4 MB: 157-170 MB), for
+# ~3 % more CPU time: fresh pages are faulted in and zeroed (bench/variants.py).
 MMAP_THRESHOLD = 1 << 20
 
 
@@ -277,10 +278,10 @@ def _encode(image: pyvips.Image, fmt: str) -> bytes:
     if fmt == "jpg" and image.hasalpha():
         image = image.flatten(background=[255, 255, 255]).cast("uchar")
     if fmt == "avif":
-        # The AV1 encoder is a job's largest allocation (~20 MB at 1280 px, more
-        # than the decode). One at a time per process bounds the worst case of
-        # parallel jobs encoding AVIF together; AVIF is a quarter of a set's
-        # time, so jobs rarely wait on each other here.
+        # The AV1 encoder is a job's largest allocation (~25 MB at 1280 px, more
+        # than a baseline JPEG's decode). One at a time per process bounds the
+        # worst case of parallel jobs encoding AVIF together; AVIF is a fifth of
+        # a set's time, so jobs rarely wait on each other here.
         with _AV1_ENCODER:
             data: bytes = getattr(image, saver)(keep=_KEEP_NONE, **options)
         return data
