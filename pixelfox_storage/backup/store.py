@@ -22,8 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
+# botocore's exceptions are small; boto3 itself (~25 MB) loads with the first client.
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..config import StorageSettings
@@ -64,6 +63,9 @@ def object_key(prefix: str, path: str) -> str:
 @lru_cache(maxsize=4)
 def client_for(settings: StorageSettings) -> Any:
     """One S3 client per process and settings (boto3 clients are thread-safe)."""
+    import boto3
+    from botocore.config import Config
+
     config = Config(
         # S3-compatible stores (MinIO, Ceph, Garage …) mostly want path-style URLs.
         s3={"addressing_style": "path" if settings.s3_endpoint_url else "auto"},

@@ -8,13 +8,18 @@
 
 from __future__ import annotations
 
-from quart import Quart
+from typing import TYPE_CHECKING
 
-from .replicate import blueprint
+if TYPE_CHECKING:
+    from quart import Quart
 
 __all__ = ["install"]
 
 
 def install(app: Quart) -> None:
     """Register the replicate endpoint; it shares the upload module's pools and keys."""
+    # Imported here: the node worker imports this package for its jobs and has no
+    # use for the web framework.
+    from .replicate import blueprint
+
     app.register_blueprint(blueprint)
