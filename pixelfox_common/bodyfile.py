@@ -13,6 +13,11 @@ very same checks on it:
 
 The front server owns the file's name and deletes it when the request ends
 (nginx ``client_body_in_file_only clean``); this class never unlinks it.
+
+When something read the file while it was being written (a spool follower,
+``pixelfox_storage.upload.follower``), :attr:`BodyFile.follow` offers that
+work: the raw body's SHA-256, or the multipart parse with its part already
+copied out. Whatever it cannot offer is done here as above.
 """
 
 from __future__ import annotations
@@ -26,9 +31,12 @@ import os
 import stat
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from .spool import HEAD_BYTES, _fsync_dir, _makedirs_durable
+
+if TYPE_CHECKING:
+    from .followedform import FollowedForm
 
 T = TypeVar("T")
 
@@ -38,6 +46,16 @@ READ_BYTES = 4 * 1024 * 1024
 
 class NotABodyFile(ValueError):
     """The named file is not a plain, single-linked regular file."""
+
+
+class Followed(Protocol):
+    """What a follower did with a body file while it was written; None: not done, do it."""
+
+    async def sha256(self, size: int) -> str | None:
+        """The SHA-256 of the file's ``size`` bytes, read as a raw body."""
+
+    async def form(self, size: int, boundary: bytes) -> FollowedForm | None:
+        """The file's ``size`` bytes parsed as multipart with ``boundary``; the caller owns it."""
 
 
 class BodyFile:
@@ -57,10 +75,13 @@ class BodyFile:
         self.path = path
         self.temp_path = path  # what the image check reads (Spool's name for it)
         self.device = info.st_dev
+        self.inode = info.st_ino
         self.size = info.st_size
         self.head = os.pread(fd, HEAD_BYTES, 0)
         # The pool it is committed into (set by ingest).
         self.pool_base: Path | None = None
+        self.follow: Followed | None = None
+        self.followed = False  # the SHA-256 came from the follower
         self._fd: int | None = fd
         # Thread calls using the descriptor; close() waits for them (see _run).
         self._users = 0
@@ -107,20 +128,31 @@ class BodyFile:
             offset += len(data)
             yield data
 
+    async def followed_form(self, boundary: bytes) -> FollowedForm | None:
+        """The follower's multipart parse of this file, if it made one with ``boundary``."""
+        return None if self.follow is None else await self.follow.form(self.size, boundary)
+
     # -- the Spool face, for ingest ------------------------------------------------
 
     async def flush(self, *, force: bool = False) -> None:
         """Nothing to write: the bytes are on disk already."""
 
     async def finish(self) -> str:
-        """The SHA-256 of the whole file (mapped, hashed in a worker thread).
+        """The SHA-256 of the whole file (the follower's, or mapped and hashed in a worker thread).
 
         The file is complete already, so its flush to disk (I/O) runs beside the
         hash (CPU) instead of after it; the commit's own fsync then finds
         little left to write.
         """
-        digest, _ = await asyncio.gather(self._run(self._sha256), self._run(os.fsync))
+        digest, _ = await asyncio.gather(self._digest(), self._run(os.fsync))
         return digest
+
+    async def _digest(self) -> str:
+        known = None if self.follow is None else await self.follow.sha256(self.size)
+        if known is not None:
+            self.followed = True
+            return known
+        return await self._run(self._sha256)
 
     def _sha256(self, fd: int) -> str:
         if self.size == 0:

@@ -43,6 +43,13 @@ commit. Errors are :class:`APIError`; the codes are in ``protocol/errors.py``.
 
 Stray temporary files of killed processes are removed by
 :func:`sweep_incoming` (the caller schedules it).
+
+A body nginx spools to a file may be read while it is still being written (see
+``pixelfox_storage.upload.follower``); :mod:`.followedform` runs this module's
+multipart parse that way, the ``file`` part written and hashed as it comes.
+:func:`ingest_multipart` takes such a parse in place of its own only when it is
+complete and passes every check of the body; any refusal comes from its own
+parse of the file, so codes and their order stay those of the plain path.
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -67,6 +75,9 @@ from pixelfox_storage.protocol.internal import UploadCompletion
 from . import imagecheck
 from .bodyfile import BodyFile
 from .spool import HEAD_BYTES, Spool, sweep_incoming
+
+if TYPE_CHECKING:
+    from .followedform import FollowedForm
 
 __all__ = [
     "DEFAULT_TYPES",
@@ -117,6 +128,8 @@ class IngestResult:
     # committing them (before_commit, fsync of file and directory, link).
     check_seconds: float = 0.0
     commit_seconds: float = 0.0
+    # Hashed (and, for a form, parsed) while the front server was still writing it.
+    followed: bool = False
 
     def completion(
         self, *, session_id: str, image_uuid: str, pool_id: int, fallback_filename: str = ""
@@ -202,18 +215,20 @@ class _Upload:
         self.spool: Spool | BodyFile | None = None
         self.mime = ""
         self.filename = ""
+        self.followed = False
 
-    def open(self, filename: str, body_file: BodyFile | None = None) -> None:
+    def open(self, filename: str, written: BodyFile | Spool | None = None) -> None:
         self.filename = imagecheck.clean_filename(filename)
         imagecheck.check_extension(self.filename, self.limits.allowed_types)
-        if body_file is None:
+        if written is None:
             self.spool = Spool(self.pool_base, self.image_uuid)
             return
-        # Already whole on disk: judged and linked in place (see bodyfile).
-        if body_file.size > self.limits.max_size:
+        # Already whole on disk: a spooled body (judged and linked in place, see
+        # bodyfile) or a part a follower copied out of one.
+        if written.size > self.limits.max_size:
             raise _too_large(self.limits)
-        body_file.pool_base = self.pool_base
-        self.spool = body_file
+        written.pool_base = self.pool_base
+        self.spool = written
 
     def write(self, data: bytes | memoryview) -> None:
         spool = self.spool
@@ -285,6 +300,7 @@ class _Upload:
             frames=info.frames,
             filename=self.filename,
             check_seconds=committing - checking,
+            followed=self.followed or (isinstance(spool, BodyFile) and spool.followed),
         )
         if before_commit is not None:
             await before_commit(result)
@@ -464,10 +480,17 @@ async def ingest_multipart(
             "BAD_REQUEST",
             f"Send the file as multipart/form-data field '{field}', or PUT the raw image.",
         )
+    if isinstance(body, BodyFile):
+        followed = await body.followed_form(boundary)
+        if followed is not None:
+            taken = _take_followed(
+                followed, _Upload(pool_base, image_uuid, limits, private=private)
+            )
+            if taken is not None:
+                return await _finish(taken, when, before_commit)
+        body = body.chunks()  # the part is copied out into a spool of its own
     upload = _Upload(pool_base, image_uuid, limits, private=private)
     form = _Form(upload, field)
-    if isinstance(body, BodyFile):
-        body = body.chunks()  # the part is copied out into a spool of its own
     try:
         try:
             parser = MultipartParser(boundary, form.callbacks())  # type: ignore[arg-type]
@@ -490,3 +513,19 @@ async def ingest_multipart(
         upload.abort()
         raise
     return await _finish(upload, when, before_commit)
+
+
+def _take_followed(followed: FollowedForm, upload: _Upload) -> _Upload | None:
+    """``upload`` holding the followed part, when it is complete and passes every body check."""
+    part = followed.upload.part
+    if followed.complete and part is not None and part.pool_base == upload.pool_base:
+        try:
+            upload.open(followed.upload.raw_filename, part)
+            upload.mime = imagecheck.sniff(part.head, upload.limits.allowed_types)
+        except APIError:
+            pass  # refused: the body's own parse gives the answer, exactly as always
+        else:
+            upload.followed = True
+            return upload
+    followed.discard()
+    return None

@@ -1,4 +1,5 @@
-"""The storage service's upload chores: outbox delivery, pool-map refresh, temp-file sweep.
+"""The storage service's upload chores: outbox delivery, pool-map refresh, temp-file sweep,
+and following nginx's spool files (only on a node that takes spooled bodies).
 
 Each runs as one task for the life of the process (started in ``install``),
 survives its own errors, and stops when the service shuts down.
@@ -19,9 +20,10 @@ from pixelfox_common.ingest import sweep_incoming
 from ..protocol.layout import UnsafePath
 from ..protocol.links import resolve_file
 from .completion import deliver
+from .follower import SpoolFollower
 from .node import UploadNode
 from .outbox import OutboxEntry
-from .spooled import sweep_spool
+from .spooled import SPOOL_DIR, sweep_spool
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,27 @@ def start(node: UploadNode) -> None:
     node.keep(forever("outbox", lambda: drain_outbox(node)), "upload-outbox")
     node.keep(forever("pool refresh", lambda: _refresh(node)), "upload-pool-refresh")
     node.keep(forever("incoming sweep", lambda: sweep(node)), "upload-sweep")
+    if node.settings.spool_secret:
+        node.keep(follow_spools(node), "upload-spool-follower")
+
+
+async def follow_spools(node: UploadNode) -> None:
+    """Run the spool follower's threads until the service stops; tell it the pools meanwhile."""
+    follower = SpoolFollower(max_age=node.settings.upload_temp_max_age)
+    follower.spools = _spools(node)
+    follower.start()
+    node.follower = follower
+    try:
+        while True:
+            await asyncio.sleep(1.0)
+            follower.spools = _spools(node)
+    finally:
+        node.follower = None
+        follower.stop()  # its threads notice within milliseconds
+
+
+def _spools(node: UploadNode) -> list[tuple[Path, Path]]:
+    return [(Path(p.base_path) / SPOOL_DIR, Path(p.base_path)) for p in node.known_pools()]
 
 
 async def _refresh(node: UploadNode) -> float:

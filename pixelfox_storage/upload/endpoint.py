@@ -196,6 +196,8 @@ async def store(
             "bytes": result.size,
             # Where the bytes came from: the request itself, or a file nginx spooled.
             "body": "streamed" if body_file is None else "spooled",
+            # Hashed (and parsed) while nginx wrote it: see upload.follower.
+            "followed": result.followed,
             "form": "multipart" if admission.multipart else "raw",
             "mime": result.mime,
             "status": status,

@@ -8,7 +8,7 @@ import os
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -23,6 +23,9 @@ from ..protocol.errors import APIError
 from ..protocol.internal import PoolInfo, UploadLimits
 from ..protocol.keys import RedisKeys
 from .outbox import Outbox
+
+if TYPE_CHECKING:
+    from .follower import SpoolFollower
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,8 @@ class UploadNode:
     # Work that must finish even when its request is gone (strong references).
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # Reads nginx's spool files as they are written (set while it runs; see follower).
+    follower: SpoolFollower | None = None
 
     @classmethod
     def create(cls, settings: StorageSettings) -> UploadNode:

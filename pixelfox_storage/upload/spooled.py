@@ -21,7 +21,9 @@ time), and the file must sit directly in a known pool's ``.spool/`` with no
 symlink on the way, be a regular file with one name, opened without following
 links. Then the upload runs through the same ``endpoint.store`` as a streamed
 one (token taken, sizes, types, libvips, SHA-256, fsync, outbox, completion);
-a raw body is linked into place, not copied.
+a raw body is linked into place, not copied. Most of the hashing (and of a
+form's parse) is done already: the spool follower (:mod:`.follower`) read the
+file while nginx wrote it, and the handover takes its result by inode.
 
 Spool files of requests nginx never finished (a killed worker) are swept like
 the node's own temporary files.
@@ -47,6 +49,7 @@ from ..protocol.internal import UPLOAD_PATH
 from . import grant
 from .endpoint import _node as current_node
 from .endpoint import admit, blueprint, store
+from .follower import handover
 from .node import UploadNode
 
 log = logging.getLogger(__name__)
@@ -103,7 +106,9 @@ async def spooled() -> Any:
     started = time.perf_counter()
     if not from_nginx(node):
         raise APIError("FORBIDDEN", "Spooled bodies are taken from this host's nginx only.")
-    with open_body_file(node, request.headers.get(BODY_FILE_HEADER, "")) as body_file:
+    body_file = open_body_file(node, request.headers.get(BODY_FILE_HEADER, ""))
+    # What the spool follower read while nginx wrote the file, if it did.
+    with body_file, handover(node.follower, body_file):
         admission = await admit(
             node, request.headers.get("Authorization"), request.method, body_file.size
         )
