@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from . import layout
 from .errors import APIError
 from .keys import TOKEN_ISSUER
-from .tokens import ALGORITHM, LEEWAY_SECONDS, parse_private_key
+from .tokens import ALGORITHM, SignatureRefused, decode_signed, parse_private_key
 
 GRANT_SECONDS = 900
 REQUIRED_CLAIMS = ["iss", "aud", "pool_id", "img", "orig", "sha", "max", "nbf", "exp"]
@@ -96,22 +96,11 @@ def verify(
     if scheme.lower() != "bearer" or not token.strip():
         raise APIError("REPLICATION_DENIED", "The request carries no replication grant.")
     try:
-        header = jwt.get_unverified_header(token.strip())
-        key = public_keys.get(str(header.get("kid")))
-        if header.get("alg") != ALGORITHM or key is None:
-            raise APIError("REPLICATION_DENIED")
-        payload = jwt.decode(
-            token.strip(),
-            key,
-            algorithms=[ALGORITHM],
-            issuer=TOKEN_ISSUER,
-            leeway=LEEWAY_SECONDS,
-            options={"require": REQUIRED_CLAIMS, "verify_aud": False},
-        )
-    except jwt.ExpiredSignatureError as exc:
-        raise APIError("REPLICATION_DENIED", "The replication grant has expired.") from exc
-    except jwt.PyJWTError as exc:
-        raise APIError("REPLICATION_DENIED") from exc
+        payload = decode_signed(token.strip(), public_keys, REQUIRED_CLAIMS)
+    except SignatureRefused as refused:
+        if refused.reason == "expired":
+            raise APIError("REPLICATION_DENIED", "The replication grant has expired.") from refused
+        raise APIError("REPLICATION_DENIED") from refused
     if payload["aud"] != grant_audience(node_id):
         raise APIError("REPLICATION_FORBIDDEN", "The replication grant is for another node.")
     try:

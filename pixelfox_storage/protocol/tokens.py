@@ -112,32 +112,69 @@ def mint(claims: UploadClaims, signing_key: str, *, now: float | None = None) ->
     return jwt.encode(payload, key, algorithm=ALGORITHM, headers={"kid": kid})
 
 
-def verify(token: str, node_id: str, public_keys: dict[str, Ed25519PublicKey]) -> UploadClaims:
-    """Check signature, issuer, audience and times; raise APIError with a stable code."""
+class SignatureRefused(Exception):
+    """Why a JWT of ours was not accepted, before any claim of it is looked at.
+
+    ``reason``: ``malformed``, ``algorithm`` (not EdDSA, e.g. ``none`` or HS256),
+    ``unknown_key``, ``expired``, ``not_yet_valid`` or ``invalid`` (signature,
+    issuer, a missing claim).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def decode_signed(
+    token: str, public_keys: dict[str, Ed25519PublicKey], required: list[str]
+) -> dict[str, Any]:
+    """The payload of a JWT the app signed (any of ``public_keys``), with ``required`` claims.
+
+    Upload tokens and replication grants alike; the audience is the caller's to
+    check, so that each can answer a wrong one with its own code.
+    """
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
-        raise APIError("TOKEN_INVALID") from exc
+        raise SignatureRefused("malformed") from exc
     if header.get("alg") != ALGORITHM:
-        raise APIError("TOKEN_INVALID", "The upload token is not signed the way we expect.")
+        raise SignatureRefused("algorithm")
     key = public_keys.get(str(header.get("kid")))
     if key is None:
-        raise APIError("TOKEN_INVALID", "The upload token was signed with an unknown key.")
+        raise SignatureRefused("unknown_key")
     try:
-        payload = jwt.decode(
+        payload: dict[str, Any] = jwt.decode(
             token,
             key,
             algorithms=[ALGORITHM],
             issuer=TOKEN_ISSUER,
             leeway=LEEWAY_SECONDS,
-            options={"require": REQUIRED_CLAIMS, "verify_aud": False},
+            options={"require": required, "verify_aud": False},
         )
     except jwt.ExpiredSignatureError as exc:
-        raise APIError("TOKEN_EXPIRED") from exc
+        raise SignatureRefused("expired") from exc
     except jwt.ImmatureSignatureError as exc:
-        raise APIError("TOKEN_INVALID", "The upload token is not valid yet.") from exc
+        raise SignatureRefused("not_yet_valid") from exc
     except jwt.PyJWTError as exc:
-        raise APIError("TOKEN_INVALID") from exc
+        raise SignatureRefused("invalid") from exc
+    return payload
+
+
+_REFUSALS = {
+    "algorithm": ("TOKEN_INVALID", "The upload token is not signed the way we expect."),
+    "unknown_key": ("TOKEN_INVALID", "The upload token was signed with an unknown key."),
+    "expired": ("TOKEN_EXPIRED", None),
+    "not_yet_valid": ("TOKEN_INVALID", "The upload token is not valid yet."),
+}
+
+
+def verify(token: str, node_id: str, public_keys: dict[str, Ed25519PublicKey]) -> UploadClaims:
+    """Check signature, issuer, audience and times; raise APIError with a stable code."""
+    try:
+        payload = decode_signed(token, public_keys, REQUIRED_CLAIMS)
+    except SignatureRefused as refused:
+        code, message = _REFUSALS.get(refused.reason, ("TOKEN_INVALID", None))
+        raise APIError(code, message) from refused
     # Audience is checked by hand so that a token for another node gets its own code.
     if payload["aud"] != token_audience(node_id):
         raise APIError("TOKEN_WRONG_NODE")
