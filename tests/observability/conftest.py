@@ -133,12 +133,18 @@ async def _prepare_database(url: str, pool_dir: Path, node_url: str) -> Seeded:
         fuzz_token = await create_api_token(fuzzer, "fuzzing")
         # Each session the fuzzer opens promises its size to the pool until the
         # node's next beat; a small limit keeps hundreds of them from filling a
-        # small CI disk (a correct NO_STORAGE, but not what the fuzzing is for).
+        # small disk (a correct NO_STORAGE, but not what the fuzzing is for).
         await knobs.put("max_upload_bytes", 2 * 1024 * 1024)
+        # Every client here is 127.0.0.1: the fuzzer's hundreds of sessions must not
+        # use up the address's limit for the tests after it (per user stays low).
+        await knobs.put("upload_rate_limit_per_minute", 100_000)
     finally:
         await close_db()
     return Seeded(
-        node_credential=credential, user_token=token, fuzz_token=fuzz_token, pool_id=pool.id
+        node_credential=credential,
+        user_token=token,
+        fuzz_token=fuzz_token,
+        pool_id=pool.id,
     )
 
 

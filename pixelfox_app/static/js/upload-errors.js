@@ -50,6 +50,14 @@
       LINK_EXPIRED: { text: "A download link expired; reload the page.", retry: false },
       LINK_INVALID: { text: "A download link was not valid; reload the page.", retry: false },
       RANGE_NOT_SATISFIABLE: { text: "The storage node refused a partial download.", retry: true },
+      // Codes of moves between pools (admin and nodes): never expected here either.
+      CHECKSUM_REQUIRED: { text: "A storage node refused a copy without its checksum.", retry: false },
+      MOVE_RUNNING: { text: "A move of this pool is already under way.", retry: false },
+      MOVE_SAME_POOL: { text: "A move needs two different pools.", retry: false },
+      MOVE_STATE: { text: "The move cannot do this in its current state.", retry: false },
+      MOVE_TARGET_UNAVAILABLE: { text: "The target pool cannot take files now.", retry: false },
+      REPLICATION_DENIED: { text: "A storage node refused a copy without a valid permission.", retry: false },
+      REPLICATION_FORBIDDEN: { text: "A storage node refused a copy it was not permitted.", retry: false },
       NETWORK: { text: "The connection was interrupted.", retry: true },
       PROCESSING_FAILED: { text: "The image was stored but could not be processed.", retry: false }
     };
