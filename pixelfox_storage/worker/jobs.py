@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -80,12 +81,22 @@ async def process_image(
         pool_id=pool_id,
     ):
         base = await _pool_base(node, pool_id, job_try)
-        try:
-            async with image_lock(ctx["redis"], node.keys, image_uuid, ctx.get("job_id")):
-                return await _process(node, base, image_uuid, path, request_id, job_try, force)
-        except ImageBusy as exc:
-            log.info("image busy (its files are being moved); try %d again soon", job_try)
-            raise Retry(defer=backoff(job_try)) from exc
+        async with _holding(ctx, image_uuid, job_try, "its files are being moved"):
+            return await _process(node, base, image_uuid, path, request_id, job_try, force)
+
+
+@asynccontextmanager
+async def _holding(
+    ctx: dict[str, Any], image_uuid: str, job_try: int, busy_with: str
+) -> AsyncIterator[None]:
+    """The image's lock for the block; held by another job: retry this one soon."""
+    node: NodeContext = ctx["node"]
+    try:
+        async with image_lock(ctx["redis"], node.keys, image_uuid, ctx.get("job_id")):
+            yield
+    except ImageBusy as exc:
+        log.info("image busy (%s); try %d again soon", busy_with, job_try)
+        raise Retry(defer=backoff(job_try)) from exc
 
 
 async def _pool_base(node: NodeContext, pool_id: int, job_try: int) -> Path:
@@ -173,7 +184,7 @@ async def change_visibility(
     ):
         base = await _pool_base(node, pool_id, job_try)
         try:
-            async with image_lock(ctx["redis"], node.keys, image_uuid, ctx.get("job_id")):
+            async with _holding(ctx, image_uuid, job_try, "variants being made"):
                 moved = await asyncio.to_thread(move_to_subtree, base, image_uuid, path, private)
                 report = VisibilityReport(
                     private=private, path=moved.original, variants=moved.variants
@@ -181,9 +192,6 @@ async def change_visibility(
                 sending = node.app.report_visibility(image_uuid, report, request_id)
                 if not await _deliver(sending, job_try):
                     return {"state": "gone"}
-        except ImageBusy as exc:
-            log.info("image busy (variants being made); try %d again soon", job_try)
-            raise Retry(defer=backoff(job_try)) from exc
         except (FileNotFoundError, UnsafePath, ValueError) as exc:
             log.error("visibility change impossible: %s", exc)
             return {"state": "failed", "error": str(exc)}
