@@ -33,7 +33,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from .spool import HEAD_BYTES, _fsync_dir, _makedirs_durable
+from .durable import fsync_dir, makedirs_durable
+from .spool import HEAD_BYTES
 
 if TYPE_CHECKING:
     from .followedform import FollowedForm
@@ -172,10 +173,10 @@ class BodyFile:
         os.fchmod(fd, 0o640)
         os.fsync(fd)
         final = self.pool_base / relative_path
-        _makedirs_durable(final.parent)
+        makedirs_durable(final.parent)
         _link_descriptor(fd, final)
         try:
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
         except OSError:
             final.unlink(missing_ok=True)
             raise

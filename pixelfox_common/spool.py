@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .durable import fsync_dir, makedirs_durable
+
 INCOMING_DIR = ".incoming"
 TEMP_SUFFIX = ".part"
 # Hand a buffer to the writer thread once it holds this much: large enough that
@@ -124,12 +126,12 @@ class Spool:
         os.close(self._fd)
         self._fd = None
         final = self.pool_base / relative_path
-        _makedirs_durable(final.parent)
+        makedirs_durable(final.parent)
         # A hard link publishes the complete file atomically and, unlike rename,
         # refuses to replace an existing one.
         os.link(self.temp_path, final)
         try:
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
         except OSError:
             # Not durable, so not committed: take the name back.
             final.unlink(missing_ok=True)
@@ -173,27 +175,6 @@ def _close_after(future: asyncio.Future[None], fd: int) -> None:
     if not future.cancelled():
         future.exception()  # retrieved: an aborted upload's write error is not news
     os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _makedirs_durable(path: Path) -> None:
-    """``mkdir -p`` that fsyncs each parent whose entries it changed."""
-    missing: list[Path] = []
-    probe = path
-    while not probe.exists():
-        missing.append(probe)
-        probe = probe.parent
-    for folder in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            folder.mkdir(mode=0o755)
-        _fsync_dir(folder.parent)
 
 
 def sweep_incoming(pool_base: Path, older_than_seconds: float, *, now: float | None = None) -> int:

@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 from arq.connections import RedisSettings, create_pool
 
+from pixelfox_common.durable import fsync_dir
 from pixelfox_common.logs import new_request_id
 
 from ..config import StorageSettings
@@ -98,18 +99,10 @@ def restore_file(client: Any, pool: PoolInfo, record: BackupRecord, *, dry_run: 
         os.chmod(temp, 0o644)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(temp, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
     finally:
         temp.unlink(missing_ok=True)
     return outcome("replaced" if damaged else "restored")
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 async def _records(

@@ -14,6 +14,8 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+from pixelfox_common.durable import fsync_dir, makedirs_durable
+
 from ..protocol import links
 
 CHUNK = 1024 * 1024
@@ -58,11 +60,10 @@ def temp_file(base: Path, final: Path) -> Path:
 
 def commit(tmp: Path, final: Path) -> None:
     """Rename a written, fsynced temporary file into place and make the rename durable."""
-    created = _makedirs(final.parent)
+    makedirs_durable(final.parent)
     os.chmod(tmp, 0o644)
     os.replace(tmp, final)
-    for folder in {final.parent, *created}:
-        fsync_dir(folder)
+    fsync_dir(final.parent)
 
 
 def copy_local(source: Path, target_base: Path, relative: str, expected_sha256: str = "") -> str:
@@ -106,23 +107,3 @@ def remove(path: Path) -> bool:
         return False
     fsync_dir(path.parent)
     return True
-
-
-def _makedirs(directory: Path) -> list[Path]:
-    """Create missing folders; returns the parents whose entries changed (to fsync)."""
-    missing: list[Path] = []
-    probe = directory
-    while not probe.exists():
-        missing.append(probe)
-        probe = probe.parent
-    for folder in reversed(missing):
-        folder.mkdir(exist_ok=True)
-    return [folder.parent for folder in missing]
-
-
-def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from pixelfox_common.durable import fsync_dir
+
 from ..protocol.internal import UploadCompletion
 
 log = logging.getLogger(__name__)
@@ -62,11 +64,7 @@ def write_durable(path: Path, text: str) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_dir(path.parent)
 
 
 class Outbox:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pixelfox_common.durable import fsync_dir, makedirs_durable
+
 from ..protocol import layout, links
 
 TEMP_DIR = ".tmp/worker"
@@ -58,7 +60,6 @@ def move_to_subtree(base: Path, image_uuid: str, original: str, private: bool) -
     when = original_date(original)
     target = layout.in_subtree(original, private)
     _rename_into(
-        base,
         links.resolve_file(base, layout.in_subtree(original, not private)),
         links.resolve_file(base, target),
     )
@@ -68,26 +69,21 @@ def move_to_subtree(base: Path, image_uuid: str, original: str, private: bool) -
     new_rel = layout.variant_dir(when, private=private)
     new_dir = links.resolve_file(base, new_rel)
     for variant in sorted(old_dir.glob(f"{image_uuid}_*")) if old_dir.is_dir() else []:
-        _rename_into(base, variant, new_dir / variant.name)
+        _rename_into(variant, new_dir / variant.name)
     found = sorted(new_dir.glob(f"{image_uuid}_*")) if new_dir.is_dir() else []
     return Moved(target, [f"{new_rel}/{v.name}" for v in found])
 
 
-def _rename_into(base: Path, source: Path, target: Path) -> None:
+def _rename_into(source: Path, target: Path) -> None:
     """Rename ``source`` to ``target`` durably; nothing to do when ``source`` is gone."""
     if not source.is_file():
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
+    makedirs_durable(target.parent)
     # Over an existing target only when a run died after writing it there: the
     # bytes are the same (originals never change, variants are deterministic).
     os.replace(source, target)
-    # The new entry, and any folder just made for it, up to the pool's base.
-    top = base.resolve()
-    for folder in (target.parent, *target.parent.parents):
-        _fsync_dir(folder)
-        if folder in (top, base):
-            break
-    _fsync_dir(source.parent)
+    fsync_dir(target.parent)
+    fsync_dir(source.parent)
 
 
 def temp_dir(base: Path) -> Path:
@@ -112,7 +108,7 @@ def write_atomically(base: Path, final: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(final.parent)
+    fsync_dir(final.parent)
 
 
 def discard_temp_files(base: Path, image_uuid: str) -> int:
@@ -140,11 +136,3 @@ def sweep_temp_files(base: Path, older_than_seconds: float) -> int:
         except FileNotFoundError:
             continue
     return removed
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
