@@ -49,8 +49,8 @@ from pixelfox_app.db import close_db, init_db  # noqa: E402
 from pixelfox_app.dbschema import migrate  # noqa: E402
 from pixelfox_app.models import StoragePool, User  # noqa: E402
 from pixelfox_app.nodes import register_node  # noqa: E402
-from pixelfox_storage.protocol.internal import UPLOAD_PATH  # noqa: E402
-from pixelfox_storage.protocol.tokens import new_signing_key  # noqa: E402
+from pixelfox_protocol.internal import UPLOAD_PATH  # noqa: E402
+from pixelfox_protocol.tokens import new_signing_key  # noqa: E402
 from tests.support import PIXELFOX, Service, free_port  # noqa: E402
 
 REDIS_URL = os.environ.get("PIXELFOX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -71,8 +71,8 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pixelfox_storage.protocol.internal import UPLOAD_COMPLETE_PATH, UPLOAD_PATH  # noqa: E402
-from pixelfox_storage.protocol.tokens import UploadClaims, mint, new_signing_key  # noqa: E402
+from pixelfox_protocol.internal import UPLOAD_COMPLETE_PATH, UPLOAD_PATH  # noqa: E402
+from pixelfox_protocol.tokens import UploadClaims, mint, new_signing_key  # noqa: E402
 from tests.serving.nginx import NginxSite  # noqa: E402
 from tests.support import PIXELFOX, Service, free_port  # noqa: E402
 

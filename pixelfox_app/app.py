@@ -9,7 +9,8 @@ from arq.connections import ArqRedis
 from quart import Quart
 
 from pixelfox_common import streambody, web
-from pixelfox_storage.protocol.keys import RedisKeys
+from pixelfox_protocol.keys import RedisKeys
+from pixelfox_protocol.version import VERSION
 
 from . import auth
 from .auth.ratelimit import RateLimits, parse_trusted_proxies
@@ -18,7 +19,6 @@ from .db import close_db, init_db
 from .placement.region import parse_region_map
 from .upload.signing import key_status
 
-VERSION = "0.1.0"
 log = logging.getLogger(__name__)
 
 

@@ -12,8 +12,8 @@ import hmac
 import re
 import secrets
 
-from pixelfox_storage.protocol.errors import APIError
-from pixelfox_storage.protocol.internal import NODE_AUTH_SCHEME
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.internal import NODE_AUTH_SCHEME
 
 from .models import StorageNode, StoragePool
 

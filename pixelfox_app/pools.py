@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from tortoise.exceptions import IntegrityError
 
-from pixelfox_storage.protocol.internal import UPLOAD_PATH
+from pixelfox_protocol.internal import UPLOAD_PATH
 
 from .config import AppSettings
 from .models import PoolTier, PoolType, StorageNode, StoragePool

@@ -122,7 +122,7 @@ def nodes() -> None:
 
 def node_env(settings: AppSettings, node_id: str, credential: str) -> dict[str, str]:
     """The environment a storage node needs to join this installation."""
-    from pixelfox_storage.protocol.tokens import public_key_of
+    from pixelfox_protocol.tokens import public_key_of
 
     keys = [public_key_of(settings.token_signing_key)]
     keys += [k.strip() for k in settings.token_previous_public_keys.split(",") if k.strip()]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pixelfox_storage.protocol.errors import CODES
+from pixelfox_protocol.errors import CODES
 
 OPENAPI_FILES = {"app": "openapi-app.json", "storage": "openapi-storage.json"}
 ERRORS_FILE = "errors.md"
@@ -65,7 +65,7 @@ def render_errors() -> str:
     lines = [
         "# Error codes",
         "",
-        "<!-- Generated from pixelfox_storage/protocol/errors.py by"
+        "<!-- Generated from pixelfox_protocol/errors.py by"
         " `pixelfox error-codes export`; do not edit. -->",
         "",
         "Every error answer of the control app and the storage nodes has one shape:",

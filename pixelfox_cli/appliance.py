@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pixelfox_app.db import close_db, init_db
 from pixelfox_app.dbschema import migrate
-from pixelfox_storage.protocol.internal import UPLOAD_PATH
+from pixelfox_protocol.internal import UPLOAD_PATH
 
 from .processes import NODE_ID
 

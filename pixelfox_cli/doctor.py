@@ -20,8 +20,8 @@ import httpx
 from redis.asyncio import Redis
 
 from pixelfox_app.config import AppSettings
-from pixelfox_storage.protocol import tokens
-from pixelfox_storage.protocol.keys import RedisKeys
+from pixelfox_protocol import tokens
+from pixelfox_protocol.keys import RedisKeys
 
 Status = Literal["ok", "warn", "fail"]
 T = TypeVar("T")
@@ -189,7 +189,7 @@ async def check_nginx(ctx: Context) -> AsyncIterator[Result]:
     if not secret:
         yield Result("fail", "nginx signed links", "PIXELFOX_LINK_SECRET is not set")
         return
-    from pixelfox_storage.protocol import links
+    from pixelfox_protocol import links
 
     now = int(time.time())
     good = links.sign(PROBE_URI, secret, now + 300)

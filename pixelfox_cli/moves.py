@@ -17,8 +17,8 @@ import click
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
 from pixelfox_app.config import AppSettings
-from pixelfox_storage.protocol.errors import APIError
-from pixelfox_storage.protocol.keys import RedisKeys
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.keys import RedisKeys
 
 from .dbcommand import echo_table, with_db
 

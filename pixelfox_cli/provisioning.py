@@ -113,7 +113,7 @@ async def _probe(
     import httpx
     from redis.asyncio import Redis
 
-    from pixelfox_storage.protocol.keys import RedisKeys
+    from pixelfox_protocol.keys import RedisKeys
 
     lines: list[tuple[bool, str]] = []
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=probe_seconds)

@@ -92,7 +92,7 @@ def backup_command(pool_id: int) -> None:
     from pixelfox_app.config import AppSettings
     from pixelfox_app.internal.backup import enqueue_backup
     from pixelfox_app.models import Image, StoragePool
-    from pixelfox_storage.protocol.keys import RedisKeys
+    from pixelfox_protocol.keys import RedisKeys
 
     from .dbcommand import with_db
 

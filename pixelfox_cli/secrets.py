@@ -24,7 +24,7 @@ from typing import Any
 
 import click
 
-from pixelfox_storage.protocol.tokens import new_signing_key, public_key_of
+from pixelfox_protocol.tokens import new_signing_key, public_key_of
 
 VAULT_HEADER = "$ANSIBLE_VAULT;"
 NODES_KEY = "pixelfox_node_credentials"

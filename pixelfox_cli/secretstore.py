@@ -14,7 +14,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from pixelfox_storage.protocol.tokens import new_signing_key, public_key_of
+from pixelfox_protocol.tokens import new_signing_key, public_key_of
 
 SECRETS_FILE = "secrets.env"
 

@@ -82,7 +82,7 @@ def control_worker_cmd(check: bool) -> None:
         return
 
     from pixelfox_common import observe
-    from pixelfox_storage.protocol.keys import RedisKeys
+    from pixelfox_protocol.keys import RedisKeys
 
     observe.start(
         "control-worker",

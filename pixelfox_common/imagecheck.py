@@ -23,7 +23,7 @@ from pathlib import Path
 import filetype
 import pyvips
 
-from pixelfox_storage.protocol.errors import APIError
+from pixelfox_protocol.errors import APIError
 
 # Bytes needed to sniff every type we accept (ISOBMFF brands may sit a little in).
 SNIFF_BYTES = 8192

@@ -68,9 +68,9 @@ from typing import TYPE_CHECKING
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from pixelfox_storage.protocol import layout
-from pixelfox_storage.protocol.errors import APIError
-from pixelfox_storage.protocol.internal import UploadCompletion
+from pixelfox_protocol import layout
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.internal import UploadCompletion
 
 from . import imagecheck
 from .bodyfile import BodyFile

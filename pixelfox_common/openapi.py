@@ -26,7 +26,7 @@ from quart_schema.validation import (
 )
 from werkzeug.routing.rules import Rule
 
-from pixelfox_storage.protocol.errors import CODES
+from pixelfox_protocol.errors import CODES
 
 INTERNAL_PREFIX = "/api/internal/"
 DOCUMENTED_PREFIXES = ("/api/",)

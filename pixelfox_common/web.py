@@ -46,7 +46,7 @@ from quart.wrappers import Request
 from quart_schema import QuartSchema, RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
-from pixelfox_storage.protocol.errors import APIError, status_code_error
+from pixelfox_protocol.errors import APIError, status_code_error
 
 from . import apidocs, logs, metrics
 from .openapi import INTERNAL_TAG, ErrorBody, PixelFoxOpenAPI, public_api, raises

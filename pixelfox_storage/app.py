@@ -6,13 +6,12 @@ from quart import Quart, Response, jsonify
 from redis.asyncio import Redis
 
 from pixelfox_common import web
+from pixelfox_protocol.keys import RedisKeys
+from pixelfox_protocol.version import VERSION
 
 from . import heartbeat, move, serving
 from .config import StorageSettings
-from .protocol.keys import RedisKeys
 from .upload import install as install_upload
-
-VERSION = "0.1.0"
 
 
 def create_app(settings: StorageSettings | None = None) -> Quart:

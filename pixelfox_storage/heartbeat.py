@@ -39,16 +39,16 @@ from quart import Quart
 from redis.asyncio import Redis
 
 from pixelfox_common import metrics
-
-from .config import StorageSettings
-from .protocol.internal import (
+from pixelfox_protocol.internal import (
     HEARTBEAT_PATH,
     Heartbeat,
     PoolHeartbeat,
     PoolInfo,
     node_authorization,
 )
-from .protocol.keys import RedisKeys
+from pixelfox_protocol.keys import RedisKeys
+
+from .config import StorageSettings
 
 log = logging.getLogger(__name__)
 

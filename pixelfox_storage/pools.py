@@ -24,14 +24,15 @@ from pathlib import Path
 import httpx
 from pydantic import ValidationError
 
-from .config import StorageSettings
-from .protocol.internal import (
+from pixelfox_protocol.internal import (
     NODE_CONFIG_PATH,
     NodeConfig,
     PoolInfo,
     UploadLimits,
     node_authorization,
 )
+
+from .config import StorageSettings
 
 log = logging.getLogger(__name__)
 

@@ -34,10 +34,11 @@ from pathlib import Path, PurePosixPath
 
 from quart import Blueprint, Quart, Response, current_app, request
 
+from pixelfox_protocol import layout, links
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.internal import PoolInfo
+
 from .config import StorageSettings
-from .protocol import layout, links
-from .protocol.errors import APIError
-from .protocol.internal import PoolInfo
 
 blueprint = Blueprint("uploads", __name__)
 

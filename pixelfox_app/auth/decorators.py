@@ -18,7 +18,7 @@ from typing import Any, ParamSpec, TypeVar
 from quart import current_app, g, request
 
 from pixelfox_common import logs
-from pixelfox_storage.protocol.errors import APIError
+from pixelfox_protocol.errors import APIError
 
 from ..nodes import authenticate_node
 from .current import current_user

@@ -19,7 +19,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from quart import current_app, request
 from redis.asyncio import Redis
 
-from pixelfox_storage.protocol.errors import APIError
+from pixelfox_protocol.errors import APIError
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

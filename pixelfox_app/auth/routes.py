@@ -7,7 +7,7 @@ from quart import Blueprint, current_app, g
 from quart_auth import AuthUser, login_user, logout_user
 from quart_schema import validate_request, validate_response
 
-from pixelfox_storage.protocol.errors import APIError
+from pixelfox_protocol.errors import APIError
 
 from ..models import User
 from .decorators import login_required, public

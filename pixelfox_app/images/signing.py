@@ -16,7 +16,7 @@ import logging
 import math
 import time
 
-from pixelfox_storage.protocol import links
+from pixelfox_protocol import links
 
 from ..config import AppSettings
 

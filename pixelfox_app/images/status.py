@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from quart import Blueprint, current_app
 from quart_schema import validate_response
 
-from pixelfox_storage.protocol.errors import APIError
+from pixelfox_protocol.errors import APIError
 
 from ..auth import current_user, public
 from ..config import AppSettings

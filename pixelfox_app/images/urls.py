@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from pixelfox_storage.protocol import links
-from pixelfox_storage.protocol.internal import UPLOAD_PATH
+from pixelfox_protocol import links
+from pixelfox_protocol.internal import UPLOAD_PATH
 
 from ..config import AppSettings
 from ..models import StoragePool

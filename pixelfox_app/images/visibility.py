@@ -33,8 +33,8 @@ from quart import Blueprint, current_app, g
 from quart_schema import validate_request, validate_response
 
 from pixelfox_common.web import raises
-from pixelfox_storage.protocol.errors import APIError
-from pixelfox_storage.protocol.keys import RedisKeys, visibility_job_id
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.keys import RedisKeys, visibility_job_id
 
 from ..auth import login_required
 from ..models import Image, User, Visibility

@@ -21,15 +21,15 @@ from pydantic import BaseModel, Field
 from quart import Blueprint, g
 from quart_schema import tag_blueprint, validate_querystring, validate_request, validate_response
 
-from pixelfox_storage.protocol.errors import APIError
-from pixelfox_storage.protocol.internal import (
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.internal import (
     BACKUP_PATH,
     POOL_BACKUPS_PATH,
     BackupManifest,
     BackupRecord,
     BackupReport,
 )
-from pixelfox_storage.protocol.keys import RedisKeys, backup_job_id
+from pixelfox_protocol.keys import RedisKeys, backup_job_id
 
 from ..auth import node_required
 from ..models import Image, StorageNode, StoragePool

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 from pixelfox_common import metrics
-from pixelfox_storage.protocol.internal import Heartbeat, NodeConfig, PoolInfo, UploadLimits
-from pixelfox_storage.protocol.keys import RedisKeys
+from pixelfox_protocol.internal import Heartbeat, NodeConfig, PoolInfo, UploadLimits
+from pixelfox_protocol.keys import RedisKeys
 
 from .. import knobs
 from ..models import StorageNode, StoragePool

@@ -7,7 +7,7 @@ from quart import Blueprint, current_app, g
 from quart_schema import tag_blueprint, validate_request, validate_response
 
 from pixelfox_common.web import raises
-from pixelfox_storage.protocol.internal import (
+from pixelfox_protocol.internal import (
     MOVE_IMAGE_PATH,
     MOVE_OUTCOME_PATH,
     MOVE_SWITCH_PATH,

@@ -6,8 +6,8 @@ from pydantic import BaseModel
 from quart import Blueprint, current_app, g
 from quart_schema import tag_blueprint, validate_request, validate_response
 
-from pixelfox_storage.protocol.errors import APIError
-from pixelfox_storage.protocol.internal import (
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.internal import (
     HEARTBEAT_PATH,
     NODE_CONFIG_PATH,
     UPLOAD_COMPLETE_PATH,

@@ -9,11 +9,11 @@ from pathlib import Path, PurePosixPath
 
 from tortoise.transactions import in_transaction
 
-from pixelfox_storage.protocol import layout
-from pixelfox_storage.protocol.errors import APIError
-from pixelfox_storage.protocol.internal import VariantReport
-from pixelfox_storage.protocol.layout import UnsafePath
-from pixelfox_storage.protocol.links import resolve_file
+from pixelfox_protocol import layout
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.internal import VariantReport
+from pixelfox_protocol.layout import UnsafePath
+from pixelfox_protocol.links import resolve_file
 
 from ..models import Image, ImageState, ImageVariant, StorageNode
 from ..nodes import node_of

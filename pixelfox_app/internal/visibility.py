@@ -13,11 +13,11 @@ from pathlib import Path
 
 from tortoise.transactions import in_transaction
 
-from pixelfox_storage.protocol import layout
-from pixelfox_storage.protocol.errors import APIError
-from pixelfox_storage.protocol.internal import VisibilityReport
-from pixelfox_storage.protocol.layout import UnsafePath
-from pixelfox_storage.protocol.links import resolve_file
+from pixelfox_protocol import layout
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.internal import VisibilityReport
+from pixelfox_protocol.layout import UnsafePath
+from pixelfox_protocol.links import resolve_file
 
 from ..models import Image, ImageVariant, StorageNode, Visibility
 from .variants import check_variant_path, own_image

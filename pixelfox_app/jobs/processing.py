@@ -10,7 +10,7 @@ from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import Job, JobStatus
 
 from pixelfox_common.logs import new_request_id
-from pixelfox_storage.protocol.keys import RedisKeys, process_job_id
+from pixelfox_protocol.keys import RedisKeys, process_job_id
 
 from ..models import Image, StoragePool
 from ..nodes import node_of

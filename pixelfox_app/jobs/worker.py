@@ -11,7 +11,7 @@ from arq.connections import RedisSettings, create_pool
 from arq.constants import health_check_key_suffix
 from arq.worker import create_worker
 
-from pixelfox_storage.protocol.keys import RedisKeys
+from pixelfox_protocol.keys import RedisKeys
 
 from ..config import AppSettings
 from ..db import close_db, init_db

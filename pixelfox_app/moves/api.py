@@ -12,8 +12,8 @@ from quart import Blueprint, current_app, g
 from quart_schema import validate_querystring, validate_request, validate_response
 
 from pixelfox_common.web import raises
-from pixelfox_storage.protocol.errors import APIError
-from pixelfox_storage.protocol.keys import RedisKeys
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.keys import RedisKeys
 
 from ..auth import admin_required
 from ..models import Move, MoveItem

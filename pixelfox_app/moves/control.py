@@ -18,8 +18,8 @@ from arq.constants import job_key_prefix, result_key_prefix
 from tortoise.functions import Sum
 
 from pixelfox_common.logs import new_request_id
-from pixelfox_storage.protocol.errors import APIError
-from pixelfox_storage.protocol.keys import RedisKeys
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.keys import RedisKeys
 
 from ..models import Image, ImageVariant, Move, MoveState, StorageNode, StoragePool
 from ..nodes import node_of

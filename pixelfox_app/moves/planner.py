@@ -20,7 +20,7 @@ from arq.constants import job_key_prefix, result_key_prefix
 from tortoise.expressions import F
 
 from pixelfox_common.logs import new_request_id
-from pixelfox_storage.protocol.keys import RedisKeys
+from pixelfox_protocol.keys import RedisKeys
 
 from ..models import Image, Move, MoveState
 from ..nodes import node_of

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 from tortoise.expressions import F
 
-from pixelfox_storage.protocol.keys import MOVE_FINISHED_TTL, RedisKeys
+from pixelfox_protocol.keys import MOVE_FINISHED_TTL, RedisKeys
 
 from ..models import Image, Move, MoveItem, MoveItemState, MoveState
 

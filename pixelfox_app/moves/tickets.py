@@ -15,9 +15,9 @@ from redis.asyncio import Redis
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from pixelfox_storage.protocol import grants
-from pixelfox_storage.protocol.errors import APIError
-from pixelfox_storage.protocol.internal import (
+from pixelfox_protocol import grants
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.internal import (
     REPLICATE_PATH,
     MoveFile,
     MoveOutcome,
@@ -25,7 +25,7 @@ from pixelfox_storage.protocol.internal import (
     MoveSwitched,
     MoveTicket,
 )
-from pixelfox_storage.protocol.keys import RedisKeys
+from pixelfox_protocol.keys import RedisKeys
 
 from .. import knobs
 from ..config import AppSettings

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
-from pixelfox_storage.protocol.errors import APIError
-from pixelfox_storage.protocol.keys import HEARTBEAT_TTL, RedisKeys
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.keys import HEARTBEAT_TTL, RedisKeys
 
 from .. import knobs
 from ..models import StorageNode, StoragePool

@@ -23,7 +23,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from pixelfox_storage.protocol.internal import PoolHeartbeat
+from pixelfox_protocol.internal import PoolHeartbeat
 
 from ..models import PoolTier, StorageNode, StoragePool
 from ..nodes import node_of

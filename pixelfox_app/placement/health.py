@@ -28,8 +28,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from pixelfox_storage.protocol.internal import Heartbeat
-from pixelfox_storage.protocol.keys import HEARTBEAT_TTL, NODE_HEALTH_TTL, RedisKeys
+from pixelfox_protocol.internal import Heartbeat
+from pixelfox_protocol.keys import HEARTBEAT_TTL, NODE_HEALTH_TTL, RedisKeys
 
 # Beats come every 5 s: two missed beats plus slack, so a stopped node leaves
 # placement within 15 s of its last beat even when that beat was late itself.

@@ -29,8 +29,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from redis.asyncio import Redis
 
-from pixelfox_storage.protocol.internal import UPLOAD_PATH
-from pixelfox_storage.protocol.keys import REACHABILITY_TTL, RedisKeys
+from pixelfox_protocol.internal import UPLOAD_PATH
+from pixelfox_protocol.keys import REACHABILITY_TTL, RedisKeys
 
 from ..config import AppSettings
 from ..models import StoragePool

@@ -19,12 +19,12 @@ from quart import current_app, g
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from pixelfox_storage.protocol import layout
-from pixelfox_storage.protocol.errors import APIError
-from pixelfox_storage.protocol.internal import UploadCompletion, UploadResult
-from pixelfox_storage.protocol.keys import RedisKeys, process_job_id
-from pixelfox_storage.protocol.layout import UnsafePath
-from pixelfox_storage.protocol.links import resolve_file
+from pixelfox_protocol import layout
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.internal import UploadCompletion, UploadResult
+from pixelfox_protocol.keys import RedisKeys, process_job_id
+from pixelfox_protocol.layout import UnsafePath
+from pixelfox_protocol.links import resolve_file
 
 from ..config import AppSettings
 from ..images import urls

@@ -17,7 +17,7 @@ from pixelfox_common.imagecheck import (
     extension_of,
 )
 from pixelfox_common.ingest import IngestLimits
-from pixelfox_storage.protocol.errors import APIError
+from pixelfox_protocol.errors import APIError
 
 from .. import knobs
 from ..auth.ratelimit import rate_limits, request_client_address

@@ -36,10 +36,10 @@ from redis.asyncio import Redis
 from pixelfox_common import ingest
 from pixelfox_common.ingest import IngestResult
 from pixelfox_common.streambody import StreamBody, drain
-from pixelfox_storage.protocol import tokens
-from pixelfox_storage.protocol.errors import APIError
-from pixelfox_storage.protocol.internal import UploadResult
-from pixelfox_storage.protocol.keys import JTI_LEEWAY, RedisKeys
+from pixelfox_protocol import tokens
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.internal import UploadResult
+from pixelfox_protocol.keys import JTI_LEEWAY, RedisKeys
 
 from ..auth import public
 from ..auth.current import bearer_value, current_user

@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, current_app, g
 from quart_schema import validate_querystring, validate_request, validate_response
 
-from pixelfox_storage.protocol.errors import APIError
+from pixelfox_protocol.errors import APIError
 
 from ..auth import login_required
 from ..config import AppSettings

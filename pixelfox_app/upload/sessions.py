@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 from quart import current_app, g
 
-from pixelfox_storage.protocol.tokens import UploadClaims
+from pixelfox_protocol.tokens import UploadClaims
 
 from ..auth.ratelimit import request_client_address
 from ..config import AppSettings

@@ -7,8 +7,8 @@ start-up show :func:`key_status` until it is fixed.
 
 from __future__ import annotations
 
-from pixelfox_storage.protocol import tokens
-from pixelfox_storage.protocol.errors import APIError
+from pixelfox_protocol import tokens
+from pixelfox_protocol.errors import APIError
 
 from ..config import AppSettings
 
@@ -20,7 +20,7 @@ def key_status(settings: AppSettings) -> list[str]:
         warnings.append(
             "PIXELFOX_TOKEN_SIGNING_KEY is not set: no upload token can be signed, "
             "so uploads fail. Make a key pair with "
-            "pixelfox_storage.protocol.tokens.new_signing_key()."
+            "pixelfox_protocol.tokens.new_signing_key()."
         )
     else:
         try:

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from quart import Quart, current_app, request, session
 from quart_auth import current_user as cookie_user
 
-from pixelfox_storage.protocol.errors import APIError
+from pixelfox_protocol.errors import APIError
 
 from .render import error_page, is_htmx
 

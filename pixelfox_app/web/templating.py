@@ -7,6 +7,8 @@ from typing import Any
 
 from quart import Quart, current_app, request, url_for
 
+from pixelfox_protocol.version import VERSION
+
 from ..auth.current import current_user
 from . import csrf
 
@@ -51,8 +53,6 @@ def age(moment: datetime | None) -> str:
 
 def asset(path: str) -> str:
     """URL of a static file with the app version, so a new release is never cached stale."""
-    from ..app import VERSION
-
     return url_for("static", filename=path, v=VERSION)
 
 

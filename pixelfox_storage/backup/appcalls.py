@@ -10,9 +10,7 @@ import httpx
 from pydantic import ValidationError
 
 from pixelfox_common.logs import REQUEST_ID_HEADER, valid_request_id
-
-from ..config import StorageSettings
-from ..protocol.internal import (
+from pixelfox_protocol.internal import (
     BACKUP_PATH,
     POOL_BACKUPS_PATH,
     BackupManifest,
@@ -20,6 +18,8 @@ from ..protocol.internal import (
     BackupReport,
     node_authorization,
 )
+
+from ..config import StorageSettings
 
 # Not the worker's app client: the worker's lanes import this package, and the
 # restore command must load without the worker.

@@ -18,10 +18,10 @@ from arq import Retry
 
 from pixelfox_common.logs import job_context
 from pixelfox_common.metrics import observed_job
+from pixelfox_protocol import layout, links
+from pixelfox_protocol.internal import BackupReport, PoolInfo
 
 from ..pools import PoolMapUnavailable
-from ..protocol import layout, links
-from ..protocol.internal import BackupReport, PoolInfo
 from .appcalls import AppUnavailable, ImageGone, ReportRefused, report_backup
 from .store import BackupMismatch, BackupUnavailable, client_for, object_key, put_original
 

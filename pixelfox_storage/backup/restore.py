@@ -29,12 +29,12 @@ from arq.connections import RedisSettings, create_pool
 
 from pixelfox_common.durable import fsync_dir
 from pixelfox_common.logs import new_request_id
+from pixelfox_protocol import layout, links
+from pixelfox_protocol.internal import BackupRecord, PoolInfo
+from pixelfox_protocol.keys import RedisKeys, restore_job_id
 
 from ..config import StorageSettings
 from ..pools import PoolMap, load_pool_map
-from ..protocol import layout, links
-from ..protocol.internal import BackupRecord, PoolInfo
-from ..protocol.keys import RedisKeys, restore_job_id
 from .appcalls import backup_record, pool_manifest
 from .store import BackupUnavailable, client_for, fetch_original, file_sha256, object_key
 

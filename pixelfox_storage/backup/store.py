@@ -25,8 +25,9 @@ from typing import Any
 # botocore's exceptions are small; boto3 itself (~25 MB) loads with the first client.
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pixelfox_protocol import layout
+
 from ..config import StorageSettings
-from ..protocol import layout
 
 READ_CHUNK = 1024 * 1024
 METADATA_KEY = "sha256"

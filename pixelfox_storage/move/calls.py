@@ -10,8 +10,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from ..config import StorageSettings
-from ..protocol.internal import (
+from pixelfox_protocol.internal import (
     MOVE_IMAGE_PATH,
     MOVE_OUTCOME_PATH,
     MOVE_SWITCH_PATH,
@@ -22,6 +21,8 @@ from ..protocol.internal import (
     MoveTicket,
     node_authorization,
 )
+
+from ..config import StorageSettings
 from .files import CHUNK
 
 M = TypeVar("M", bound=BaseModel)

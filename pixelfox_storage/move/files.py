@@ -15,8 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pixelfox_common.durable import fsync_dir, makedirs_durable
-
-from ..protocol import links
+from pixelfox_protocol import links
 
 CHUNK = 1024 * 1024
 # The node worker's temporary folder (worker.files.TEMP_DIR), whose sweeper removes

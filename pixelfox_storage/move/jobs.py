@@ -33,11 +33,11 @@ from redis.asyncio import Redis
 
 from pixelfox_common.logs import job_context
 from pixelfox_common.metrics import observed_job
+from pixelfox_protocol import links
+from pixelfox_protocol.internal import MoveFile, MoveOutcome, MoveSwitch, MoveTicket
+from pixelfox_protocol.keys import RedisKeys
 
 from ..pools import PoolMapUnavailable, UnknownPool
-from ..protocol import links
-from ..protocol.internal import MoveFile, MoveOutcome, MoveSwitch, MoveTicket
-from ..protocol.keys import RedisKeys
 from ..worker.imagelock import ImageBusy, image_lock
 from . import files
 from .calls import AppCalls, Refused, TryLater, WrongNode, push

@@ -32,11 +32,11 @@ from quart_schema import document_response, security_scheme, validate_querystrin
 from pixelfox_common import streambody
 from pixelfox_common.openapi import raises
 from pixelfox_common.streambody import StreamBody
+from pixelfox_protocol import grants, links
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.internal import REPLICATE_PATH, ReplicateQuery, ReplicateResult
+from pixelfox_protocol.layout import UnsafePath
 
-from ..protocol import grants, links
-from ..protocol.errors import APIError
-from ..protocol.internal import REPLICATE_PATH, ReplicateQuery, ReplicateResult
-from ..protocol.layout import UnsafePath
 from ..upload.node import UploadNode, check_space
 from . import files
 

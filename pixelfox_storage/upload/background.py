@@ -16,9 +16,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from pixelfox_common.ingest import sweep_incoming
+from pixelfox_protocol.layout import UnsafePath
+from pixelfox_protocol.links import resolve_file
 
-from ..protocol.layout import UnsafePath
-from ..protocol.links import resolve_file
 from .completion import deliver
 from .follower import SpoolFollower
 from .node import UploadNode

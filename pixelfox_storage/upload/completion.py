@@ -23,14 +23,15 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, Field, ValidationError
 
-from ..config import StorageSettings
-from ..protocol.errors import CODES, APIError
-from ..protocol.internal import (
+from pixelfox_protocol.errors import CODES, APIError
+from pixelfox_protocol.internal import (
     UPLOAD_COMPLETE_PATH,
     UploadCompletion,
     UploadResult,
     node_authorization,
 )
+
+from ..config import StorageSettings
 from .outbox import Outbox
 
 log = logging.getLogger(__name__)

@@ -31,10 +31,10 @@ from pixelfox_common.bodyfile import BodyFile
 from pixelfox_common.ingest import IngestResult
 from pixelfox_common.streambody import StreamBody
 from pixelfox_common.web import public_api, raises
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.internal import UPLOAD_PATH, PoolInfo, UploadCompletion, UploadResult
+from pixelfox_protocol.tokens import UploadClaims
 
-from ..protocol.errors import APIError
-from ..protocol.internal import UPLOAD_PATH, PoolInfo, UploadCompletion, UploadResult
-from ..protocol.tokens import UploadClaims
 from . import cors, grant
 from .completion import UploadQueued, report
 from .node import APP_TIMEOUT_TOTAL, UploadNode, check_space

@@ -26,9 +26,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from ..protocol import tokens
-from ..protocol.errors import APIError
-from ..protocol.keys import JTI_LEEWAY, RedisKeys
+from pixelfox_protocol import tokens
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.keys import JTI_LEEWAY, RedisKeys
 
 log = logging.getLogger(__name__)
 

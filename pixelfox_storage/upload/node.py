@@ -15,13 +15,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from redis.asyncio import Redis
 
 from pixelfox_common.ingest import IngestLimits
+from pixelfox_protocol import tokens
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.internal import PoolInfo, UploadLimits
+from pixelfox_protocol.keys import RedisKeys
 
 from ..config import StorageSettings
 from ..pools import PoolDirectory, PoolMapUnavailable, UnknownPool, read_cache
-from ..protocol import tokens
-from ..protocol.errors import APIError
-from ..protocol.internal import PoolInfo, UploadLimits
-from ..protocol.keys import RedisKeys
 from .outbox import Outbox
 
 if TYPE_CHECKING:

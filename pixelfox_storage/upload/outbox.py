@@ -24,8 +24,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from pixelfox_common.durable import fsync_dir
-
-from ..protocol.internal import UploadCompletion
+from pixelfox_protocol.internal import UploadCompletion
 
 log = logging.getLogger(__name__)
 

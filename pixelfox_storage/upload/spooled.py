@@ -43,9 +43,9 @@ from quart_schema import hide
 
 from pixelfox_common.bodyfile import BodyFile, NotABodyFile
 from pixelfox_common.spool import sweep_folder
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.internal import UPLOAD_PATH
 
-from ..protocol.errors import APIError
-from ..protocol.internal import UPLOAD_PATH
 from . import grant
 from .endpoint import _node as current_node
 from .endpoint import admit, blueprint, store

@@ -6,15 +6,15 @@ import httpx
 from pydantic import BaseModel
 
 from pixelfox_common.logs import REQUEST_ID_HEADER, valid_request_id
-
-from ..config import StorageSettings
-from ..protocol.internal import (
+from pixelfox_protocol.internal import (
     VARIANTS_PATH,
     VISIBILITY_PATH,
     VariantReport,
     VisibilityReport,
     node_authorization,
 )
+
+from ..config import StorageSettings
 
 
 class AppUnavailable(Exception):

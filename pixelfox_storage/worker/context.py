@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from pixelfox_protocol.keys import RedisKeys
+
 from ..config import StorageSettings
 from ..pools import PoolDirectory
 from ..processing import Limits, VariantSpec, parse_variants
-from ..protocol.keys import RedisKeys
 from .appclient import AppClient
 
 # The app answers in milliseconds; a report that takes longer is better retried.

@@ -23,8 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pixelfox_common.durable import fsync_dir, makedirs_durable
-
-from ..protocol import layout, links
+from pixelfox_protocol import layout, links
 
 TEMP_DIR = ".tmp/worker"
 _ORIGINAL_DATE = re.compile(r"^(?:private/)?original/(\d{4})/(\d{2})/(\d{2})/[^/]+$")

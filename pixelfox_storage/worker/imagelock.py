@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
 
-from ..protocol.keys import IMAGE_LOCK_TTL, RedisKeys
+from pixelfox_protocol.keys import IMAGE_LOCK_TTL, RedisKeys
 
 # Seconds a job waits before it looks at a busy image again.
 BUSY_RETRY_SECONDS = 2.0

@@ -27,11 +27,11 @@ from arq import Retry
 
 from pixelfox_common.logs import job_context
 from pixelfox_common.metrics import observed_job
+from pixelfox_protocol.internal import VariantReport, VisibilityReport
+from pixelfox_protocol.layout import UnsafePath
 
 from ..pools import PoolMapUnavailable, UnknownPool
 from ..processing import Limits
-from ..protocol.internal import VariantReport, VisibilityReport
-from ..protocol.layout import UnsafePath
 from .appclient import AppUnavailable, ImageGone
 from .context import NodeContext
 from .files import move_to_subtree, sweep_temp_files

@@ -36,11 +36,12 @@ from arq import cron, func
 from arq.connections import ArqRedis, RedisSettings
 from arq.constants import in_progress_key_prefix
 
+from pixelfox_protocol.keys import RedisKeys
+
 from ..backup.jobs import backup_original
 from ..config import StorageSettings
 from ..move.jobs import MAX_TRIES as MOVE_MAX_TRIES
 from ..move.jobs import move_image
-from ..protocol.keys import RedisKeys
 from .context import NodeContext
 from .jobs import MAX_TRIES, change_visibility, ping, process_image, sweep_temp_files_job
 

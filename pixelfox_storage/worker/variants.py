@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pyvips
 
+from pixelfox_protocol import layout, links
+from pixelfox_protocol.internal import VariantInfo, VariantReport
+
 from ..processing import ImageRejected, Limits, VariantSpec, harden, render, writable_formats
-from ..protocol import layout, links
-from ..protocol.internal import VariantInfo, VariantReport
 from .files import discard_temp_files, original_date, write_atomically
 
 

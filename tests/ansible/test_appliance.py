@@ -154,7 +154,7 @@ def test_an_upload_through_the_seed_curl_flow_is_served_by_the_nodes_nginx(
 def test_the_nodes_nginx_checks_signed_links_with_the_apps_secret_and_hides_the_rest(
     lab: Lab, client: CurlClient, inventory: Path, jpeg: Path
 ) -> None:
-    from pixelfox_storage.protocol.links import sign
+    from pixelfox_protocol.links import sign
 
     secret = yaml.safe_load((inventory / "group_vars/all/secrets.yml").read_text())[
         "pixelfox_link_secret"

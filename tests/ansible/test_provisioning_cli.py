@@ -162,7 +162,7 @@ def test_nodes_ready_passes_with_a_fresh_heartbeat_and_an_answering_upload_api(
 
     import redis
 
-    from pixelfox_storage.protocol.keys import RedisKeys
+    from pixelfox_protocol.keys import RedisKeys
 
     class UploadAPI(BaseHTTPRequestHandler):
         def do_HEAD(self) -> None:  # the name http.server calls

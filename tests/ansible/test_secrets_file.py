@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from pixelfox_cli.main import cli
 from pixelfox_cli.secrets import GENERATED, NODES_KEY, PUBLIC_KEY, SIGNING_KEY
-from pixelfox_storage.protocol.tokens import public_key_of
+from pixelfox_protocol.tokens import public_key_of
 
 pytestmark = pytest.mark.ansible
 

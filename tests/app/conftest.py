@@ -42,9 +42,9 @@ from pixelfox_app.models import (
 )
 from pixelfox_app.nodes import register_node
 from pixelfox_app.placement.health import store_beat
-from pixelfox_storage.protocol.internal import Heartbeat, PoolHeartbeat, node_authorization
-from pixelfox_storage.protocol.keys import RedisKeys
-from pixelfox_storage.protocol.tokens import new_signing_key
+from pixelfox_protocol.internal import Heartbeat, PoolHeartbeat, node_authorization
+from pixelfox_protocol.keys import RedisKeys
+from pixelfox_protocol.tokens import new_signing_key
 from tests.conftest import REDIS_URL, _create_pg_database, _drop_pg_database
 from tests.support import PIXELFOX, Service, free_port
 

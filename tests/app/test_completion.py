@@ -12,8 +12,8 @@ import pytest
 from arq.jobs import deserialize_job
 
 from pixelfox_app.models import Image, UploadSession
-from pixelfox_storage.protocol.internal import UPLOAD_COMPLETE_PATH, node_authorization
-from pixelfox_storage.protocol.keys import process_job_id
+from pixelfox_protocol.internal import UPLOAD_COMPLETE_PATH, node_authorization
+from pixelfox_protocol.keys import process_job_id
 from tests.app.conftest import AppServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -14,8 +14,8 @@ import pytest
 import pytest_asyncio
 
 from pixelfox_app.models import Image, UploadSession
-from pixelfox_storage.protocol.internal import UPLOAD_PATH
-from pixelfox_storage.protocol.keys import process_job_id
+from pixelfox_protocol.internal import UPLOAD_PATH
+from pixelfox_protocol.keys import process_job_id
 from tests.app import images
 from tests.app.conftest import AppServer, Servers
 from tests.support import PIXELFOX, Service, free_port

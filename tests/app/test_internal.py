@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from pixelfox_app.models import Image, ImageVariant, StorageNode, StoragePool, User
-from pixelfox_storage.protocol.internal import (
+from pixelfox_protocol.internal import (
     HEARTBEAT_PATH,
     NODE_CONFIG_PATH,
     VARIANTS_PATH,
 )
-from pixelfox_storage.protocol.keys import HEARTBEAT_TTL
+from pixelfox_protocol.keys import HEARTBEAT_TTL
 from tests.app.conftest import AppServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

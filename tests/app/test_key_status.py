@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pixelfox_app.config import AppSettings
 from pixelfox_app.upload.signing import key_status, public_keys
-from pixelfox_storage.protocol.tokens import new_signing_key
+from pixelfox_protocol.tokens import new_signing_key
 
 
 def test_a_complete_configuration_has_no_warnings():

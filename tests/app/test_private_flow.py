@@ -21,7 +21,7 @@ import pytest
 import pytest_asyncio
 
 from pixelfox_app.models import Image, ImageVariant
-from pixelfox_storage.protocol.internal import UPLOAD_PATH
+from pixelfox_protocol.internal import UPLOAD_PATH
 from tests.app import images
 from tests.app.conftest import AppServer, Servers
 from tests.serving.nginx import NginxSite

@@ -14,12 +14,12 @@ import pytest
 from arq.jobs import deserialize_job
 
 from pixelfox_app.models import Image, ImageVariant, UploadSession, User, Visibility
-from pixelfox_storage.protocol.internal import (
+from pixelfox_protocol.internal import (
     UPLOAD_COMPLETE_PATH,
     VARIANTS_PATH,
     VISIBILITY_PATH,
 )
-from pixelfox_storage.protocol.keys import visibility_job_id
+from pixelfox_protocol.keys import visibility_job_id
 from tests.app import images
 from tests.app.conftest import AppServer
 

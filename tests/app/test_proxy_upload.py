@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from pixelfox_app.models import Image, UploadSession
-from pixelfox_storage.protocol.keys import process_job_id
+from pixelfox_protocol.keys import process_job_id
 from tests.app import images
 from tests.app.conftest import AppServer
 

@@ -9,8 +9,8 @@ import jwt
 import pytest
 
 from pixelfox_app.models import StorageNode, UploadSession, User
-from pixelfox_storage.protocol.errors import APIError
-from pixelfox_storage.protocol.tokens import parse_public_keys, verify
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.tokens import parse_public_keys, verify
 from tests.app.conftest import AppServer, GetServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -42,11 +42,11 @@ from pixelfox_app.dbschema import migrate
 from pixelfox_app.internal.backup import enqueue_backup
 from pixelfox_app.models import Image, StoragePool, User
 from pixelfox_app.nodes import register_node
+from pixelfox_protocol.internal import node_authorization
+from pixelfox_protocol.keys import RedisKeys, backup_job_id
+from pixelfox_protocol.tokens import new_signing_key
 from pixelfox_storage.backup.restore import restore
 from pixelfox_storage.config import StorageSettings
-from pixelfox_storage.protocol.internal import node_authorization
-from pixelfox_storage.protocol.keys import RedisKeys, backup_job_id
-from pixelfox_storage.protocol.tokens import new_signing_key
 from tests.conftest import REDIS_URL
 from tests.support import PIXELFOX, ROOT, Service, free_port
 

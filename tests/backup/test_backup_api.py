@@ -13,13 +13,13 @@ import pytest
 
 from pixelfox_app.models import Image, UploadSession, User
 from pixelfox_app.nodes import register_node
-from pixelfox_storage.protocol.internal import (
+from pixelfox_protocol.internal import (
     BACKUP_PATH,
     POOL_BACKUPS_PATH,
     UPLOAD_COMPLETE_PATH,
     node_authorization,
 )
-from pixelfox_storage.protocol.keys import backup_job_id, process_job_id
+from pixelfox_protocol.keys import backup_job_id, process_job_id
 from tests.backup.conftest import BUCKET, Stack, Stored
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pixelfox_app.dbschema import migrate
-from pixelfox_storage.protocol.tokens import new_signing_key
+from pixelfox_protocol.tokens import new_signing_key
 from tests.support import PIXELFOX, ROOT
 
 

@@ -8,8 +8,8 @@ import time
 from pixelfox_app.db import close_db, init_db
 from pixelfox_app.models import StorageNode
 from pixelfox_app.nodes import authenticate_node
-from pixelfox_storage.protocol.errors import APIError
-from pixelfox_storage.protocol.tokens import UploadClaims, mint, parse_public_keys, verify
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.tokens import UploadClaims, mint, parse_public_keys, verify
 from tests.cli.support import assert_one_line_error, cli_env, migrated, pixelfox, query
 
 

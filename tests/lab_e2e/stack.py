@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from pixelfox_lab import Lab
-from pixelfox_storage.protocol.internal import UPLOAD_PATH
-from pixelfox_storage.protocol.tokens import new_signing_key
+from pixelfox_protocol.internal import UPLOAD_PATH
+from pixelfox_protocol.tokens import new_signing_key
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")

@@ -46,10 +46,10 @@ from pixelfox_app.models import (
     Visibility,
 )
 from pixelfox_app.nodes import register_node
-from pixelfox_storage.protocol import layout
-from pixelfox_storage.protocol.internal import UPLOAD_PATH
-from pixelfox_storage.protocol.keys import RedisKeys
-from pixelfox_storage.protocol.tokens import new_signing_key
+from pixelfox_protocol import layout
+from pixelfox_protocol.internal import UPLOAD_PATH
+from pixelfox_protocol.keys import RedisKeys
+from pixelfox_protocol.tokens import new_signing_key
 from tests.conftest import REDIS_URL, delete_redis_keys
 from tests.support import PIXELFOX, Service, free_port
 

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from pixelfox_storage.protocol import grants
-from pixelfox_storage.protocol.internal import REPLICATE_PATH
-from pixelfox_storage.protocol.tokens import new_signing_key
+from pixelfox_protocol import grants
+from pixelfox_protocol.internal import REPLICATE_PATH
+from pixelfox_protocol.tokens import new_signing_key
 from tests.moves.conftest import Stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")

@@ -30,10 +30,10 @@ from pixelfox_app.models import (
 )
 from pixelfox_app.moves.tickets import switch
 from pixelfox_app.nodes import register_node
-from pixelfox_storage.protocol import layout
-from pixelfox_storage.protocol.errors import APIError
-from pixelfox_storage.protocol.internal import MoveSwitch
-from pixelfox_storage.protocol.keys import RedisKeys
+from pixelfox_protocol import layout
+from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.internal import MoveSwitch
+from pixelfox_protocol.keys import RedisKeys
 from tests.conftest import REDIS_URL
 
 ORIGINAL = b"original bytes"

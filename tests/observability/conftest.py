@@ -27,8 +27,8 @@ from pixelfox_app.db import close_db, init_db
 from pixelfox_app.dbschema import migrate
 from pixelfox_app.models import StoragePool, User
 from pixelfox_app.nodes import register_node
-from pixelfox_storage.protocol.internal import UPLOAD_PATH
-from pixelfox_storage.protocol.tokens import new_signing_key
+from pixelfox_protocol.internal import UPLOAD_PATH
+from pixelfox_protocol.tokens import new_signing_key
 from tests.conftest import REDIS_URL, delete_redis_keys
 from tests.support import PIXELFOX, Service, free_port
 

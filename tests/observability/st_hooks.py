@@ -12,9 +12,9 @@ import uuid
 
 import schemathesis
 
-from pixelfox_storage.protocol import tokens
-from pixelfox_storage.protocol.errors import CODES
-from pixelfox_storage.protocol.internal import UPLOAD_PATH
+from pixelfox_protocol import tokens
+from pixelfox_protocol.errors import CODES
+from pixelfox_protocol.internal import UPLOAD_PATH
 
 
 @schemathesis.check

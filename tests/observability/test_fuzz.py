@@ -19,7 +19,7 @@ import pytest
 from pixelfox_app.db import close_db, init_db
 from pixelfox_app.models import StorageNode
 from pixelfox_app.nodes import register_node
-from pixelfox_storage.protocol.internal import node_authorization
+from pixelfox_protocol.internal import node_authorization
 from tests.observability.conftest import NODE_ID, Live
 from tests.support import ROOT, Service, free_port
 

@@ -21,8 +21,8 @@ from pixelfox_app import knobs
 from pixelfox_app.models import StorageNode, StoragePool
 from pixelfox_app.placement import Placement, PlacementRequest, place
 from pixelfox_app.placement.health import store_beat
-from pixelfox_storage.protocol.internal import Heartbeat, PoolHeartbeat
-from pixelfox_storage.protocol.keys import REACHABILITY_TTL, RedisKeys
+from pixelfox_protocol.internal import Heartbeat, PoolHeartbeat
+from pixelfox_protocol.keys import REACHABILITY_TTL, RedisKeys
 
 # The real control app of tests/app (one per module), for the tests that need one.
 from tests.app.conftest import app_server, app_with, servers  # noqa: F401

@@ -7,7 +7,7 @@ import pytest
 from pixelfox_app.models import StoragePool
 from pixelfox_app.placement import NoEligiblePool
 from pixelfox_app.placement.health import mark_down
-from pixelfox_storage.protocol.keys import NODE_HEALTH_TTL
+from pixelfox_protocol.keys import NODE_HEALTH_TTL
 from tests.placement.conftest import Fleet, ago
 
 

@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 from arq.connections import ArqRedis
 
-from pixelfox_storage.protocol.internal import UPLOAD_PATH
+from pixelfox_protocol.internal import UPLOAD_PATH
 from tests.app import images
 from tests.app.conftest import AppServer, Servers
 from tests.support import PIXELFOX, Service, free_port

@@ -6,8 +6,8 @@ import asyncio
 from pathlib import Path
 
 from pixelfox_common import metrics
+from pixelfox_protocol.internal import PoolInfo
 from pixelfox_storage.heartbeat import ErrorRate, UsageTracker, scan_used_bytes
-from pixelfox_storage.protocol.internal import PoolInfo
 
 POOL_ID = 987_654  # a label no other test in this process uses
 

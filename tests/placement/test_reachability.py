@@ -12,8 +12,8 @@ import pytest
 from pixelfox_app.config import AppSettings
 from pixelfox_app.placement import NoEligiblePool
 from pixelfox_app.placement.reachability import check_pools, local_fallback_url
-from pixelfox_storage.protocol.internal import UPLOAD_PATH
-from pixelfox_storage.protocol.keys import REACHABILITY_TTL
+from pixelfox_protocol.internal import UPLOAD_PATH
+from pixelfox_protocol.keys import REACHABILITY_TTL
 from tests.conftest import REDIS_URL
 from tests.placement.conftest import Fleet
 from tests.support import PIXELFOX, Service, free_port

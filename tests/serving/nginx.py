@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pixelfox_storage.protocol.links import key_id
+from pixelfox_protocol.links import key_id
 from tests.support import ROOT, Service, free_port
 
 TEMPLATE = ROOT / "docs" / "nginx" / "pixelfox-storage.conf"

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from pixelfox_app.config import AppSettings
 from pixelfox_app.images import signing, urls
 from pixelfox_app.models import StoragePool
-from pixelfox_storage.protocol import links
+from pixelfox_protocol import links
 
 NOW = 1_800_000_010.0  # not on a step boundary
 PRIVATE = "private/original/2026/11/27/0b7e4c1e-8c1a-4f0e-9a53-2f7f2d0c9a11.jpg"

@@ -24,8 +24,8 @@ import httpx
 import pytest
 import redis
 
-from pixelfox_storage.protocol.internal import NODE_CONFIG_PATH, UPLOAD_COMPLETE_PATH, UPLOAD_PATH
-from pixelfox_storage.protocol.tokens import UploadClaims, mint, new_signing_key
+from pixelfox_protocol.internal import NODE_CONFIG_PATH, UPLOAD_COMPLETE_PATH, UPLOAD_PATH
+from pixelfox_protocol.tokens import UploadClaims, mint, new_signing_key
 from tests.conftest import REDIS_URL
 from tests.support import PIXELFOX, Service, free_port
 

@@ -13,7 +13,7 @@ import pytest
 
 from pixelfox_common import ingest
 from pixelfox_common.spool import sweep_incoming
-from pixelfox_storage.protocol.errors import APIError
+from pixelfox_protocol.errors import APIError
 from tests.storage import images
 
 BOUNDARY = "test-boundary"

@@ -20,7 +20,7 @@ import pytest
 
 from pixelfox_common import ingest
 from pixelfox_common.bodyfile import BodyFile
-from pixelfox_storage.protocol.errors import APIError
+from pixelfox_protocol.errors import APIError
 from pixelfox_storage.upload.follower import SpoolFollower, handover
 from tests.storage import images
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from pixelfox_storage.protocol.internal import node_authorization
+from pixelfox_protocol.internal import node_authorization
 from tests.storage import images
 from tests.storage.conftest import APP_ORIGIN, NODE_CREDENTIAL, NODE_ID, POOL_ID, Node
 

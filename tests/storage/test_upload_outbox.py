@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pixelfox_storage.protocol.internal import UploadCompletion
+from pixelfox_protocol.internal import UploadCompletion
 from pixelfox_storage.upload.outbox import Outbox
 from tests.storage import images
 from tests.storage.conftest import APP_ORIGIN, POOL_ID, FakeApp, Node, start_node

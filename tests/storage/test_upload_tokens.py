@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import jwt
 import pytest
 
-from pixelfox_storage.protocol.keys import TOKEN_ISSUER, token_audience
-from pixelfox_storage.protocol.tokens import (
+from pixelfox_protocol.keys import TOKEN_ISSUER, token_audience
+from pixelfox_protocol.tokens import (
     _unb64,
     new_signing_key,
     parse_private_key,

@@ -7,8 +7,8 @@ import time
 import jwt
 import pytest
 
-from pixelfox_storage.protocol import tokens
-from pixelfox_storage.protocol.errors import APIError
+from pixelfox_protocol import tokens
+from pixelfox_protocol.errors import APIError
 
 
 def _claims(**changes: object) -> tokens.UploadClaims:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
-from pixelfox_storage.protocol.internal import UPLOAD_PATH
+from pixelfox_protocol.internal import UPLOAD_PATH
 from tests.support import PIXELFOX, ROOT, free_port
 
 from .appliance import Up, pid_alive

@@ -21,7 +21,7 @@ from pixelfox_app.auth.passwords import hash_password
 from pixelfox_app.config import AppSettings
 from pixelfox_app.dbschema import migrate
 from pixelfox_app.models import StoragePool, User
-from pixelfox_storage.protocol.tokens import new_signing_key
+from pixelfox_protocol.tokens import new_signing_key
 
 PASSWORD = "correct horse battery staple"
 PUBLIC = "http://app.pixelfox.test"

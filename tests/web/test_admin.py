@@ -14,8 +14,8 @@ from pixelfox_app import knobs
 from pixelfox_app.models import StoragePool
 from pixelfox_app.nodes import register_node
 from pixelfox_app.web.admin.history import read_history, record_sample
-from pixelfox_storage.protocol.internal import Heartbeat, PoolHeartbeat
-from pixelfox_storage.protocol.keys import HEARTBEAT_TTL
+from pixelfox_protocol.internal import Heartbeat, PoolHeartbeat
+from pixelfox_protocol.keys import HEARTBEAT_TTL
 from tests.web.conftest import Web, make_settings, text_of
 
 GOOD_POOL = {

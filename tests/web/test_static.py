@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pixelfox_storage.protocol.errors import CODES
+from pixelfox_protocol.errors import CODES
 from tests.support import assert_vendored_files_match
 
 STATIC = Path(__file__).resolve().parents[2] / "pixelfox_app" / "static"

@@ -28,8 +28,8 @@ from pixelfox_app.db import close_db, init_db
 from pixelfox_app.dbschema import migrate
 from pixelfox_app.models import Image, StoragePool, User
 from pixelfox_app.nodes import register_node
-from pixelfox_storage.protocol.keys import RedisKeys, process_job_id
-from pixelfox_storage.protocol.tokens import new_signing_key
+from pixelfox_protocol.keys import RedisKeys, process_job_id
+from pixelfox_protocol.tokens import new_signing_key
 from tests.conftest import REDIS_URL
 from tests.support import PIXELFOX, Service, free_port
 from tests.worker import images

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from arq.jobs import Job, JobStatus, serialize_result
 
 from pixelfox_app.models import Image
-from pixelfox_storage.protocol.keys import process_job_id
+from pixelfox_protocol.keys import process_job_id
 from tests.support import PIXELFOX, Service
 from tests.worker.conftest import NODE, Node, Stored, wait_for
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from pixelfox_protocol import layout, links
+from pixelfox_protocol.keys import RedisKeys
 from pixelfox_storage.processing import Limits, parse_variants
-from pixelfox_storage.protocol import layout, links
-from pixelfox_storage.protocol.keys import RedisKeys
 from pixelfox_storage.worker.files import move_to_subtree, original_date
 from pixelfox_storage.worker.imagelock import ImageBusy, image_lock
 from pixelfox_storage.worker.variants import make_variants

@@ -2,7 +2,7 @@
 // want to read it on the upload page. "retry": trying the same file again can
 // help; "renew": get a new upload session first (silently); "switchTo": the
 // operator changed the upload mode. tests/web/test_static.py checks that each
-// code of pixelfox_storage/protocol/errors.py has its entry here.
+// code of pixelfox_protocol/errors.py has its entry here.
 (function () {
   "use strict";
 

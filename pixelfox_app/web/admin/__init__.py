@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from quart import Blueprint, current_app, redirect
 from redis.asyncio import Redis
 
-from pixelfox_storage.protocol.keys import RedisKeys
+from pixelfox_protocol.keys import RedisKeys
 
 from ..access import page_admin_required
 

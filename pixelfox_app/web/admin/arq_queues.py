@@ -21,7 +21,7 @@ from arq.constants import health_check_key_suffix, in_progress_key_prefix, resul
 from arq.jobs import DeserializationError, JobResult, deserialize_result
 from redis.asyncio import Redis
 
-from pixelfox_storage.protocol.keys import RedisKeys
+from pixelfox_protocol.keys import RedisKeys
 
 # Bounds that keep the screen fast on a busy Redis.
 RUNNING_SCAN_LIMIT = 500

@@ -20,8 +20,8 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
-from pixelfox_storage.protocol.internal import Heartbeat, PoolHeartbeat
-from pixelfox_storage.protocol.keys import HEARTBEAT_TTL, RedisKeys
+from pixelfox_protocol.internal import Heartbeat, PoolHeartbeat
+from pixelfox_protocol.keys import HEARTBEAT_TTL, RedisKeys
 
 from ...models import StoragePool
 from ...nodes import node_of

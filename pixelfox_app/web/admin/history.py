@@ -17,7 +17,7 @@ import structlog
 from quart import Quart
 from redis.asyncio import Redis
 
-from pixelfox_storage.protocol.keys import HEALTH_HISTORY_LENGTH, HEALTH_HISTORY_TTL, RedisKeys
+from pixelfox_protocol.keys import HEALTH_HISTORY_LENGTH, HEALTH_HISTORY_TTL, RedisKeys
 
 from ...models import StoragePool
 from .health import pools_health

@@ -5,7 +5,7 @@ from __future__ import annotations
 from arq.connections import ArqRedis
 from quart import current_app, g, redirect, request
 
-from pixelfox_storage.protocol.errors import APIError
+from pixelfox_protocol.errors import APIError
 
 from ...models import Move, MoveItem, MoveState, StoragePool
 from ...moves import cancel_move, pause_move, resume_move, start_move

@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import current_app, redirect, request
 from tortoise.functions import Count, Sum
 
-from pixelfox_storage.protocol.keys import HEALTH_HISTORY_LENGTH
+from pixelfox_protocol.keys import HEALTH_HISTORY_LENGTH
 
 from ...models import Image, ImageVariant, StoragePool
 from ...nodes import node_of

@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, Response, current_app, redirect, render_template, request, session
 from quart_auth import AuthUser, login_user, logout_user
 
-from pixelfox_storage.protocol.errors import APIError
+from pixelfox_protocol.errors import APIError
 
 from ...auth.current import current_user
 from ...auth.decorators import public

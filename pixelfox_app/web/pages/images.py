@@ -13,7 +13,7 @@ from typing import Any
 
 from quart import Blueprint, Response, current_app, g, redirect, request
 
-from pixelfox_storage.protocol.errors import APIError
+from pixelfox_protocol.errors import APIError
 
 from ...auth.current import current_user
 from ...config import AppSettings
