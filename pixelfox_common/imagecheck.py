@@ -10,6 +10,10 @@ Three judges, cheapest first, each raising :class:`APIError` with a stable code:
   refused before any pixel is decoded), and then, for the formats whose
   header does not prove the file complete (JPEG, PNG), decodes it cheaply to
   catch truncation. :func:`inspect` blocks: run it in a thread.
+
+The node's variant pipeline (``pixelfox_storage.processing``) judges an
+original again before decoding it, with the same :class:`ImageLimits`, the same
+:func:`check_limits` and the same :class:`ImageRejected`.
 """
 
 from __future__ import annotations
@@ -72,6 +76,22 @@ _MARKUP_STARTS = (b"<?xml", b"<svg", b"<!doctype", b"<!--", b"<html")
 
 
 @dataclass(frozen=True)
+class ImageLimits:
+    """How large one image may be: the operator's ``max_pixels`` and ``max_frames``."""
+
+    max_pixels: int = 100_000_000
+    max_frames: int = 200
+
+
+class ImageRejected(APIError):
+    """This file is not an image we accept; a stable code from ``pixelfox_protocol.errors``.
+
+    An :class:`APIError`, so an upload answers it as it is; the worker records it
+    on the image instead (retrying will not help).
+    """
+
+
+@dataclass(frozen=True)
 class ImageInfo:
     mime: str
     width: int
@@ -120,14 +140,14 @@ def check_extension(filename: str, allowed_types: frozenset[str]) -> None:
 def sniff(head: bytes, allowed_types: frozenset[str]) -> str:
     """The MIME type the first bytes prove, or UNSUPPORTED_TYPE / INVALID_IMAGE."""
     if not head:
-        raise APIError("INVALID_IMAGE", "The file is empty.")
+        raise ImageRejected("INVALID_IMAGE", "The file is empty.")
     text = head[:256].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if text.startswith(_MARKUP_STARTS) or b"<svg" in head[:1024].lower():
-        raise APIError("UNSUPPORTED_TYPE", "SVG and XML files are not accepted.")
+        raise ImageRejected("UNSUPPORTED_TYPE", "SVG and XML files are not accepted.")
     kind = filetype.image_match(head)
     if kind is None or kind.mime not in allowed_types or kind.mime not in _LOADERS:
         found = kind.mime if kind is not None else "unknown"
-        raise APIError("UNSUPPORTED_TYPE", details={"detected": found})
+        raise ImageRejected("UNSUPPORTED_TYPE", details={"detected": found})
     return str(kind.mime)
 
 
@@ -155,9 +175,7 @@ def harden_vips() -> None:
         _hardened_done = True
 
 
-def inspect(
-    path: Path, mime: str, *, max_pixels: int, max_frames: int, verify_decode: bool = True
-) -> ImageInfo:
+def inspect(path: Path, mime: str, limits: ImageLimits, *, verify_decode: bool = True) -> ImageInfo:
     """Open ``path`` (sniffed as ``mime``) with libvips and judge it. Blocking."""
     harden_vips()
     try:
@@ -167,9 +185,9 @@ def inspect(
         frames = int(image.get("n-pages")) if image.get_typeof("n-pages") else 1
         page_height = int(image.get("page-height")) if image.get_typeof("page-height") else height
     except pyvips.Error as exc:
-        raise APIError("INVALID_IMAGE", details={"reason": _first_line(exc)}) from exc
+        raise ImageRejected("INVALID_IMAGE", details={"reason": vips_reason(exc)}) from exc
     if loader != _LOADER_NAMES[mime]:
-        raise APIError("UNSUPPORTED_TYPE", details={"detected": mime, "decoder": loader})
+        raise ImageRejected("UNSUPPORTED_TYPE", details={"detected": mime, "decoder": loader})
     if mime in ("image/avif", "image/heic"):
         compression = (
             str(image.get("heif-compression")) if image.get_typeof("heif-compression") else ""
@@ -179,22 +197,27 @@ def inspect(
     if frames > 1 and 0 < page_height < height:
         height = page_height
     if width <= 0 or height <= 0:
-        raise APIError("INVALID_IMAGE", "The image has no pixels.")
-    if width * height > max_pixels:
-        raise APIError(
-            "IMAGE_TOO_LARGE",
-            f"The image has {width}x{height} pixels; at most {max_pixels} are accepted.",
-            details={"width": width, "height": height, "max_pixels": max_pixels},
-        )
-    if frames > max_frames:
-        raise APIError(
-            "IMAGE_TOO_LARGE",
-            f"The image has {frames} frames; at most {max_frames} are accepted.",
-            details={"frames": frames, "max_frames": max_frames},
-        )
+        raise ImageRejected("INVALID_IMAGE", "The image has no pixels.")
+    check_limits(width, height, frames, limits)
     if verify_decode and mime in _DECODE_TO_VERIFY:
         _decode(path, mime)
     return ImageInfo(mime=mime, width=width, height=height, frames=frames)
+
+
+def check_limits(width: int, height: int, frames: int, limits: ImageLimits) -> None:
+    """IMAGE_TOO_LARGE when the header's size or frame count is over ``limits``."""
+    if width * height > limits.max_pixels:
+        raise ImageRejected(
+            "IMAGE_TOO_LARGE",
+            f"The image has {width}x{height} pixels; at most {limits.max_pixels} are accepted.",
+            details={"width": width, "height": height, "max_pixels": limits.max_pixels},
+        )
+    if frames > limits.max_frames:
+        raise ImageRejected(
+            "IMAGE_TOO_LARGE",
+            f"The image has {frames} frames; at most {limits.max_frames} are accepted.",
+            details={"frames": frames, "max_frames": limits.max_frames},
+        )
 
 
 def _decode(path: Path, mime: str) -> None:
@@ -204,10 +227,10 @@ def _decode(path: Path, mime: str) -> None:
     try:
         _load(path, mime, **options).avg()
     except pyvips.Error as exc:
-        raise APIError(
+        raise ImageRejected(
             "INVALID_IMAGE",
             "The image is damaged or incomplete.",
-            details={"reason": _first_line(exc)},
+            details={"reason": vips_reason(exc)},
         ) from exc
 
 
@@ -218,5 +241,6 @@ def _load(path: Path, mime: str, **options: object) -> pyvips.Image:
     return loader(str(path), access="sequential", fail_on="truncated", **options)
 
 
-def _first_line(exc: Exception) -> str:
+def vips_reason(exc: Exception) -> str:
+    """What libvips said, in one line (its messages run over several)."""
     return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__

@@ -12,6 +12,7 @@ from pixelfox_protocol.version import VERSION
 from . import heartbeat, move, serving
 from .config import StorageSettings
 from .upload import install as install_upload
+from .upload import spooled
 
 
 def create_app(settings: StorageSettings | None = None) -> Quart:
@@ -34,6 +35,8 @@ def create_app(settings: StorageSettings | None = None) -> Quart:
 
     # After _open: the upload chores start once Redis is there.
     install_upload(app, settings)
+    # The same uploads when this host's nginx received the body first (its spool).
+    app.register_blueprint(spooled.blueprint)
     # Moves push files here with the app's grant; uses the upload module's pools and keys.
     move.install(app)
     # After the upload module: the first beat reports the pools it loaded.

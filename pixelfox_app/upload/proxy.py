@@ -3,7 +3,7 @@
 The seed's old path, kept for the single-host appliance and as the baseline
 direct upload is measured against. It is open only while the operator has
 switched direct upload off (else PROXY_UPLOAD_DISABLED), and it judges the
-bytes with the very code the nodes use (:mod:`pixelfox_common.ingest`), then
+bytes with the very call the nodes make (:func:`pixelfox_common.ingest.receive`), then
 records the image through the same completion code as a node's report.
 
 Two ways in, so that a client behaves the same in both modes:
@@ -24,7 +24,6 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,8 @@ from redis.asyncio import Redis
 
 from pixelfox_common import ingest
 from pixelfox_common.ingest import IngestResult
-from pixelfox_common.streambody import StreamBody, drain
+from pixelfox_common.kept import KeptTasks
+from pixelfox_common.streambody import drain
 from pixelfox_protocol import tokens
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.internal import UploadResult
@@ -56,8 +56,8 @@ from .signing import public_keys
 log = logging.getLogger(__name__)
 blueprint = Blueprint("proxy_upload", __name__)
 
-# Work that must finish although its request is gone (strong references).
-_KEPT: set[asyncio.Task[Any]] = set()
+# Work that must finish although its request is gone.
+_KEPT = KeptTasks()
 
 
 @dataclass
@@ -68,13 +68,6 @@ class Grant:
     # A session opened by this request is deleted again when the upload fails.
     opened_here: bool
     jti_key: str = ""
-
-
-def _keep(coro: Awaitable[Any]) -> asyncio.Future[Any]:
-    task = asyncio.ensure_future(coro)
-    _KEPT.add(task)
-    task.add_done_callback(_KEPT.discard)
-    return task
 
 
 def _redis() -> Redis:
@@ -96,12 +89,6 @@ def _visibility() -> Visibility:
         raise APIError("VALIDATION_ERROR", f"visibility: one of {choices}") from exc
 
 
-def _raw_filename() -> str:
-    return ingest.raw_filename(
-        request.headers.get("Content-Disposition", ""), request.args.get("filename", "")
-    )
-
-
 async def _grant_for_login(policy: UploadPolicy, multipart: bool) -> Grant:
     user: User | None = await current_user()
     if user is None:
@@ -119,7 +106,7 @@ async def _grant_for_login(policy: UploadPolicy, multipart: bool) -> Grant:
     size = min(length, policy.max_bytes) if length else policy.max_bytes
     wanted = SessionRequest(
         file_size=max(1, size),
-        filename="" if multipart else _raw_filename(),
+        filename="" if multipart else ingest.raw_filename(request),
         content_type="" if multipart else request.headers.get("Content-Type", ""),
         visibility=visibility,
     )
@@ -162,7 +149,7 @@ async def _grant_for_token(token: str, policy: UploadPolicy) -> Grant:
     ingest.check_declared_length(
         request.content_length,
         policy.ingest_limits(session.max_size),
-        multipart=request.method == "POST",
+        multipart=ingest.is_form_upload(request.method),
     )
     # Single use while the body streams, like a node's jti hold.
     key = RedisKeys(settings.redis_prefix).token_jti(claims.jti)
@@ -180,35 +167,6 @@ async def _undo(grant: Grant, result: IngestResult | None) -> None:
         await UploadSession.filter(id=grant.session.id).delete()
     if grant.jti_key:
         await _redis().delete(grant.jti_key)
-
-
-async def _receive(grant: Grant, policy: UploadPolicy) -> IngestResult:
-    body = request.body
-    if isinstance(body, StreamBody):
-        body.max_content_length = None  # ingest counts against the session's limit itself
-    base = Path(grant.session.pool.base_path)
-    image_uuid = str(grant.session.image_uuid)
-    limits = policy.ingest_limits(grant.session.max_size)
-    private = grant.session.visibility == Visibility.PRIVATE
-    if request.method == "POST":
-        return await ingest.ingest_multipart(
-            body,
-            request.headers.get("Content-Type", ""),
-            pool_base=base,
-            image_uuid=image_uuid,
-            limits=limits,
-            private=private,
-        )
-    return await ingest.ingest_raw(
-        body,
-        pool_base=base,
-        image_uuid=image_uuid,
-        limits=limits,
-        content_type=request.headers.get("Content-Type", ""),
-        filename=_raw_filename(),
-        content_length=request.content_length,
-        private=private,
-    )
 
 
 async def _record(grant: Grant, result: IngestResult) -> UploadResult:
@@ -243,19 +201,25 @@ async def proxy_upload() -> Any:
 
 async def _proxy_upload() -> Any:
     policy = await UploadPolicy.load()
-    multipart = request.method == "POST"
+    multipart = ingest.is_form_upload(request.method)
     bearer = bearer_value()
     if bearer is not None and not looks_like_api_token(bearer):
         grant = await _grant_for_token(bearer, policy)
     else:
         grant = await _grant_for_login(policy, multipart)
     try:
-        result = await _receive(grant, policy)
+        result = await ingest.receive(
+            request,
+            pool_base=Path(grant.session.pool.base_path),
+            image_uuid=str(grant.session.image_uuid),
+            limits=policy.ingest_limits(grant.session.max_size),
+            private=grant.session.visibility == Visibility.PRIVATE,
+        )
     except BaseException:
-        await asyncio.shield(_keep(_undo(grant, None)))
+        await asyncio.shield(_KEPT.keep(_undo(grant, None), "proxy-upload-undo"))
         raise
     # The file is in place: recording it must finish even if the client leaves now.
-    recorded: UploadResult = await asyncio.shield(_keep(_record(grant, result)))
+    recorded = await asyncio.shield(_KEPT.keep(_record(grant, result), "proxy-upload-record"))
     log.info(
         "proxy upload stored image=%s pool=%s bytes=%s request=%s",
         recorded.image_uuid,

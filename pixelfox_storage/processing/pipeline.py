@@ -49,7 +49,13 @@ from pathlib import Path
 
 import pyvips
 
-from pixelfox_common.imagecheck import harden_vips
+from pixelfox_common.imagecheck import (
+    ImageLimits,
+    ImageRejected,
+    check_limits,
+    harden_vips,
+    vips_reason,
+)
 
 from .specs import VariantSpec, save_options, writable_formats
 
@@ -82,25 +88,6 @@ _M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
 # with glibc's sliding threshold, 142-149 MB with 1 MB (4 MB: 157-170 MB), for
 # ~3 % more CPU time: fresh pages are faulted in and zeroed (bench/variants.py).
 MMAP_THRESHOLD = 1 << 20
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Defaults match the app's knobs ``max_pixels`` and ``max_frames``."""
-
-    max_pixels: int = 100_000_000
-    max_frames: int = 200
-
-
-class ImageRejected(Exception):
-    """The original cannot or must not be processed; retrying will not help.
-
-    ``code`` is a stable code from ``protocol.errors``.
-    """
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -147,24 +134,18 @@ def tune_malloc(threshold: int = MMAP_THRESHOLD) -> bool:
     return bool(libc.mallopt(_M_MMAP_THRESHOLD, threshold))
 
 
-def inspect(original: Path, limits: Limits) -> Header:
-    """Read the header only and enforce type, pixel and frame limits."""
+def inspect(original: Path, limits: ImageLimits) -> Header:
+    """Read the header only and enforce type, pixel and frame limits (as the upload did)."""
     harden()
     try:
         head = pyvips.Image.new_from_file(str(original), access="sequential")
     except pyvips.Error as exc:
-        raise ImageRejected("INVALID_IMAGE", f"not a readable image: {_first_line(exc)}") from exc
+        raise ImageRejected("INVALID_IMAGE", f"not a readable image: {vips_reason(exc)}") from exc
     loader = head.get("vips-loader") if head.get_typeof("vips-loader") else ""
     if loader not in ALLOWED_LOADER_NICKNAMES:
         raise ImageRejected("UNSUPPORTED_TYPE", f"loader {loader or '?'} is not allowed")
     frames = head.get("n-pages") if head.get_typeof("n-pages") else 1
-    if head.width * head.height > limits.max_pixels:
-        raise ImageRejected(
-            "IMAGE_TOO_LARGE",
-            f"{head.width}x{head.height} is over {limits.max_pixels} pixels",
-        )
-    if frames > limits.max_frames:
-        raise ImageRejected("IMAGE_TOO_LARGE", f"{frames} frames, at most {limits.max_frames}")
+    check_limits(head.width, head.height, frames, limits)
     return Header(head.width, head.height, frames, loader, _decodes_whole(head, loader))
 
 
@@ -178,7 +159,7 @@ def _decodes_whole(head: pyvips.Image, loader: str) -> bool:
 def render(
     original: Path,
     specs: Sequence[VariantSpec],
-    limits: Limits | None = None,
+    limits: ImageLimits | None = None,
     *,
     only: Collection[tuple[str, str]] | None = None,
 ) -> Iterator[Rendition]:
@@ -201,13 +182,13 @@ def render(
     ]
     if not any(fmts for _, fmts in plan):
         return
-    header = inspect(original, limits or Limits())
+    header = inspect(original, limits or ImageLimits())
     try:
         # The decoded base is sequential: materialise it once, then derive from memory.
         with _WHOLE_IMAGE_DECODE if header.whole else nullcontext():
             base = _clean(_decode(original, header, ordered[0].box)).copy_memory()
     except pyvips.Error as exc:
-        raise ImageRejected("INVALID_IMAGE", f"cannot decode: {_first_line(exc)}") from exc
+        raise ImageRejected("INVALID_IMAGE", f"cannot decode: {vips_reason(exc)}") from exc
     for spec, fmts in plan:
         if not fmts:
             continue
@@ -287,7 +268,3 @@ def _encode(image: pyvips.Image, fmt: str) -> bytes:
         return data
     data = getattr(image, saver)(keep=_KEEP_NONE, **options)
     return data
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -2,7 +2,9 @@
 
 - :mod:`.endpoint` — ``/api/internal/upload`` (POST multipart, PUT raw, HEAD/OPTIONS);
 - :mod:`.spooled` — the same upload when nginx received the body to disk first
-  (storage hosts); the node checks the token before and takes the file after;
+  (storage hosts; its nginx spool); the node checks the token before and takes
+  the file after, on a blueprint of its own (``spooled.blueprint``, registered
+  by the app factory);
 - :mod:`.grant` — the Ed25519 upload token and its single use in Redis;
 - :mod:`.completion` — reporting a stored file to the app; :mod:`.outbox` — when the
   app is away;
@@ -10,8 +12,8 @@
   and ``.spool/``;
 - :mod:`.cors` — browsers on the app's origin only.
 
-The bytes themselves are judged by :mod:`pixelfox_common.ingest`, which the app's
-proxy mode shares.
+The bytes themselves are judged by :func:`pixelfox_common.ingest.receive`, which
+the app's proxy mode calls too.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from pixelfox_common import streambody
 
 from ..config import StorageSettings
 from . import background
-from . import spooled as spooled  # adds the nginx-spooled routes to the blueprint
 from .endpoint import blueprint
 from .node import UploadNode
 

@@ -20,10 +20,9 @@ from pixelfox_protocol.layout import UnsafePath
 from pixelfox_protocol.links import resolve_file
 
 from .completion import deliver
-from .follower import SpoolFollower
 from .node import UploadNode
 from .outbox import OutboxEntry
-from .spooled import SPOOL_DIR, sweep_spool
+from .spooled import SPOOL_DIR, SpoolFollower, sweep_spool
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,9 @@ page can read our error codes.
 
 from __future__ import annotations
 
-from quart import Request, Response
+from quart import Request, Response, request
+
+from .node import current_node
 
 ALLOWED_METHODS = "POST, PUT, HEAD, OPTIONS"
 ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-ID"
@@ -34,3 +36,8 @@ def apply(response: Response, request: Request, origins: frozenset[str]) -> Resp
         response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
         response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
     return response
+
+
+async def for_upload(response: Response) -> Response:
+    """``after_request`` of the upload routes: the node's CORS origins for this request."""
+    return apply(response, request, allowed_origins(current_node().settings.cors_origin))

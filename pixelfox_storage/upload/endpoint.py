@@ -9,7 +9,7 @@
 Order of checks — nothing of the body is consumed before the token passed:
 token (TOKEN_*), declared length (FILE_TOO_LARGE), pool (POOL_NOT_ON_NODE),
 free space (STORAGE_FULL), single use (TOKEN_USED); then the body streams
-through :mod:`pixelfox_common.ingest`. Answers: 201 ``UploadResult`` when the app
+through :func:`pixelfox_common.ingest.receive`. Answers: 201 ``UploadResult`` when the app
 recorded the image, 202 ``{image_uuid, status_url}`` when the app could not be
 reached and the completion waits in the node's outbox.
 """
@@ -23,13 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from quart import Blueprint, Response, current_app, g, jsonify, request
+from quart import Blueprint, Response, g, jsonify, request
 from quart_schema import document_response, security_scheme
 
 from pixelfox_common import ingest, logs, metrics, streambody
-from pixelfox_common.bodyfile import BodyFile
-from pixelfox_common.ingest import IngestResult
-from pixelfox_common.streambody import StreamBody
+from pixelfox_common.ingest import IngestResult, WrittenBody
 from pixelfox_common.web import public_api, raises
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.internal import UPLOAD_PATH, PoolInfo, UploadCompletion, UploadResult
@@ -37,24 +35,15 @@ from pixelfox_protocol.tokens import UploadClaims
 
 from . import cors, grant
 from .completion import UploadQueued, report
-from .node import APP_TIMEOUT_TOTAL, UploadNode, check_space
+from .node import APP_TIMEOUT_TOTAL, UploadNode, check_space, current_node
 
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint("upload", __name__)
+blueprint.after_request(cors.for_upload)
 
 # Extra wait before the outbox loop may deliver a write-ahead record itself.
 WRITE_AHEAD_MARGIN = 5.0
-
-
-def _node() -> UploadNode:
-    node: UploadNode = current_app.extensions["upload"]
-    return node
-
-
-@blueprint.after_request
-async def _cors(response: Response) -> Response:
-    return cors.apply(response, request, cors.allowed_origins(_node().settings.cors_origin))
 
 
 @blueprint.route(UPLOAD_PATH, methods=["HEAD", "OPTIONS"], provide_automatic_options=False)
@@ -106,7 +95,7 @@ async def upload() -> Any:
 
 
 async def _upload() -> Any:
-    node = _node()
+    node = current_node()
     started = time.perf_counter()
     admission = await admit(
         node, request.headers.get("Authorization"), request.method, request.content_length
@@ -131,7 +120,7 @@ async def admit(
     claims = grant.verify(authorization, node.settings.node_id, node.public_keys)
     logs.bind_request_id(claims.request_id)
     logs.bind(user_id=claims.user_id, pool_id=claims.pool_id, image_uuid=claims.image_uuid)
-    multipart = method == "POST"
+    multipart = ingest.is_form_upload(method)
     limits = node.limits(claims.max_size)
     ingest.check_declared_length(content_length, limits, multipart=multipart)
     pool = await node.pool(claims.pool_id)
@@ -142,9 +131,9 @@ async def admit(
 
 
 async def store(
-    node: UploadNode, admission: Admission, started: float, body_file: BodyFile | None = None
+    node: UploadNode, admission: Admission, started: float, written: WrittenBody | None = None
 ) -> Any:
-    """Take the token, ingest the body (the request's, or ``body_file``), report it to the app."""
+    """Take the token, ingest the body (the request's, or ``written``), report it to the app."""
     claims = admission.claims
     assert node.redis is not None
     hold = grant.JtiHold(node.redis, node.keys, claims)
@@ -168,7 +157,15 @@ async def store(
 
     try:
         with metrics.upload_in_flight():
-            result = await _receive(admission, write_ahead, body_file)
+            result = await ingest.receive(
+                request,
+                pool_base=Path(admission.pool.base_path),
+                image_uuid=claims.image_uuid,
+                limits=admission.limits,
+                private=claims.private,
+                before_commit=write_ahead,
+                written=written,
+            )
     except BaseException as exc:
         # Not stored: the token may be tried again (see grant). Shielded from our
         # own cancellation (client gone) by running as a kept task.
@@ -195,8 +192,8 @@ async def store(
             "image_uuid": claims.image_uuid,
             "bytes": result.size,
             # Where the bytes came from: the request itself, or a file nginx spooled.
-            "body": "streamed" if body_file is None else "spooled",
-            # Hashed (and parsed) while nginx wrote it: see upload.follower.
+            "body": "streamed" if written is None else "spooled",
+            # Hashed (and parsed) while nginx wrote it: see upload.spooled.follower.
             "followed": result.followed,
             "form": "multipart" if admission.multipart else "raw",
             "mime": result.mime,
@@ -208,44 +205,6 @@ async def store(
         },
     )
     return jsonify(body), status
-
-
-async def _receive(
-    admission: Admission, before_commit: ingest.BeforeCommit, body_file: BodyFile | None
-) -> IngestResult:
-    # The one place ingest is called from, for streamed and nginx-spooled bodies alike.
-    claims, limits = admission.claims, admission.limits
-    pool_base = Path(admission.pool.base_path)
-    body = request.body if body_file is None else body_file
-    if isinstance(body, StreamBody):
-        body.max_content_length = None  # ingest counts against the token's max_size itself
-    if admission.multipart:
-        return await ingest.ingest_multipart(
-            body,
-            request.headers.get("Content-Type", ""),
-            pool_base=pool_base,
-            image_uuid=claims.image_uuid,
-            limits=limits,
-            before_commit=before_commit,
-            private=claims.private,
-        )
-    return await ingest.ingest_raw(
-        body,
-        pool_base=pool_base,
-        image_uuid=claims.image_uuid,
-        limits=limits,
-        content_type=request.headers.get("Content-Type", ""),
-        filename=_raw_filename(),
-        content_length=request.content_length,
-        before_commit=before_commit,
-        private=claims.private,
-    )
-
-
-def _raw_filename() -> str:
-    return ingest.raw_filename(
-        request.headers.get("Content-Disposition", ""), request.args.get("filename", "")
-    )
 
 
 def _completion(claims: UploadClaims, result: IngestResult) -> UploadCompletion:

@@ -8,13 +8,15 @@ import os
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from quart import current_app
 from redis.asyncio import Redis
 
 from pixelfox_common.ingest import IngestLimits
+from pixelfox_common.kept import KeptTasks
 from pixelfox_protocol import tokens
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.internal import PoolInfo, UploadLimits
@@ -25,9 +27,11 @@ from ..pools import PoolDirectory, PoolMapUnavailable, UnknownPool, read_cache
 from .outbox import Outbox
 
 if TYPE_CHECKING:
-    from .follower import SpoolFollower
+    from .spooled.follower import SpoolFollower
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Timeouts of calls to the app: a node must not hold an upload's answer for long
 # when the app is down — the outbox takes over.
@@ -57,8 +61,8 @@ class UploadNode:
     client: httpx.AsyncClient | None = None
     pools: PoolDirectory | None = None
     upload_limits: UploadLimits = field(default_factory=UploadLimits)
-    # Work that must finish even when its request is gone (strong references).
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Work that must finish even when its request is gone (cancelled at shutdown only).
+    kept: KeptTasks = field(default_factory=KeptTasks)
     outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
     # Reads nginx's spool files as they are written (set while it runs; see follower).
     follower: SpoolFollower | None = None
@@ -79,10 +83,7 @@ class UploadNode:
         await self.refresh_pools()
 
     async def close(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
-        if self.tasks:
-            await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.kept.cancel()
         if self.client is not None:
             await self.client.aclose()
 
@@ -121,12 +122,15 @@ class UploadNode:
             max_frames=self.upload_limits.max_frames,
         )
 
-    def keep(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+    def keep(self, coro: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
         """Run ``coro`` as a task held until it ends (cancelled only at shutdown)."""
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        return task
+        return self.kept.keep(coro, name)
+
+
+def current_node() -> UploadNode:
+    """The upload node of the storage app serving this request (set up by ``install``)."""
+    node: UploadNode = current_app.extensions["upload"]
+    return node
 
 
 def check_space(pool: PoolInfo, needed: int) -> None:

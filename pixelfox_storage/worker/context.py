@@ -10,7 +10,7 @@ from pixelfox_protocol.keys import RedisKeys
 
 from ..config import StorageSettings
 from ..pools import PoolDirectory
-from ..processing import Limits, VariantSpec, parse_variants
+from ..processing import ImageLimits, VariantSpec, parse_variants
 from .appclient import AppClient
 
 # The app answers in milliseconds; a report that takes longer is better retried.
@@ -22,7 +22,7 @@ class NodeContext:
     settings: StorageSettings
     keys: RedisKeys
     specs: tuple[VariantSpec, ...]
-    limits: Limits
+    limits: ImageLimits
     http: httpx.AsyncClient
     pools: PoolDirectory
     app: AppClient
@@ -37,7 +37,7 @@ class NodeContext:
             settings=settings,
             keys=RedisKeys(settings.redis_prefix),
             specs=parse_variants(settings.variants),
-            limits=Limits(),
+            limits=ImageLimits(),
             http=http,
             pools=PoolDirectory(settings, http),
             app=AppClient(settings, http),

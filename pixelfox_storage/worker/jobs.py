@@ -31,7 +31,7 @@ from pixelfox_protocol.internal import VariantReport, VisibilityReport
 from pixelfox_protocol.layout import UnsafePath
 
 from ..pools import PoolMapUnavailable, UnknownPool
-from ..processing import Limits
+from ..processing import ImageLimits
 from .appclient import AppUnavailable, ImageGone
 from .context import NodeContext
 from .files import move_to_subtree, sweep_temp_files
@@ -202,12 +202,12 @@ async def change_visibility(
         return {"state": "moved", "private": private, "variants": len(moved.variants)}
 
 
-def _limits(node: NodeContext) -> Limits:
+def _limits(node: NodeContext) -> ImageLimits:
     """The operator's pixel and frame limits as the app last sent them."""
     current = node.pools.current
     if current is None:
         return node.limits
-    return Limits(max_pixels=current.limits.max_pixels, max_frames=current.limits.max_frames)
+    return ImageLimits(max_pixels=current.limits.max_pixels, max_frames=current.limits.max_frames)
 
 
 @observed_job("ping")

@@ -9,7 +9,7 @@ import pyvips
 from pixelfox_protocol import layout, links
 from pixelfox_protocol.internal import VariantInfo, VariantReport
 
-from ..processing import ImageRejected, Limits, VariantSpec, harden, render, writable_formats
+from ..processing import ImageLimits, ImageRejected, VariantSpec, harden, render, writable_formats
 from .files import discard_temp_files, original_date, write_atomically
 
 
@@ -18,7 +18,7 @@ def make_variants(
     image_uuid: str,
     path: str,
     specs: tuple[VariantSpec, ...],
-    limits: Limits,
+    limits: ImageLimits,
     *,
     force: bool = False,
 ) -> VariantReport:
@@ -76,7 +76,7 @@ def make_variants(
                     )
                 )
     except ImageRejected as exc:
-        return VariantReport(state="failed", error=f"{exc.code}: {exc}")
+        return VariantReport(state="failed", error=str(exc))  # "CODE: message"
     order = {(s.name, f): i for i, s in enumerate(specs) for f in s.formats}
     done.sort(key=lambda v: order.get((v.kind, v.format), len(order)))
     return VariantReport(state="ready", variants=done)

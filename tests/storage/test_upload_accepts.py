@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -15,6 +17,18 @@ from tests.storage.conftest import APP_ORIGIN, NODE_CREDENTIAL, NODE_ID, POOL_ID
 
 def _today() -> str:
     return datetime.now(UTC).strftime("%Y/%m/%d")
+
+
+@contextlib.contextmanager
+def upload_days() -> Iterator[set[str]]:
+    """The UTC date folders an upload made inside may land in (it may cross midnight)."""
+    days = {_today()}
+    yield days
+    days.add(_today())
+
+
+def original_paths(days: set[str], image_uuid: str, ext: str) -> set[str]:
+    return {f"original/{day}/{image_uuid}.{ext}" for day in days}
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> None:
@@ -36,7 +50,8 @@ def test_multipart_upload_lands_at_its_dated_path_with_its_sha256(
 ) -> None:
     data = make()
     claims = node.claims()
-    response = node.post(node.sign(claims), data, filename)
+    with upload_days() as days:
+        response = node.post(node.sign(claims), data, filename)
 
     assert response.status_code == 201, response.text
     assert response.json() == {
@@ -44,10 +59,10 @@ def test_multipart_upload_lands_at_its_dated_path_with_its_sha256(
         "view_url": f"{APP_ORIGIN}/i/{claims.image_uuid[:8]}",
         "status_url": f"{APP_ORIGIN}/api/v1/image/status/{claims.image_uuid}",
     }
-    relative = f"original/{_today()}/{claims.image_uuid}.{ext}"
-    stored = node.pool / relative
+    [stored] = node.files()
+    relative = stored.relative_to(node.pool).as_posix()
+    assert relative in original_paths(days, claims.image_uuid, ext)
     assert stored.read_bytes() == data
-    assert node.files() == [stored]
     [completion] = node.app.completions
     assert completion == {
         "session_id": claims.session_id,
@@ -77,15 +92,19 @@ def test_completion_carries_the_node_credential_and_the_sessions_request_id(node
 def test_raw_put_stores_the_body_like_a_multipart_upload(node: Node) -> None:
     data = images.png()
     claims = node.claims()
-    response = node.put(
-        node.sign(claims),
-        data,
-        "image/png",
-        **{"Content-Disposition": 'attachment; filename="scan.png"'},
-    )
+    with upload_days() as days:
+        response = node.put(
+            node.sign(claims),
+            data,
+            "image/png",
+            **{"Content-Disposition": 'attachment; filename="scan.png"'},
+        )
 
     assert response.status_code == 201, response.text
-    stored = node.pool / f"original/{_today()}/{claims.image_uuid}.png"
+    [stored] = node.files()
+    assert stored.relative_to(node.pool).as_posix() in original_paths(
+        days, claims.image_uuid, "png"
+    )
     assert stored.read_bytes() == data
     assert node.app.completions[0]["original_filename"] == "scan.png"
     assert node.app.completions[0]["sha256"] == hashlib.sha256(data).hexdigest()

@@ -10,8 +10,8 @@ import pyvips
 from PIL import Image
 
 from pixelfox_storage.processing import (
+    ImageLimits,
     ImageRejected,
-    Limits,
     parse_variants,
     render,
     writable_formats,
@@ -22,7 +22,7 @@ from tests.worker import images
 SPECS = parse_variants(DEFAULT_VARIANTS)
 
 
-def by_name(original: Path, limits: Limits | None = None, only=None):  # type: ignore[no-untyped-def]
+def by_name(original: Path, limits: ImageLimits | None = None, only=None):  # type: ignore[no-untyped-def]
     return {(r.variant, r.fmt): r for r in render(original, SPECS, limits, only=only)}
 
 
@@ -189,7 +189,7 @@ def test_too_many_frames_are_refused(tmp_path: Path) -> None:
     original = images.animated_gif(tmp_path / "long.gif", [images.RED, images.BLUE] * 3)
 
     with pytest.raises(ImageRejected) as refused:
-        by_name(original, limits=Limits(max_frames=4))
+        by_name(original, limits=ImageLimits(max_frames=4))
 
     assert refused.value.code == "IMAGE_TOO_LARGE"
 

@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 
 from pixelfox_protocol import layout, links
 from pixelfox_protocol.keys import RedisKeys
-from pixelfox_storage.processing import Limits, parse_variants
+from pixelfox_storage.processing import ImageLimits, parse_variants
 from pixelfox_storage.worker.files import move_to_subtree, original_date
 from pixelfox_storage.worker.imagelock import ImageBusy, image_lock
 from pixelfox_storage.worker.variants import make_variants
@@ -33,7 +33,7 @@ def stored_private_original(pool: Path) -> tuple[str, str]:
 def test_a_private_originals_variants_are_written_under_private_variants(tmp_path: Path) -> None:
     image_uuid, rel = stored_private_original(tmp_path)
 
-    report = make_variants(tmp_path, image_uuid, rel, SPECS, Limits())
+    report = make_variants(tmp_path, image_uuid, rel, SPECS, ImageLimits())
 
     assert report.state == "ready", report.error
     assert report.variants
@@ -53,7 +53,7 @@ def test_moving_into_private_and_back_renames_every_file_and_is_idempotent(
     tmp_path: Path,
 ) -> None:
     image_uuid, private_rel = stored_private_original(tmp_path)
-    make_variants(tmp_path, image_uuid, private_rel, SPECS, Limits())
+    make_variants(tmp_path, image_uuid, private_rel, SPECS, ImageLimits())
     before = {p.name: p.read_bytes() for p in (tmp_path / "private").rglob("*") if p.is_file()}
     # Another image's variant in the same folder stays where it is.
     neighbour = tmp_path / f"private/variants/{DAY}/{uuid.uuid4()}_thumb200.jpg"
@@ -90,7 +90,7 @@ def test_a_job_queued_before_the_move_makes_variants_where_the_original_is_now(
     assert links.file_now(tmp_path, public_rel) == private_rel
 
     # Queued with the public path (before the image went private).
-    report = make_variants(tmp_path, image_uuid, public_rel, SPECS, Limits())
+    report = make_variants(tmp_path, image_uuid, public_rel, SPECS, ImageLimits())
 
     assert report.state == "ready", report.error
     assert all(v.path.startswith("private/variants/") for v in report.variants)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import pyvips
 
-from pixelfox_storage.processing import Limits, inspect
+from pixelfox_storage.processing import ImageLimits, inspect
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,7 +82,7 @@ def test_originals_that_decode_as_a_whole_are_told_from_their_header(
     image = pyvips.Image.black(64, 48, bands=3).new_from_image([90, 120, 200])
     original = _save(image, tmp_path / name, **options)
 
-    assert inspect(original, Limits()).whole is whole
+    assert inspect(original, ImageLimits()).whole is whole
 
 
 # Decodes two progressive 4:4:4 JPEGs of 12 MP in two threads at once and prints

@@ -7,7 +7,7 @@ import time
 import uuid
 from pathlib import Path
 
-from pixelfox_storage.processing import Limits, parse_variants
+from pixelfox_storage.processing import ImageLimits, parse_variants
 from pixelfox_storage.worker.files import TEMP_DIR, sweep_temp_files
 from pixelfox_storage.worker.variants import make_variants
 from tests.worker import images
@@ -27,7 +27,7 @@ def stored_original(pool: Path, name: str = "jpg") -> tuple[str, str]:
 def test_variants_are_written_beside_the_original_under_its_date(tmp_path: Path) -> None:
     image_uuid, rel = stored_original(tmp_path)
 
-    report = make_variants(tmp_path, image_uuid, rel, SPECS, Limits())
+    report = make_variants(tmp_path, image_uuid, rel, SPECS, ImageLimits())
 
     assert report.state == "ready"
     assert {(v.kind, v.format) for v in report.variants} == {
@@ -41,14 +41,14 @@ def test_variants_are_written_beside_the_original_under_its_date(tmp_path: Path)
 
 def test_variants_already_in_place_are_kept_and_missing_ones_made(tmp_path: Path) -> None:
     image_uuid, rel = stored_original(tmp_path)
-    first = make_variants(tmp_path, image_uuid, rel, SPECS, Limits())
+    first = make_variants(tmp_path, image_uuid, rel, SPECS, ImageLimits())
     kept = tmp_path / first.variants[0].path
     gone = tmp_path / first.variants[-1].path
     past = time.time() - 3600
     os.utime(kept, (past, past))
     gone.unlink()
 
-    second = make_variants(tmp_path, image_uuid, rel, SPECS, Limits())
+    second = make_variants(tmp_path, image_uuid, rel, SPECS, ImageLimits())
 
     assert second == first  # same report, in the same order
     assert kept.stat().st_mtime == past  # not encoded again
@@ -63,7 +63,7 @@ def test_left_overs_of_a_killed_run_are_removed_when_the_image_is_redone(tmp_pat
     other = tmp_path / TEMP_DIR / "someone-else_medium.webp.00000000.tmp"
     other.write_bytes(b"not ours")
 
-    make_variants(tmp_path, image_uuid, rel, SPECS, Limits())
+    make_variants(tmp_path, image_uuid, rel, SPECS, ImageLimits())
 
     assert not stale.exists()
     assert other.exists()
@@ -86,7 +86,7 @@ def test_a_missing_original_gives_a_failed_report_without_files(tmp_path: Path) 
     image_uuid = str(uuid.uuid4())
 
     report = make_variants(
-        tmp_path, image_uuid, f"original/2026/03/07/{image_uuid}.jpg", SPECS, Limits()
+        tmp_path, image_uuid, f"original/2026/03/07/{image_uuid}.jpg", SPECS, ImageLimits()
     )
 
     assert report.state == "failed" and report.error.startswith("NOT_FOUND")
@@ -94,7 +94,7 @@ def test_a_missing_original_gives_a_failed_report_without_files(tmp_path: Path) 
 
 
 def test_a_path_outside_the_layout_is_refused(tmp_path: Path) -> None:
-    report = make_variants(tmp_path, "x", "original/../../etc/passwd", SPECS, Limits())
+    report = make_variants(tmp_path, "x", "original/../../etc/passwd", SPECS, ImageLimits())
 
     assert report.state == "failed" and report.error.startswith("BAD_REQUEST")
 
@@ -103,7 +103,7 @@ def test_an_undecodable_original_gives_a_failed_report_with_its_code(tmp_path: P
     image_uuid, rel = stored_original(tmp_path)
     (tmp_path / rel).write_bytes(b"\xff\xd8\xff\xe0 this is no jpeg")
 
-    report = make_variants(tmp_path, image_uuid, rel, SPECS, Limits())
+    report = make_variants(tmp_path, image_uuid, rel, SPECS, ImageLimits())
 
     assert report.state == "failed" and report.error.startswith("INVALID_IMAGE")
     assert report.variants == []
@@ -111,13 +111,13 @@ def test_an_undecodable_original_gives_a_failed_report_with_its_code(tmp_path: P
 
 def test_force_encodes_again_and_gives_the_same_bytes(tmp_path: Path) -> None:
     image_uuid, rel = stored_original(tmp_path)
-    first = make_variants(tmp_path, image_uuid, rel, SPECS, Limits())
+    first = make_variants(tmp_path, image_uuid, rel, SPECS, ImageLimits())
     before = {v.path: (tmp_path / v.path).read_bytes() for v in first.variants}
     past = time.time() - 3600
     for path in before:
         os.utime(tmp_path / path, (past, past))
 
-    again = make_variants(tmp_path, image_uuid, rel, SPECS, Limits(), force=True)
+    again = make_variants(tmp_path, image_uuid, rel, SPECS, ImageLimits(), force=True)
 
     assert again == first
     for path, data in before.items():

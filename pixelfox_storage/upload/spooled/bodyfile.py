@@ -1,23 +1,23 @@
-"""A request body that a front server (nginx) already wrote to a file in the pool.
+"""A request body that nginx already wrote to a file in the pool's nginx spool (``.spool/``).
 
 On storage hosts nginx receives an upload's body into ``<pool>/.spool/`` and
-hands the node only the file's name (see ``pixelfox_storage.upload.spooled``).
-:class:`BodyFile` is that file, opened once and judged by descriptor, with the
-same face as :class:`pixelfox_common.spool.Spool`, so :mod:`.ingest` runs the
-very same checks on it:
+hands the node only the file's name (see :mod:`.routes`). :class:`BodyFile` is
+that file, opened once and judged by descriptor; it is what ingest calls a
+:class:`~pixelfox_common.ingest.WrittenBody`, so ingest runs the very same
+checks on it:
 
 - a raw body *is* the image: it is hashed in place (mmap) and committed by a
   hard link of the very inode that was checked — no copy;
 - a multipart body is read back in large chunks (:meth:`BodyFile.chunks`) and
-  its ``file`` part streams into an ordinary spool, as from a socket.
+  its ``file`` part streams into an ordinary incoming file, as from a socket.
 
-The front server owns the file's name and deletes it when the request ends
-(nginx ``client_body_in_file_only clean``); this class never unlinks it.
+nginx owns the file's name and deletes it when the request ends
+(``client_body_in_file_only clean``); this class never unlinks it.
 
-When something read the file while it was being written (a spool follower,
-``pixelfox_storage.upload.follower``), :attr:`BodyFile.follow` offers that
-work: the raw body's SHA-256, or the multipart parse with its part already
-copied out. Whatever it cannot offer is done here as above.
+When the spool follower (:mod:`.follower`) read the file while it was being
+written, :attr:`BodyFile.follow` offers that work: the raw body's SHA-256, or
+the multipart parse with its part already copied out. Whatever it cannot offer
+is done here as above.
 """
 
 from __future__ import annotations
@@ -31,15 +31,17 @@ import os
 import stat
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-from .durable import fsync_dir, makedirs_durable
-from .spool import HEAD_BYTES
+from pixelfox_common.durable import fsync_dir, makedirs_durable
+from pixelfox_common.ingest.incoming import HEAD_BYTES, sweep_folder
 
-if TYPE_CHECKING:
-    from .followedform import FollowedForm
+from .followedform import FollowedForm
 
 T = TypeVar("T")
+
+# Inside each pool, on the pool's filesystem, so a body can be linked into place.
+SPOOL_DIR = ".spool"
 
 # Read size of a spooled multipart body: large reads, few thread hops.
 READ_BYTES = 4 * 1024 * 1024
@@ -59,8 +61,21 @@ class Followed(Protocol):
         """The file's ``size`` bytes parsed as multipart with ``boundary``; the caller owns it."""
 
 
+def spool_dir(pool_base: Path) -> Path:
+    return pool_base / SPOOL_DIR
+
+
+def sweep_spool(pool_base: Path, older_than_seconds: float) -> int:
+    """Delete body files nginx left in ``<pool>/.spool/`` (a killed worker), untouched for long.
+
+    nginx names them with digits only and writes as the body arrives, so the
+    age of the last write tells a dead request from a slow one.
+    """
+    return sweep_folder(spool_dir(pool_base), older_than_seconds, str.isdigit)
+
+
 class BodyFile:
-    """One spooled request body, held open by descriptor from check to commit."""
+    """One request body in the nginx spool, held open by descriptor from check to commit."""
 
     def __init__(self, path: Path) -> None:
         flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
@@ -74,13 +89,11 @@ class BodyFile:
             os.close(fd)
             raise NotABodyFile(f"{path} is not a plain regular file")
         self.path = path
-        self.temp_path = path  # what the image check reads (Spool's name for it)
+        self.temp_path = path  # what the image check reads (IncomingFile's name for it)
         self.device = info.st_dev
         self.inode = info.st_ino
         self.size = info.st_size
         self.head = os.pread(fd, HEAD_BYTES, 0)
-        # The pool it is committed into (set by ingest).
-        self.pool_base: Path | None = None
         self.follow: Followed | None = None
         self.followed = False  # the SHA-256 came from the follower
         self._fd: int | None = fd
@@ -129,11 +142,20 @@ class BodyFile:
             offset += len(data)
             yield data
 
-    async def followed_form(self, boundary: bytes) -> FollowedForm | None:
-        """The follower's multipart parse of this file, if it made one with ``boundary``."""
-        return None if self.follow is None else await self.follow.form(self.size, boundary)
+    async def followed_part(self, boundary: bytes, pool_base: Path) -> FollowedForm | None:
+        """The follower's complete parse of this file with ``boundary``, its part in ``pool_base``.
 
-    # -- the Spool face, for ingest ------------------------------------------------
+        A parse that does not fit is discarded here: the caller parses the file itself.
+        """
+        form = None if self.follow is None else await self.follow.form(self.size, boundary)
+        if form is None:
+            return None
+        if form.complete and form.pool_base == pool_base:
+            return form
+        form.discard()
+        return None
+
+    # -- the pending file's face, for ingest ---------------------------------------
 
     async def flush(self, *, force: bool = False) -> None:
         """Nothing to write: the bytes are on disk already."""
@@ -162,17 +184,15 @@ class BodyFile:
             mapped.madvise(mmap.MADV_SEQUENTIAL)
             return hashlib.sha256(mapped).hexdigest()
 
-    async def commit(self, relative_path: str) -> Path:
-        """fsync, then hard-link this inode to ``relative_path`` (never over a file), fsync dir."""
-        return await self._run(lambda fd: self._commit(fd, relative_path))
+    async def commit(self, final: Path) -> Path:
+        """fsync, then hard-link this inode to ``final`` (never over a file), fsync its dir."""
+        return await self._run(lambda fd: self._commit(fd, final))
 
-    def _commit(self, fd: int, relative_path: str) -> Path:
-        assert self.pool_base is not None
+    def _commit(self, fd: int, final: Path) -> Path:
         # nginx writes its files owner-only; a committed original is group-readable
-        # like every other (Spool's mode).
+        # like every other (IncomingFile's mode).
         os.fchmod(fd, 0o640)
         os.fsync(fd)
-        final = self.pool_base / relative_path
         makedirs_durable(final.parent)
         _link_descriptor(fd, final)
         try:

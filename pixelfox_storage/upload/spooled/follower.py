@@ -1,6 +1,6 @@
 """The spool follower: hash (and parse) upload bodies while nginx is still writing them.
 
-nginx hands a spooled body over only once it is complete (see :mod:`.spooled`).
+nginx hands a spooled body over only once it is complete (see :mod:`.routes`).
 On a CPU without SHA instructions, hashing 100 MB then takes longer than
 nginx's whole write. So a thread lists each pool's ``.spool/`` every few
 milliseconds, and each new file gets a thread of its own that reads the bytes
@@ -8,12 +8,12 @@ as they land (from the page cache) and
 
 - a raw body: feeds them to SHA-256 (``hashlib`` releases the GIL);
 - a multipart body (its first line is ``--<boundary>``): runs ingest's own
-  multipart parse (:class:`~pixelfox_common.followedform.FollowedForm`), the file part
+  multipart parse (:class:`~.followedform.FollowedForm`), the file part
   written and hashed into the pool's ``.incoming/`` as it comes.
 
 At handover the request claims the file's state by inode (:func:`handover`);
 the thread reads the short tail up to the file's final size and the upload
-takes its result (:class:`~pixelfox_common.bodyfile.Followed`). Whatever does
+takes its result (:class:`~.bodyfile.Followed`). Whatever does
 not fit — a raw body posted as a form, another boundary, a parse it gave up —
 the upload does itself, as without a follower.
 
@@ -38,8 +38,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from pixelfox_common.bodyfile import BodyFile
-from pixelfox_common.followedform import FollowedForm
+from .bodyfile import BodyFile
+from .followedform import FollowedForm
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +53,14 @@ IDLE_SECONDS = (0.001, 0.02)
 READ_BYTES = 1024 * 1024
 TAIL_BYTES = 4 * 1024 * 1024
 # A raw body's file is flushed to disk while the follower waits for more, once
-# this much is unflushed (a form's file is not stored: its part is, see PartFile).
+# this much is unflushed (a form's file is not stored: its part is, see followedform).
 SYNC_BYTES = 16 * 1024 * 1024
 # "--", the longest boundary RFC 2046 allows, CRLF: the first line of a form.
 FIRST_LINE_BYTES = 2 + 70 + 2
 
 _Key = tuple[int, int]  # (st_dev, st_ino)
+
+NOT_FOLLOWED = "spool body not followed: the follower is full"
 
 
 class SpoolFollower:
@@ -75,6 +77,7 @@ class SpoolFollower:
         self._live: set[_Track] = set()  # threads running, claimed or not
         self._handed: set[_Key] = set()  # handed over before the watcher came: leave them
         self._seen: dict[Path, set[str]] = {}  # names already looked at, per .spool/
+        self._scans = 0
         self._watcher = threading.Thread(target=self._watch, name="spool-follower", daemon=True)
 
     def start(self) -> None:
@@ -115,6 +118,12 @@ class SpoolFollower:
         with self.lock:
             return len(self._live)
 
+    @property
+    def scans(self) -> int:
+        """How often every folder was listed. Once it has grown by two, a file that was
+        there before has been looked at: it is followed, or left alone for good."""
+        return self._scans
+
     # -- the watcher thread --------------------------------------------------------
 
     def _watch(self) -> None:
@@ -124,6 +133,7 @@ class SpoolFollower:
                     self._scan(folder, base)
                 except Exception:
                     log.exception("spool follower: listing %s failed", folder)
+            self._scans += 1  # this thread alone writes it
 
     def _scan(self, folder: Path, base: Path) -> None:
         try:
@@ -138,6 +148,9 @@ class SpoolFollower:
             seen.add(entry.name)  # looked at once: followed now, or never
             if self.following < self.max_files:
                 self._start_track(Path(entry.path), base)
+            else:
+                # The node then hashes this body at handover: slower, and worth knowing.
+                log.info(NOT_FOLLOWED, extra={"body_file": entry.name, "max_files": self.max_files})
 
     def _start_track(self, path: Path, pool_base: Path) -> None:
         flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK

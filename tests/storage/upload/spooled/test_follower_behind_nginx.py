@@ -9,7 +9,6 @@ way the upload must end exactly as the same upload sent straight to the node.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import threading
 import time
@@ -18,10 +17,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from pixelfox_storage.upload.follower import MAX_FILES
+from pixelfox_storage.upload.spooled.follower import MAX_FILES, NOT_FOLLOWED
 from tests.storage import images
-from tests.storage.conftest import FakeApp, Node
-from tests.storage.test_upload_spooled import Front, half_sent, running_front, wait_for
+from tests.storage.conftest import Node
+from tests.storage.upload.spooled.conftest import Front, half_sent, wait_for
 
 BOUNDARY = "----pixelfox-follower-test"
 
@@ -40,13 +39,6 @@ def big_image() -> bytes:
     return images.jpeg(640, 480) + os.urandom(3_000_000)
 
 
-@pytest.fixture(scope="module")
-def front(
-    tmp_path_factory: pytest.TempPathFactory, fake_app: FakeApp, module_prefix: str
-) -> Iterator[Front]:
-    yield from running_front(tmp_path_factory, fake_app, module_prefix)
-
-
 @pytest.fixture
 def clean(front: Front) -> Iterator[Front]:
     """Empty pool before; after, nothing may be left: no spool file, no part file, no original."""
@@ -60,13 +52,10 @@ def clean(front: Front) -> Iterator[Front]:
 
 def followed(front: Front) -> list[bool]:
     """Per stored upload, oldest first: whether the spool follower hashed it."""
-    lines = front.node.service.log_path.read_text(errors="replace").splitlines()
     return [
         record["followed"]
-        for line in lines
-        if line.startswith("{")
-        and (record := json.loads(line)).get("event") == "upload stored"
-        and record.get("body") == "spooled"
+        for record in front.log_records("upload stored")
+        if record.get("body") == "spooled"
     ]
 
 
@@ -171,22 +160,26 @@ def test_more_uploads_at_once_than_the_follower_takes_are_all_stored(clean: Fron
         )
         answers.append(response.status_code)
 
+    skipped_before = len(clean.log_records(NOT_FOLLOWED))
+
+    def skipped() -> int:
+        return len(clean.log_records(NOT_FOLLOWED)) - skipped_before
+
     threads = [threading.Thread(target=upload, args=(body,)) for body in bodies]
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + 30
-    while len(clean.spool_files()) < count and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_for(lambda: len(clean.spool_files()) == count, 30)
     assert len(clean.spool_files()) == count
-    time.sleep(0.1)  # the follower has looked at every file by now
+    # The follower has looked at every file once it said so of all it leaves alone.
+    wait_for(lambda: skipped() >= count - MAX_FILES, 30)
+    assert skipped() == count - MAX_FILES
     all_spooled.set()
     for thread in threads:
         thread.join()
 
     assert answers == [201] * count
     recent = followed(clean)[-count:]
-    assert recent.count(True) <= MAX_FILES
-    assert recent.count(False) >= count - MAX_FILES
+    assert recent.count(True) == MAX_FILES
     assert sorted(c["sha256"] for c in clean.node.app.completions) == sorted(
         hashlib.sha256(body).hexdigest() for body in bodies
     )

@@ -9,96 +9,27 @@ in nginx's spool.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
-import json
 import os
-import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from pixelfox_storage.upload.spooled import (
+from pixelfox_storage.upload.spooled import SPOOL_DIR
+from pixelfox_storage.upload.spooled.routes import (
     BODY_FILE_HEADER,
     SECRET_HEADER,
-    SPOOL_DIR,
     UPLOAD_SPOOLED_PATH,
 )
 from tests.serving.nginx import NginxSite
 from tests.storage import images
-from tests.storage.conftest import NODE_ID, FakeApp, Node, start_node
+from tests.storage.conftest import FakeApp, start_node
 from tests.storage.test_upload_accepts import assert_error
-
-SPOOL_SECRET = "spool-secret-for-tests"
-
-
-@dataclasses.dataclass
-class Front:
-    """The node as clients reach it through nginx, and the node itself for comparison."""
-
-    nginx: NginxSite
-    node: Node
-
-    @property
-    def via_nginx(self) -> Node:
-        return dataclasses.replace(self.node, url=self.nginx.url)
-
-    @property
-    def spool(self) -> Path:
-        return self.node.pool / SPOOL_DIR
-
-    def reset(self) -> None:
-        """Empty pool and app record; nginx's spool folder stays (nginx makes it at start only)."""
-        self.node.clear()
-        self.spool.mkdir(exist_ok=True)
-
-    def spool_files(self) -> list[Path]:
-        return sorted(p for p in self.spool.iterdir()) if self.spool.exists() else []
-
-    def stored_bodies(self) -> list[str]:
-        """How each stored upload's body reached the node ("spooled" or "streamed")."""
-        return [
-            record["body"]
-            for line in self.node.service.log().splitlines()
-            if line.startswith("{") and (record := json.loads(line)).get("event") == "upload stored"
-        ]
-
-
-@pytest.fixture(scope="module")
-def front(
-    tmp_path_factory: pytest.TempPathFactory, fake_app: FakeApp, module_prefix: str
-) -> Iterator[Front]:
-    yield from running_front(tmp_path_factory, fake_app, module_prefix)
-
-
-def running_front(
-    tmp_path_factory: pytest.TempPathFactory, fake_app: FakeApp, module_prefix: str
-) -> Iterator[Front]:
-    """A node behind the shipped nginx site, until the generator is closed."""
-    node = start_node(
-        tmp_path_factory.mktemp("node"),
-        fake_app,
-        module_prefix,
-        PIXELFOX_SPOOL_SECRET=SPOOL_SECRET,
-        PIXELFOX_LOG_FORMAT="json",
-        PIXELFOX_UPLOAD_SWEEP_SECONDS="1",
-    )
-    site = NginxSite(
-        directory=tmp_path_factory.mktemp("nginx"),
-        pool_path=node.pool,
-        secret="link-secret",
-        upstream=node.url.removeprefix("http://"),
-        spool_secret=SPOOL_SECRET,
-        max_body_size="64m",
-    ).start()
-    yield Front(site, node)
-    site.stop()
-    assert node.service.stop() == 0, node.service.log()
+from tests.storage.upload.spooled.conftest import SPOOL_SECRET, Front, half_sent, wait_for
 
 
 @pytest.fixture
@@ -355,27 +286,6 @@ def test_even_with_the_secret_only_plain_files_in_a_spool_are_taken(
 
 
 # -- cut off ------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def half_sent(front: Front, method: str, content_type: str, body: bytes) -> Iterator[None]:
-    """An upload through nginx that sends half its body, then (at exit) hangs up."""
-    client = front.via_nginx
-    parts = urlsplit(client.upload_url)
-    head = (
-        f"{method} {parts.path} HTTP/1.1\r\nHost: {NODE_ID}\r\n"
-        f"Authorization: Bearer {client.token()}\r\nContent-Type: {content_type}\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    with socket.create_connection((parts.hostname, parts.port)) as sock:
-        sock.sendall(head.encode() + body[: len(body) // 2])
-        yield
-
-
-def wait_for(condition: Callable[[], object], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.02)
 
 
 def test_a_cut_off_upload_leaves_no_spool_file(clean: Front) -> None:

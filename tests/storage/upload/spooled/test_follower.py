@@ -7,7 +7,6 @@ refusal — and nothing left behind once the file's name is gone.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import threading
@@ -19,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from pixelfox_common import ingest
-from pixelfox_common.bodyfile import BodyFile
 from pixelfox_protocol.errors import APIError
-from pixelfox_storage.upload.follower import SpoolFollower, handover
+from pixelfox_storage.upload.spooled.bodyfile import BodyFile
+from pixelfox_storage.upload.spooled.follower import SpoolFollower, handover
 from tests.storage import images
 
 BOUNDARY = "follower-boundary"
@@ -73,6 +72,13 @@ def eventually(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
             return False
         time.sleep(0.005)
     return True
+
+
+def looked(follower: SpoolFollower) -> None:
+    """Wait until the follower has looked at every file there now (followed it, or never will)."""
+    # The listing under way may have missed a file that came during it: wait for the next.
+    since = follower.scans
+    assert eventually(lambda: follower.scans >= since + 2), "the follower stopped listing"
 
 
 def spool_write(folder: Path, name: str, data: bytes, *, pieces: int = 16) -> Path:
@@ -136,7 +142,7 @@ async def test_a_body_followed_while_written_is_stored_as_without_the_follower(
     data = image if kind == "raw" else form(image, "holiday.jpg")
     content_type = None if kind == "raw" else CONTENT_TYPE
     spooled = spool_write(pool / ".spool", "0000000001", data)
-    assert follower.following == 1
+    assert eventually(lambda: follower.following == 1)
     (tmp_path / "elsewhere").mkdir()
     unfollowed = spool_write(tmp_path / "elsewhere", "0000000002", data, pieces=1)
 
@@ -187,6 +193,7 @@ async def test_a_followed_body_is_refused_as_without_the_follower(
 ) -> None:
     data, options = REFUSALS[case]
     spooled = spool_write(pool / ".spool", "0000000004", data, pieces=4)
+    looked(follower)  # else this would pass with a follower that never looked
     (tmp_path / "elsewhere").mkdir()
     unfollowed = spool_write(tmp_path / "elsewhere", "0000000005", data, pieces=1)
 
@@ -229,8 +236,8 @@ async def test_files_beyond_the_limit_are_not_followed_and_still_stored(pool: Pa
             b.flush()
             assert eventually(lambda: follower.following == 2)
             paths[2].write_bytes(image)
-            await asyncio.sleep(0.05)  # the watcher has seen it, and left it alone
-            assert follower.following == 2
+            looked(follower)
+            assert follower.following == 2  # seen, and left alone
             a.write(image[100:])
             b.write(image[100:])
 
@@ -256,7 +263,7 @@ async def test_only_plain_files_are_followed(
     os.mkfifo(pool / ".spool" / "0000000021")
     os.link(outside, pool / ".spool" / "0000000022")
 
-    await asyncio.sleep(0.05)
+    looked(follower)
 
     assert follower.following == 0
 

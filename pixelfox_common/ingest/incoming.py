@@ -1,11 +1,14 @@
-"""A temporary file inside a pool that hashes and counts what is written to it.
+"""An upload's incoming file: a temporary file inside a pool that hashes and counts what it gets.
 
 The file lives in ``<pool>/.incoming/`` — the same filesystem as its final
 place, so committing it is a link, never a copy — and is never visible under
-``original/`` until :meth:`Spool.commit`. Writing and hashing run in a worker
-thread (``hashlib`` and ``os.write`` release the GIL) while the event loop
-keeps receiving: at most one buffer is in flight and one is filling, so the
-memory an upload holds stays bounded whatever the body's size.
+``original/`` until :meth:`IncomingFile.commit`. Writing and hashing run in a
+worker thread (``hashlib`` and ``os.write`` release the GIL) while the event
+loop keeps receiving: at most one buffer is in flight and one is filling, so
+the memory an upload holds stays bounded whatever the body's size.
+
+(A storage host's nginx writes bodies into ``<pool>/.spool/``, its own
+folder: that is the *nginx spool*, see ``pixelfox_storage.upload.spooled``.)
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import os
 import secrets
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from .durable import fsync_dir, makedirs_durable
+from ..durable import fsync_dir, makedirs_durable
 
 INCOMING_DIR = ".incoming"
 TEMP_SUFFIX = ".part"
@@ -38,11 +42,13 @@ def incoming_dir(pool_base: Path) -> Path:
     return pool_base / INCOMING_DIR
 
 
-class Spool:
+class IncomingFile:
     """Write, hash and count one upload; then commit it into place or abort it."""
 
+    # Hashed by someone else while written: never, for a file of our own.
+    followed = False
+
     def __init__(self, pool_base: Path, stem: str) -> None:
-        self.pool_base = pool_base
         folder = incoming_dir(pool_base)
         folder.mkdir(mode=0o750, parents=True, exist_ok=True)
         self.temp_path = folder / f"{stem}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
@@ -111,21 +117,20 @@ class Spool:
             if written < sum(len(c) for c in batch):
                 _write_rest(fd, batch, written)
 
-    async def commit(self, relative_path: str) -> Path:
-        """fsync, then link into ``relative_path`` (never over an existing file), fsync the dir.
+    async def commit(self, final: Path) -> Path:
+        """fsync, then link to ``final`` (never over an existing file), fsync its directory.
 
         Raises FileExistsError when the target exists; the temporary file is
         then still there for :meth:`abort`.
         """
         await self.finish()
-        return await asyncio.to_thread(self._commit, relative_path)
+        return await asyncio.to_thread(self._commit, final)
 
-    def _commit(self, relative_path: str) -> Path:
+    def _commit(self, final: Path) -> Path:
         assert self._fd is not None
         os.fsync(self._fd)
         os.close(self._fd)
         self._fd = None
-        final = self.pool_base / relative_path
         makedirs_durable(final.parent)
         # A hard link publishes the complete file atomically and, unlike rename,
         # refuses to replace an existing one.
@@ -156,6 +161,56 @@ class Spool:
             inflight.add_done_callback(lambda f: _close_after(f, fd))
         else:
             os.close(fd)
+
+
+class BlockingIncomingFile(IncomingFile):
+    """An :class:`IncomingFile` filled by blocking calls from one thread, which hashes as it goes.
+
+    Hashing is the slow half; the writes, and a flush to disk every
+    ``sync_bytes`` (so the commit's fsync finds little left), run beside it in a
+    thread of their own. ``data`` must not change after :meth:`append` (bytes,
+    or views of them). The node's nginx-spool follower fills one this way.
+    """
+
+    def __init__(
+        self, pool_base: Path, stem: str, *, sync_bytes: int, thread_name: str = "incoming-write"
+    ) -> None:
+        super().__init__(pool_base, stem)
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix=thread_name)
+        self._written: Future[None] | None = None
+        self._sync_bytes = sync_bytes
+        self._unsynced = 0
+
+    def append(self, data: bytes | memoryview) -> None:
+        if len(self.head) < HEAD_BYTES:
+            self.head += bytes(data[: HEAD_BYTES - len(self.head)])
+        self.size += len(data)
+        self._hash.update(data)
+        self._wait_written()
+        self._written = self._writer.submit(self._store, data)
+
+    def settle(self) -> None:
+        """Wait for the last write; no more appends. Raises what a write raised (ENOSPC)."""
+        try:
+            self._wait_written()
+        finally:
+            self._writer.shutdown()
+
+    def _wait_written(self) -> None:
+        written, self._written = self._written, None
+        if written is not None:
+            written.result()
+
+    def _store(self, data: bytes | memoryview) -> None:
+        fd = self._fd
+        assert fd is not None
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        self._unsynced += len(data)
+        if self._unsynced >= self._sync_bytes:
+            os.fdatasync(fd)
+            self._unsynced = 0
 
 
 def _write_rest(fd: int, batch: list[bytes | memoryview], done: int) -> None:
