@@ -19,6 +19,7 @@ one label. Node and pool labels are bounded by the size of the installation.
 Helpers for the other parts of the system:
 
 - upload endpoint: ``with upload_in_flight(): …`` and ``count_bytes_ingested(n, pool_id)``
+- node outbox: ``OUTBOX_QUARANTINED`` and ``OUTBOX_IN_QUARANTINE``
 - workers: ``@observed_job("process")`` on arq job functions (or
   ``observe_job(kind, seconds, outcome)``) and ``watch_queues(redis_url, queues)`` once
 - app heartbeat receiver: ``record_heartbeat(node_id)`` and ``set_pool_space(…)``
@@ -79,6 +80,14 @@ JOB_DURATION = Histogram(
     "Run time of jobs, by kind and outcome (ok, error, retry).",
     ["kind", "outcome"],
     buckets=_JOB_BUCKETS,
+)
+OUTBOX_QUARANTINED = Counter(
+    "pixelfox_outbox_quarantined",
+    "Uploads the app refused after the node had stored them (moved to quarantine), by code.",
+    ["code"],
+)
+OUTBOX_IN_QUARANTINE = Gauge(
+    "pixelfox_outbox_in_quarantine", "Refused uploads kept in the node's outbox quarantine now."
 )
 POOL_FREE = Gauge("pixelfox_pool_free_bytes", "Free bytes of a pool.", ["pool"])
 POOL_USED = Gauge("pixelfox_pool_used_bytes", "Used bytes of a pool.", ["pool"])

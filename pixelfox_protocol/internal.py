@@ -116,6 +116,15 @@ class PoolHeartbeat(BaseModel):
     used_pct: float
 
 
+class QuarantinedUpload(BaseModel):
+    """An upload a node stored and the app then refused: kept aside on the node for an operator."""
+
+    image_uuid: str
+    pool_id: int | None = None
+    code: str = Field(description="The app's error code, or UNREADABLE for a damaged record")
+    since: float = Field(default=0.0, description="Unix time it was set aside (node's clock)")
+
+
 class Heartbeat(BaseModel):
     node_id: str
     version: str
@@ -124,6 +133,15 @@ class Heartbeat(BaseModel):
     queue_depth: int = 0
     background_queue_depth: int = 0
     errors_per_minute: float = 0.0
+    # Beats are begun every heartbeat interval, start to start; the app judges
+    # freshness by its own receipt time, this is the node's clock (diagnostics).
+    sent_at: float = Field(default=0.0, description="Unix time the node began this beat")
+    quarantined_uploads: int = Field(
+        default=0, description="Uploads the app refused after the node stored them"
+    )
+    quarantined: list[QuarantinedUpload] = Field(
+        default=[], description="The newest of them (a few at most)"
+    )
 
 
 class BackupReport(BaseModel):

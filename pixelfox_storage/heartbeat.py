@@ -6,26 +6,29 @@ capacity (the operator's ``capacity_bytes``, else the disk's size) and used %;
 and for the node: uploads streaming in right now, the depth of both worker
 lanes, server errors per minute and the software version.
 
-Used bytes must be cheap to know every five seconds on a pool of millions of
-files, so they are a running figure: a full scan of the pool directory now and
-then (``RESCAN_SECONDS``, in a thread, remembered in ``<state_dir>/pool-usage.json``
-so a restart does not report zero), plus the bytes this process stored since
-that scan began. Variants written by the worker and files moved away show up
-at the next scan.
+Used bytes come from :mod:`pixelfox_storage.usage` (last scan plus what was
+stored since). A pool that has never been measured — a first start without a
+remembered figure, or a big pool whose first scan is still running — is
+reported with the bytes used on its *disk*: an upper bound of what the pool
+holds, so the app sees it fuller than it is, never empty, and least-used
+placement cannot overfill it while it is being counted. The first beat waits
+for the first scan (at most ``FIRST_SCAN_WAIT`` seconds), so a pool of
+ordinary size is reported exactly from the start.
 
 The first beat is sent while the service starts, before it accepts uploads,
-so the app can place uploads here as soon as the node answers at all. The app
-takes a node out of placement when beats stop (see ``pixelfox_app.placement``):
-keep ``PIXELFOX_HEARTBEAT_SECONDS`` at 5 or below.
+so the app can place uploads here as soon as the node answers at all. Beats
+are begun every interval, start to start. The app takes a node out of
+placement when beats stop (see ``pixelfox_app.placement``): keep
+``PIXELFOX_HEARTBEAT_SECONDS`` at 5 or below.
+
+Each beat also counts the uploads the app refused after they were stored (the
+outbox quarantine, :mod:`pixelfox_storage.upload.outbox`), for the admin.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
-import os
 import shutil
 import time
 from collections import deque
@@ -39,57 +42,26 @@ from quart import Quart
 from redis.asyncio import Redis
 
 from pixelfox_common import metrics
-from pixelfox_protocol.internal import (
-    HEARTBEAT_PATH,
-    Heartbeat,
-    PoolHeartbeat,
-    PoolInfo,
-    node_authorization,
-)
+from pixelfox_protocol.internal import Heartbeat, PoolHeartbeat, PoolInfo, QuarantinedUpload
 from pixelfox_protocol.keys import RedisKeys
 
+from .appapi import AppAPI, AppRefused, AppUnavailable
 from .config import StorageSettings
+from .usage import UsageTracker
 
 log = logging.getLogger(__name__)
 
 # A beat must never hold the loop for long: a slow app gets the next beat instead.
 BEAT_TIMEOUT = httpx.Timeout(3.0, connect=2.0)
-# Full scans of a pool's files; between scans the running counter is used.
-RESCAN_SECONDS = 600.0
+# How long the start-up beat waits for the first scan of pools never measured
+# (it holds the service's start): long enough for a pool of ordinary size.
+FIRST_SCAN_WAIT = 5.0
 # Server errors are counted over this window and reported per minute.
 ERROR_WINDOW_SECONDS = 60.0
-USAGE_CACHE = "pool-usage.json"
 # Above this interval the app's 12 s freshness limit lets a healthy node flap.
 MAX_SAFE_INTERVAL = 5
 
-
-def scan_used_bytes(base: Path) -> int:
-    """Bytes of every regular file under ``base`` (symlinks are not followed)."""
-    total = 0
-    stack = [base]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(Path(entry.path))
-                elif entry.is_file(follow_symlinks=False):
-                    total += entry.stat(follow_symlinks=False).st_size
-            except OSError:
-                continue
-    return total
-
-
-def ingested_bytes(pool_id: int) -> int:
-    """Bytes this process stored into ``pool_id`` so far (the upload endpoint's counter)."""
-    value = REGISTRY.get_sample_value(
-        "pixelfox_upload_bytes_ingested_total", {"pool": str(pool_id)}
-    )
-    return int(value or 0)
+Quarantine = Callable[[], tuple[int, list[QuarantinedUpload]]]
 
 
 def uploads_in_flight() -> int:
@@ -105,85 +77,6 @@ def server_errors_total() -> int:
             if sample.name.endswith("_total") and sample.labels.get("status", "").startswith("5"):
                 total += sample.value
     return int(total)
-
-
-@dataclass
-class _Usage:
-    scanned: int = 0
-    # The ingest counter when the scan that produced ``scanned`` began.
-    ingested_at_scan: int = 0
-    scanned_at: float = 0.0
-
-
-@dataclass
-class UsageTracker:
-    """Used bytes per pool: the last full scan plus what was stored since."""
-
-    state_dir: Path
-    rescan_seconds: float = RESCAN_SECONDS
-    pools: dict[int, _Usage] = field(default_factory=dict)
-    _scanning: asyncio.Task[None] | None = None
-
-    def load(self) -> None:
-        """Start from the last scan's figures, if a previous run left them."""
-        try:
-            data = json.loads((self.state_dir / USAGE_CACHE).read_text())
-        except (OSError, ValueError):
-            return
-        for key, value in data.items() if isinstance(data, dict) else ():
-            with contextlib.suppress(TypeError, ValueError, KeyError):
-                # The ingest counter restarted with this process: start it at zero.
-                self.pools[int(key)] = _Usage(int(value["used"]), 0, float(value["scanned_at"]))
-
-    def _save(self) -> None:
-        data = {
-            str(pid): {"used": u.scanned, "scanned_at": u.scanned_at}
-            for pid, u in self.pools.items()
-        }
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        target = self.state_dir / USAGE_CACHE
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, target)
-
-    def used(self, pool_id: int) -> int:
-        usage = self.pools.get(pool_id)
-        if usage is None:
-            return 0
-        return usage.scanned + max(0, ingested_bytes(pool_id) - usage.ingested_at_scan)
-
-    def maybe_rescan(self, pools: list[PoolInfo]) -> None:
-        """Start a scan in a thread when one is due (never two at once)."""
-        if self._scanning is not None and not self._scanning.done():
-            return
-        now = time.time()
-        due = [
-            p
-            for p in pools
-            if p.id not in self.pools or now - self.pools[p.id].scanned_at >= self.rescan_seconds
-        ]
-        if due:
-            self._scanning = asyncio.get_running_loop().create_task(self._scan(due))
-
-    async def _scan(self, pools: list[PoolInfo]) -> None:
-        for pool in pools:
-            started_at = ingested_bytes(pool.id)
-            began = time.monotonic()
-            total = await asyncio.to_thread(scan_used_bytes, Path(pool.base_path))
-            self.pools[pool.id] = _Usage(total, started_at, time.time())
-            log.debug(
-                "scanned pool %s: %d bytes in %.1f s", pool.id, total, time.monotonic() - began
-            )
-        try:
-            await asyncio.to_thread(self._save)
-        except OSError as exc:
-            log.warning("could not remember pool usage in %s: %s", self.state_dir, exc)
-
-    async def close(self) -> None:
-        if self._scanning is not None and not self._scanning.done():
-            self._scanning.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._scanning
 
 
 @dataclass
@@ -204,12 +97,23 @@ class ErrorRate:
         return round((total - first_total) * 60.0 / elapsed, 2)
 
 
-def _disk(base: Path) -> tuple[int, int] | None:
-    """(free, total) bytes of the disk holding ``base``; None when it is not there."""
+@dataclass(frozen=True)
+class _Disk:
+    free: int
+    total: int
+    used: int
+
+
+def _disk(base: Path) -> _Disk | None:
+    """Space of the disk holding ``base``; None when it is not there."""
     if not base.is_dir():
         return None
     usage = shutil.disk_usage(base)
-    return usage.free, usage.total
+    return _Disk(usage.free, usage.total, usage.used)
+
+
+def _nothing_quarantined() -> tuple[int, list[QuarantinedUpload]]:
+    return 0, []
 
 
 class HeartbeatSender:
@@ -221,26 +125,43 @@ class HeartbeatSender:
         version: str,
         pools: Callable[[], list[PoolInfo]],
         redis: Callable[[], Redis | None],
+        quarantine: Quarantine = _nothing_quarantined,
+        usage: UsageTracker | None = None,
     ) -> None:
         self.settings = settings
         self.version = version
         self.pools = pools
         self.redis = redis
+        self.quarantine = quarantine
         self.keys = RedisKeys(settings.redis_prefix)
-        self.usage = UsageTracker(settings.state_dir)
+        self.usage = usage or UsageTracker(settings.state_dir)
         self.errors = ErrorRate()
-        self.client: httpx.AsyncClient | None = None
+        self.api: AppAPI | None = None
+        self.last_started = float("-inf")  # monotonic start of the latest beat
         self._failing: str | None = None  # the last failure, logged once until it changes
         self._missing: set[int] = set()  # pools whose directory is gone, logged once
+        self._estimated: set[int] = set()  # pools reported by their disk's figure, logged once
 
     async def open(self) -> None:
-        self.client = httpx.AsyncClient(timeout=BEAT_TIMEOUT)
+        self.api = AppAPI(self.settings, timeout=BEAT_TIMEOUT)
         self.usage.load()
 
     async def close(self) -> None:
         await self.usage.close()
-        if self.client is not None:
-            await self.client.aclose()
+        if self.api is not None:
+            await self.api.aclose()
+
+    def _used(self, pool: PoolInfo, disk: _Disk) -> int:
+        used = self.usage.used(pool.id)
+        if used is not None:
+            self._estimated.discard(pool.id)
+            return used
+        # Not measured yet: the disk's used bytes bound the pool's from above.
+        # Zero would read as an empty pool and draw every least-used upload.
+        if pool.id not in self._estimated:
+            log.info("pool %s: first scan still running; reporting its disk's used bytes", pool.id)
+            self._estimated.add(pool.id)
+        return disk.used
 
     async def _pool_beats(self, pools: list[PoolInfo]) -> list[PoolHeartbeat]:
         disks = await asyncio.to_thread(lambda: [_disk(Path(p.base_path)) for p in pools])
@@ -253,19 +174,18 @@ class HeartbeatSender:
                     self._missing.add(pool.id)
                 continue
             self._missing.discard(pool.id)
-            free, total = disk
-            used = self.usage.used(pool.id)
-            capacity = pool.capacity_bytes if pool.capacity_bytes > 0 else total
+            used = self._used(pool, disk)
+            capacity = pool.capacity_bytes if pool.capacity_bytes > 0 else disk.total
             beats.append(
                 PoolHeartbeat(
                     pool_id=pool.id,
-                    free_bytes=free,
+                    free_bytes=disk.free,
                     used_bytes=used,
                     capacity_bytes=capacity,
                     used_pct=round(100.0 * used / capacity, 3) if capacity else 0.0,
                 )
             )
-            metrics.set_pool_space(pool.id, free=free, used=used, capacity=capacity)
+            metrics.set_pool_space(pool.id, free=disk.free, used=used, capacity=capacity)
         return beats
 
     async def _queue_depths(self) -> tuple[int, int]:
@@ -283,11 +203,15 @@ class HeartbeatSender:
             return 0, 0
         return int(fresh), int(background)
 
-    async def build(self) -> Heartbeat:
-        """This moment's beat."""
+    async def build(self, wait_for_scan: float = 0.0) -> Heartbeat:
+        """This moment's beat; waits up to ``wait_for_scan`` s for pools never measured."""
+        sent_at = time.time()
         pools = self.pools()
         self.usage.maybe_rescan(pools)
+        if wait_for_scan > 0:
+            await self.usage.measured(pools, wait_for_scan)
         fresh, background = await self._queue_depths()
+        quarantined, newest = await asyncio.to_thread(self.quarantine)
         return Heartbeat(
             node_id=self.settings.node_id,
             version=self.version,
@@ -296,26 +220,28 @@ class HeartbeatSender:
             queue_depth=fresh,
             background_queue_depth=background,
             errors_per_minute=self.errors.sample(time.monotonic(), server_errors_total()),
+            sent_at=sent_at,
+            quarantined_uploads=quarantined,
+            quarantined=newest,
         )
 
-    async def beat(self) -> bool:
+    async def beat(self, wait_for_scan: float = 0.0) -> bool:
         """Send one beat; True when the app took it. Never raises on HTTP trouble."""
-        assert self.client is not None
-        beat = await self.build()
-        url = self.settings.app_url.rstrip("/") + HEARTBEAT_PATH
-        auth = node_authorization(self.settings.node_id, self.settings.node_credential)
+        assert self.api is not None
+        self.last_started = time.monotonic()
+        beat = await self.build(wait_for_scan)
         try:
-            response = await self.client.post(
-                url, json=beat.model_dump(), headers={"Authorization": auth}
-            )
-        except httpx.HTTPError as exc:
-            self._failed(f"app unreachable at {url}: {type(exc).__name__}: {exc}")
+            await self.api.heartbeat(beat)
+        except AppUnavailable as exc:
+            if exc.status == 401:
+                self._failed(
+                    "the app refuses this node's credential; check PIXELFOX_NODE_CREDENTIAL"
+                )
+            else:
+                self._failed(str(exc))
             return False
-        if response.status_code == 401:
-            self._failed("the app refuses this node's credential; check PIXELFOX_NODE_CREDENTIAL")
-            return False
-        if not response.is_success:
-            self._failed(f"app answered the heartbeat with HTTP {response.status_code}")
+        except AppRefused as exc:
+            self._failed(f"the app refused the heartbeat: {exc}")
             return False
         if self._failing is not None:
             log.info("heartbeat accepted again")
@@ -328,15 +254,11 @@ class HeartbeatSender:
         self._failing = why
 
     async def run(self) -> None:
-        """Beat every ``heartbeat_seconds`` (start to start) until cancelled.
-
-        Waits one interval first: the start-up beat was just sent.
-        """
+        """Beat every ``heartbeat_seconds``, start to start (the start-up beat's too), until
+        cancelled."""
         interval = float(self.settings.heartbeat_seconds)
-        started = time.monotonic()
         while True:
-            await asyncio.sleep(max(0.5, interval - (time.monotonic() - started)))
-            started = time.monotonic()
+            await asyncio.sleep(max(0.5, interval - (time.monotonic() - self.last_started)))
             try:
                 await self.beat()
             except asyncio.CancelledError:
@@ -348,7 +270,8 @@ class HeartbeatSender:
 def install(app: Quart, settings: StorageSettings, version: str) -> None:
     """Beat while the storage service runs; the first beat goes out during start-up.
 
-    Register after the upload module: its start-up loads the pool map the beat reports.
+    Register after the upload module: its start-up loads the pool map the beat
+    reports, and its outbox holds the quarantine the beat counts.
     ``PIXELFOX_HEARTBEAT_SECONDS=0`` switches beating off (a node outside placement).
     """
     if settings.heartbeat_seconds <= 0:
@@ -365,14 +288,22 @@ def install(app: Quart, settings: StorageSettings, version: str) -> None:
         upload = app.extensions.get("upload")
         return upload.known_pools() if upload is not None else []
 
-    sender = HeartbeatSender(settings, version, pools, lambda: app.extensions.get("redis"))
+    def quarantine() -> tuple[int, list[QuarantinedUpload]]:
+        upload = app.extensions.get("upload")
+        return upload.outbox.quarantined() if upload is not None else (0, [])
+
+    sender = HeartbeatSender(
+        settings, version, pools, lambda: app.extensions.get("redis"), quarantine
+    )
     tasks: list[asyncio.Task[None]] = []
 
     @app.before_serving
     async def _start_heartbeat() -> None:
         await sender.open()
         try:
-            await sender.beat()
+            # What the app stores now decides placement until the next beat: give
+            # the first scan a moment rather than report a guess.
+            await sender.beat(wait_for_scan=FIRST_SCAN_WAIT)
         except Exception:
             log.exception("first heartbeat failed")
         tasks.append(asyncio.get_running_loop().create_task(sender.run(), name="heartbeat"))

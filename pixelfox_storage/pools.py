@@ -4,7 +4,7 @@ Where the map comes from, in order:
 
 1. ``PIXELFOX_NODE_POOLS="<id>=<path>,…"`` (``StorageSettings.node_pools``): the
    operator's override; the app is not asked.
-2. ``GET NODE_CONFIG_PATH`` on the app with the node's credential; the answer is
+2. ``GET NODE_CONFIG_PATH`` on the app (:meth:`AppAPI.node_config`); the answer is
    cached in ``<state_dir>/pools.json``.
 3. That cache, when the app cannot be reached: a node keeps storing and
    processing through an app outage with the pools it last knew.
@@ -21,17 +21,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 from pydantic import ValidationError
 
-from pixelfox_protocol.internal import (
-    NODE_CONFIG_PATH,
-    NodeConfig,
-    PoolInfo,
-    UploadLimits,
-    node_authorization,
-)
+from pixelfox_protocol.internal import NodeConfig, PoolInfo, UploadLimits
 
+from .appapi import AppAPI, AppError
 from .config import StorageSettings
 
 log = logging.getLogger(__name__)
@@ -93,16 +87,6 @@ def write_cache(state_dir: Path, config: NodeConfig) -> None:
     os.replace(tmp, target)
 
 
-async def fetch_node_config(settings: StorageSettings, client: httpx.AsyncClient) -> NodeConfig:
-    """Ask the app which pools this node holds; raises httpx errors when it cannot answer."""
-    response = await client.get(
-        settings.app_url.rstrip("/") + NODE_CONFIG_PATH,
-        headers={"Authorization": node_authorization(settings.node_id, settings.node_credential)},
-    )
-    response.raise_for_status()
-    return NodeConfig.model_validate(response.json())
-
-
 @dataclass(frozen=True)
 class PoolMap:
     pools: dict[int, PoolInfo]
@@ -117,14 +101,14 @@ class PoolMap:
             raise UnknownPool(pool_id) from None
 
 
-async def load_pool_map(settings: StorageSettings, client: httpx.AsyncClient) -> PoolMap:
+async def load_pool_map(settings: StorageSettings, api: AppAPI) -> PoolMap:
     """The current map: override, else the app (cached on success), else the cache."""
     if settings.node_pools:
         pools = parse_override(settings.node_pools)
         return PoolMap({p.id: p for p in pools}, "override", UploadLimits.model_validate({}))
     try:
-        config = await fetch_node_config(settings, client)
-    except (httpx.HTTPError, ValidationError, ValueError) as exc:
+        config = await api.node_config()
+    except AppError as exc:
         cached = read_cache(settings.state_dir)
         if cached is None:
             raise PoolMapUnavailable(
@@ -142,15 +126,15 @@ async def load_pool_map(settings: StorageSettings, client: httpx.AsyncClient) ->
 class PoolDirectory:
     """The node's pool map, refreshed from the app when an unknown pool id shows up."""
 
-    def __init__(self, settings: StorageSettings, client: httpx.AsyncClient) -> None:
+    def __init__(self, settings: StorageSettings, api: AppAPI) -> None:
         self.settings = settings
-        self.client = client
+        self.api = api
         self.current: PoolMap | None = None
         self._refreshed_at = float("-inf")
 
     async def refresh(self) -> PoolMap:
         self._refreshed_at = time.monotonic()
-        self.current = await load_pool_map(self.settings, self.client)
+        self.current = await load_pool_map(self.settings, self.api)
         return self.current
 
     async def base_path(self, pool_id: int) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
@@ -10,12 +11,24 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 PIXELFOX = [sys.executable, "-m", "pixelfox_cli"]
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], seconds: float) -> Any:
+    """``check()``'s first truthy value, polling for up to ``seconds``; else its last value."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = await check()
+        if value or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(0.2)
 
 
 def free_port() -> int:

@@ -2,6 +2,8 @@
 
 - :mod:`.store` — the bucket (boto3): put with SHA-256, check, get back;
 - :mod:`.jobs` — ``backup_original`` on the node worker's background lane;
-- :mod:`.appcalls` — reporting a backup to the app, asking it what to restore;
 - :mod:`.restore` — ``pixelfox restore``: verified downloads back into the pool.
+
+Reporting a backup to the app and asking it what to restore are calls of the
+node's one app client, :class:`pixelfox_storage.appapi.AppAPI`.
 """

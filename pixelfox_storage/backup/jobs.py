@@ -21,8 +21,8 @@ from pixelfox_common.metrics import observed_job
 from pixelfox_protocol import layout, links
 from pixelfox_protocol.internal import BackupReport, PoolInfo
 
+from ..appapi import AppRefused, AppUnavailable, ImageGone
 from ..pools import PoolMapUnavailable
-from .appcalls import AppUnavailable, ImageGone, ReportRefused, report_backup
 from .store import BackupMismatch, BackupUnavailable, client_for, object_key, put_original
 
 if TYPE_CHECKING:  # the worker's lanes import this module
@@ -111,7 +111,7 @@ async def backup_original(
 
         report = BackupReport(bucket=stored.bucket, key=stored.key, sha256=sha256, size=stored.size)
         try:
-            await report_backup(node.http, node.settings, image_uuid, report, request_id)
+            await node.app.report_backup(image_uuid, report, request_id)
         except AppUnavailable as exc:
             defer = backoff(job_try)
             log.warning("backup report not delivered (%s); again in %.0fs", exc, defer)
@@ -119,7 +119,7 @@ async def backup_original(
         except ImageGone:
             log.info("the app no longer knows this image; its backup stays in the bucket")
             return {"state": "gone", "key": key}
-        except ReportRefused as exc:
+        except AppRefused as exc:
             log.error("the app refused the backup report: %s", exc)
             return {"state": "refused", "key": key}
         log.info("backed up", extra={"key": key, "uploaded": uploaded, "bytes": stored.size})

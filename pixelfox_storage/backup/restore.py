@@ -33,15 +33,17 @@ from pixelfox_protocol import layout, links
 from pixelfox_protocol.internal import BackupRecord, PoolInfo
 from pixelfox_protocol.keys import RedisKeys, restore_job_id
 
+from ..appapi import AppAPI
 from ..config import StorageSettings
 from ..pools import PoolMap, load_pool_map
-from .appcalls import backup_record, pool_manifest
 from .store import BackupUnavailable, client_for, fetch_original, file_sha256, object_key
 
 log = logging.getLogger(__name__)
 
 TEMP_DIR = ".tmp/restore"
 PROCESS_JOB = "process_image"
+# A manifest page of a big pool may take the app a while to read.
+RESTORE_APP_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 # Downloads at once during a pool restore: the store's latency, not our CPU, is the limit.
 PARALLEL = 4
 # States that mean the original is on disk and right.
@@ -105,12 +107,10 @@ def restore_file(client: Any, pool: PoolInfo, record: BackupRecord, *, dry_run: 
     return outcome("replaced" if damaged else "restored")
 
 
-async def _records(
-    http: httpx.AsyncClient, settings: StorageSettings, pool_id: int
-) -> AsyncIterator[list[BackupRecord]]:
+async def _records(api: AppAPI, pool_id: int) -> AsyncIterator[list[BackupRecord]]:
     after: int | None = 0
     while after is not None:
-        page = await pool_manifest(http, settings, pool_id, after)
+        page = await api.pool_manifest(pool_id, after)
         yield page.items
         after = page.next_after
 
@@ -138,17 +138,17 @@ async def restore(
         raise RestoreError("restore either one image or one pool")
     client = client_for(settings)
     outcomes: list[Outcome] = []
-    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0)) as http:
+    async with AppAPI(settings, timeout=RESTORE_APP_TIMEOUT) as api:
         try:
-            pool_map = await load_pool_map(settings, http)
+            pool_map = await load_pool_map(settings, api)
             if image_uuid is not None:
-                record = await backup_record(http, settings, image_uuid)
+                record = await api.backup_record(image_uuid)
                 pages: AsyncIterator[list[BackupRecord]] = _single(record)
                 pool = _pool(pool_map, record.pool_id, settings)
             else:
                 assert pool_id is not None
                 pool = _pool(pool_map, pool_id, settings)
-                pages = _records(http, settings, pool_id)
+                pages = _records(api, pool_id)
             limit = asyncio.Semaphore(PARALLEL)
 
             async def one(record: BackupRecord) -> Outcome:

@@ -3,7 +3,7 @@
 - :mod:`.jobs` — ``move_image`` on the source node's background lane;
 - :mod:`.replicate` — ``PUT /api/internal/replicate``, where another node pushes a file;
 - :mod:`.files` — hashing, durable copies, removing source copies;
-- :mod:`.calls` — the job's calls to the app and to the target node.
+- :mod:`.calls` — the job's ticket, its pushes to the target node, its exceptions.
 """
 
 from __future__ import annotations

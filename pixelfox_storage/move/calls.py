@@ -1,39 +1,32 @@
-"""A move job's calls: to the app (ticket, switch, outcome) and to the target node (push)."""
+"""A move job's exceptions, its ticket, and its calls to the target node (push).
+
+The app is called through the node's one client (:class:`~pixelfox_storage.appapi.AppAPI`);
+the target node's replicate API is not the app's, and has a retry rule of its own.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, ValidationError
 
-from pixelfox_protocol.internal import (
-    MOVE_IMAGE_PATH,
-    MOVE_OUTCOME_PATH,
-    MOVE_SWITCH_PATH,
-    MoveFile,
-    MoveOutcome,
-    MoveSwitch,
-    MoveSwitched,
-    MoveTicket,
-    node_authorization,
-)
+from pixelfox_protocol.internal import MoveFile, MoveTicket
 
-from ..config import StorageSettings
+from ..appapi import AppAPI, AppRefused, error_body
 from .files import CHUNK
 
-M = TypeVar("M", bound=BaseModel)
-# Statuses after which the same call may succeed later (as in worker.appclient).
-_TRY_AGAIN = {401, 403, 408, 425, 429}
+# The target's answers after which a later try may pass: 401 REPLICATION_DENIED (the
+# grant expired; the next try brings a fresh ticket), 403 POOL_NOT_ON_NODE (the target
+# has not loaded its new pool yet); never 403 REPLICATION_FORBIDDEN.
+_TARGET_TRY_AGAIN = {401, 403, 408, 425, 429}
 # A push may carry a large original over a slow link: no read timeout per call.
 PUSH_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 
 
 class TryLater(Exception):
-    """The app or the target node cannot answer now; the job retries with backoff."""
+    """The target node (or this node's pool map) cannot help now; the job retries with backoff."""
 
 
 class Refused(Exception):
@@ -52,71 +45,25 @@ class WrongNode(Exception):
         self.node_id = node_id
 
 
-def _code(response: httpx.Response) -> tuple[str, dict[str, Any]]:
+async def move_ticket(app: AppAPI, move_id: int, image_id: int) -> MoveTicket:
+    """The app's ticket for one image; WrongNode when its source pool is another node's now."""
     try:
-        error = response.json().get("error", {})
-        return str(error.get("code", "")), dict(error.get("details") or {})
-    except (ValueError, AttributeError):
-        return "", {}
+        return await app.move_ticket(move_id, image_id)
+    except AppRefused as exc:
+        if exc.code == "POOL_NOT_ON_NODE" and exc.details.get("node_id"):
+            raise WrongNode(str(exc.details["node_id"])) from exc
+        raise
 
 
 def _check(response: httpx.Response, what: str) -> None:
     status = response.status_code
     if status < 300:
         return
-    code, details = _code(response)
-    if code == "POOL_NOT_ON_NODE" and details.get("node_id"):
-        raise WrongNode(str(details["node_id"]))
-    if status >= 500 or (status in _TRY_AGAIN and code != "REPLICATION_FORBIDDEN"):
+    error = error_body(response)
+    code = error.code if error is not None else ""
+    if status >= 500 or (status in _TARGET_TRY_AGAIN and code != "REPLICATION_FORBIDDEN"):
         raise TryLater(f"{what}: {status} {code}".strip())
     raise Refused(f"{what}: {status} {code} {response.text[:200]}", code)
-
-
-class AppCalls:
-    def __init__(self, settings: StorageSettings, client: httpx.AsyncClient) -> None:
-        self.settings = settings
-        self.client = client
-
-    def _url(self, path: str, move_id: int, image_id: int) -> str:
-        return self.settings.app_url.rstrip("/") + path.format(move_id=move_id, image_id=image_id)
-
-    async def _call(
-        self, method: str, path: str, move_id: int, image_id: int, body: BaseModel | None
-    ) -> httpx.Response:
-        headers = {
-            "Authorization": node_authorization(
-                self.settings.node_id, self.settings.node_credential
-            )
-        }
-        try:
-            response = await self.client.request(
-                method,
-                self._url(path, move_id, image_id),
-                json=body.model_dump() if body is not None else None,
-                headers=headers,
-            )
-        except httpx.HTTPError as exc:
-            raise TryLater(f"app: {type(exc).__name__}: {exc}") from exc
-        _check(response, f"app {method} {path}")
-        return response
-
-    async def ticket(self, move_id: int, image_id: int) -> MoveTicket:
-        response = await self._call("GET", MOVE_IMAGE_PATH, move_id, image_id, None)
-        return _parse(MoveTicket, response)
-
-    async def switch(self, move_id: int, image_id: int, body: MoveSwitch) -> MoveSwitched:
-        response = await self._call("POST", MOVE_SWITCH_PATH, move_id, image_id, body)
-        return _parse(MoveSwitched, response)
-
-    async def outcome(self, move_id: int, image_id: int, body: MoveOutcome) -> None:
-        await self._call("POST", MOVE_OUTCOME_PATH, move_id, image_id, body)
-
-
-def _parse(model: type[M], response: httpx.Response) -> M:
-    try:
-        return model.model_validate(response.json())
-    except (ValueError, ValidationError) as exc:
-        raise Refused(f"odd answer from the app: {exc}") from exc
 
 
 async def _stream(path: Path) -> AsyncIterator[bytes]:

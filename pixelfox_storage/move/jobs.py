@@ -37,10 +37,11 @@ from pixelfox_protocol import links
 from pixelfox_protocol.internal import MoveFile, MoveOutcome, MoveSwitch, MoveTicket
 from pixelfox_protocol.keys import RedisKeys
 
+from ..appapi import AppAPI, AppError, AppRefused, AppUnavailable
 from ..pools import PoolMapUnavailable, UnknownPool
 from ..worker.imagelock import ImageBusy, image_lock
 from . import files
-from .calls import AppCalls, Refused, TryLater, WrongNode, push
+from .calls import Refused, TryLater, WrongNode, move_ticket, push
 
 if TYPE_CHECKING:  # the worker's lanes import this module
     from ..worker.context import NodeContext
@@ -83,7 +84,7 @@ async def move_image(
     node: NodeContext = ctx["node"]
     redis: ArqRedis = ctx["redis"]
     job_try = int(ctx.get("job_try", 1))
-    calls = AppCalls(node.settings, node.http)
+    app = node.app
     with job_context(
         job_id=ctx.get("job_id"),
         job=MOVE_JOB,
@@ -96,12 +97,12 @@ async def move_image(
             log.info("move is %s; image not moved now", state)
             return {"state": state}
         try:
-            ticket = await calls.ticket(move_id, image_id)
+            ticket = await move_ticket(app, move_id, image_id)
             if ticket.state not in ("running", "paused"):
                 return {"state": ticket.state}
             # With the job id: a run after a kill takes over the lock its dead self left.
             async with image_lock(redis, node.keys, ticket.image_uuid, ctx.get("job_id")):
-                return await _move(node, calls, ticket)
+                return await _move(node, ticket)
         except WrongNode as exc:
             await redis.enqueue_job(
                 MOVE_JOB,
@@ -116,30 +117,30 @@ async def move_image(
             return {"state": "requeued", "node_id": exc.node_id}
         except ImageBusy as exc:
             raise Retry(defer=backoff(job_try)) from exc
-        except (TryLater, PoolMapUnavailable) as exc:
+        except (TryLater, AppUnavailable, PoolMapUnavailable) as exc:
             if job_try < MAX_TRIES:
                 log.warning("try %d failed (%s); again in %.0fs", job_try, exc, backoff(job_try))
                 raise Retry(defer=backoff(job_try)) from exc
-            return await _give_up(calls, move_id, image_id, f"gave up after {job_try} tries: {exc}")
-        except Refused as exc:
+            return await _give_up(app, move_id, image_id, f"gave up after {job_try} tries: {exc}")
+        except (Refused, AppRefused) as exc:
             if exc.code == "NOT_FOUND":  # the image was deleted since it was planned
-                return await _give_up(calls, move_id, image_id, "the image was deleted", "skipped")
-            return await _give_up(calls, move_id, image_id, str(exc))
+                return await _give_up(app, move_id, image_id, "the image was deleted", "skipped")
+            return await _give_up(app, move_id, image_id, str(exc))
 
 
 async def _give_up(
-    calls: AppCalls, move_id: int, image_id: int, error: str, state: str = "failed"
+    app: AppAPI, move_id: int, image_id: int, error: str, state: str = "failed"
 ) -> dict[str, Any]:
     log.error("image not moved: %s", error)
     try:
-        await calls.outcome(move_id, image_id, MoveOutcome(state=state, error=error))  # type: ignore[arg-type]
-    except (TryLater, Refused) as exc:
+        await app.move_outcome(move_id, image_id, MoveOutcome(state=state, error=error))  # type: ignore[arg-type]
+    except AppError as exc:
         log.error("the failure could not be reported: %s", exc)
     return {"state": state, "error": error}
 
 
-async def _move(node: NodeContext, calls: AppCalls, ticket: MoveTicket) -> dict[str, Any]:
-    move_id, image_id = ticket.move_id, ticket.image_id
+async def _move(node: NodeContext, ticket: MoveTicket) -> dict[str, Any]:
+    move_id, image_id, app = ticket.move_id, ticket.image_id, node.app
     try:
         source = await node.pools.base_path(ticket.source_pool_id)
         local = ticket.target_node_id == node.settings.node_id
@@ -149,7 +150,7 @@ async def _move(node: NodeContext, calls: AppCalls, ticket: MoveTicket) -> dict[
     every = [ticket.original, *ticket.variants]
     if ticket.where == "elsewhere":
         note = "the image is no longer on the source pool"
-        await calls.outcome(move_id, image_id, MoveOutcome(state="skipped", error=note))
+        await app.move_outcome(move_id, image_id, MoveOutcome(state="skipped", error=note))
         return {"state": "skipped", "why": note}
     if ticket.where == "target":
         # Switched by an earlier run that died before it deleted the sources.
@@ -157,14 +158,14 @@ async def _move(node: NodeContext, calls: AppCalls, ticket: MoveTicket) -> dict[
         return {"state": "cleaned", "removed": removed}
     if not links.resolve_file(source, ticket.original.path).is_file():
         note = f"original {ticket.original.path} is missing at the source"
-        await calls.outcome(move_id, image_id, MoveOutcome(state="skipped", error=note))
+        await app.move_outcome(move_id, image_id, MoveOutcome(state="skipped", error=note))
         log.warning("image skipped: %s", note)
         return {"state": "skipped", "why": note}
     if target is not None:
         copied, missing = await asyncio.to_thread(_copy_locally, source, target, ticket)
     else:
         copied, missing = await _push_all(node, source, ticket)
-    answer = await calls.switch(
+    answer = await app.move_switch(
         move_id,
         image_id,
         MoveSwitch(original_sha256=ticket.original.sha256, bytes=copied, missing_variants=missing),

@@ -107,9 +107,9 @@ async def drain_outbox(node: UploadNode) -> float:
             await asyncio.to_thread(outbox.done, path)
             log.info("outbox: upload %s was never committed; record dropped", uuid)
             continue
-        delivery = await deliver(node.client, node.settings, entry.completion, entry.request_id)
-        if delivery.outcome == "accepted" or delivery.status == 409:
-            # 409: the app has this upload already (an earlier attempt got through).
+        delivery = await deliver(node.client, entry.completion, entry.request_id)
+        if delivery.outcome == "accepted":
+            # Only a 2xx: the app answers a completion it recorded before with the same 2xx.
             await asyncio.to_thread(outbox.done, path)
             log.info("outbox delivered upload %s after %d attempt(s)", uuid, entry.attempts + 1)
         elif delivery.outcome == "unreachable":
@@ -117,10 +117,15 @@ async def drain_outbox(node: UploadNode) -> float:
             next_due = min(next_due, time.time() + delay)
             log.info("outbox: app still unreachable for %s (%s)", uuid, delivery.detail)
         else:
-            reason = delivery.error.code if delivery.error else delivery.detail
+            code = delivery.code
             await asyncio.to_thread(_quarantine, node, entry)
-            await asyncio.to_thread(outbox.reject, path, entry, reason)
-            log.error("app rejected queued upload %s (%s); file quarantined", uuid, reason)
+            await asyncio.to_thread(outbox.quarantine, path, entry, code)
+            log.error(
+                "app refused queued upload %s (%s: %s); record and file quarantined",
+                uuid,
+                code,
+                delivery.detail,
+            )
     # Sleep until the next entry is due, or until a fresh entry wakes us.
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(node.outbox_wake.wait(), max(0.05, next_due - time.time()))

@@ -5,11 +5,16 @@ with this node's credential and the upload's request id). What the app says
 decides the client's answer:
 
 - 2xx: the image record exists → 201 with the app's ``UploadResult``;
-- unreachable, timeout, 5xx, 408/429, and 401 (this node's own credential is
-  wrong — an operator fixes that, the upload must not be lost meanwhile): the
+- the app cannot answer now (:class:`~pixelfox_storage.appapi.AppUnavailable`:
+  unreachable, timeout, 5xx, 408/425/429, 401 — this node's own credential is
+  wrong, an operator fixes that and the upload must not be lost meanwhile — or a
+  4xx without the app's error body, from a proxy in front of it): the
   completion goes to the durable outbox → 202 with ``{image_uuid, status_url}``;
-- any other 4xx (session expired or unknown, pool not this node's, …): the app
-  refuses the upload → the file is deleted and the app's error is passed on.
+- the app refuses it with one of its error codes (session expired or unknown,
+  pool not this node's, …): the file is deleted and the app's error is passed on.
+
+A duplicate completion (the outbox sending again after a lost answer) is
+answered 2xx with the same result by the app, so only 2xx counts as delivered.
 """
 
 from __future__ import annotations
@@ -20,17 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from pixelfox_protocol.errors import CODES, APIError
-from pixelfox_protocol.internal import (
-    UPLOAD_COMPLETE_PATH,
-    UploadCompletion,
-    UploadResult,
-    node_authorization,
-)
+from pixelfox_protocol.internal import UploadCompletion, UploadResult
 
+from ..appapi import AppAPI, AppRefused, AppUnavailable
 from ..config import StorageSettings
 from .outbox import Outbox
 
@@ -38,8 +38,6 @@ log = logging.getLogger(__name__)
 
 # The app's public status route (pixelfox_app.images.urls.STATUS_PATH).
 IMAGE_STATUS_PATH = "/api/v1/image/status/{image_uuid}"
-# Answers that say "try again later" rather than "no".
-_RETRYABLE = {401, 408, 425, 429}
 
 
 class UploadQueued(BaseModel):
@@ -55,6 +53,9 @@ class Delivery:
     status: int = 0
     result: UploadResult | None = None
     error: APIError | None = None
+    # The app's own error code of a refusal (``error`` may say BAD_REQUEST for one
+    # this node does not know).
+    code: str = ""
     detail: str = ""
 
 
@@ -64,55 +65,34 @@ def status_url(settings: StorageSettings, image_uuid: str) -> str:
     return origin.rstrip("/") + IMAGE_STATUS_PATH.format(image_uuid=image_uuid)
 
 
-def _app_error(response: httpx.Response) -> APIError:
-    try:
-        body: Any = response.json()
-        error = body["error"]
-        code, message = str(error["code"]), str(error.get("message") or "")
-    except (ValueError, KeyError, TypeError):
-        code, message = "", ""
-    if code in CODES:
-        return APIError(code, message or None, status=response.status_code)
-    return APIError("BAD_REQUEST", message or None, status=response.status_code)
+def _app_error(refused: AppRefused) -> APIError:
+    # Passed on to the client: a code this node does not know (a newer app) reads as BAD_REQUEST.
+    error = refused.error
+    code = error.code if error.code in CODES else "BAD_REQUEST"
+    return APIError(code, error.message or None, status=refused.status)
 
 
-async def deliver(
-    client: httpx.AsyncClient,
-    settings: StorageSettings,
-    completion: UploadCompletion,
-    request_id: str,
-) -> Delivery:
+async def deliver(api: AppAPI, completion: UploadCompletion, request_id: str) -> Delivery:
     """POST one completion to the app and classify the answer (never raises on HTTP)."""
-    headers = {
-        "Authorization": node_authorization(settings.node_id, settings.node_credential),
-        "X-Request-ID": request_id,
-    }
-    url = settings.app_url.rstrip("/") + UPLOAD_COMPLETE_PATH
     try:
-        response = await client.post(url, json=completion.model_dump(), headers=headers)
-    except httpx.HTTPError as exc:
-        return Delivery("unreachable", detail=f"{type(exc).__name__}: {exc}".strip(": "))
-    status = response.status_code
-    if 200 <= status < 300:
-        try:
-            result = UploadResult.model_validate(response.json())
-        except (ValueError, ValidationError) as exc:
-            log.warning(
-                "app accepted upload %s but its answer is odd: %s", completion.image_uuid, exc
-            )
-            result = None
-        return Delivery("accepted", status=status, result=result)
-    if status >= 500 or status in _RETRYABLE:
-        if status == 401:
+        result = await api.complete_upload(completion, request_id)
+    except AppUnavailable as exc:
+        if exc.status == 401:
             log.error(
                 "the app refuses this node's credential (401); check PIXELFOX_NODE_CREDENTIAL"
             )
-        return Delivery("unreachable", status=status, detail=f"HTTP {status}")
-    return Delivery("rejected", status=status, error=_app_error(response), detail=f"HTTP {status}")
+        return Delivery("unreachable", status=exc.status, detail=str(exc))
+    except AppRefused as exc:
+        return Delivery(
+            "rejected", status=exc.status, error=_app_error(exc), code=exc.code, detail=str(exc)
+        )
+    if result is None:
+        log.warning("app accepted upload %s but its answer is odd", completion.image_uuid)
+    return Delivery("accepted", result=result)
 
 
 async def report(
-    client: httpx.AsyncClient,
+    api: AppAPI,
     settings: StorageSettings,
     outbox: Outbox,
     completion: UploadCompletion,
@@ -127,7 +107,7 @@ async def report(
     refuses it, and UNAVAILABLE (after deleting the file) when the app is away
     and the outbox cannot be written either.
     """
-    delivery = await deliver(client, settings, completion, request_id)
+    delivery = await deliver(api, completion, request_id)
     if delivery.outcome == "accepted":
         if queued is not None:
             await asyncio.to_thread(outbox.done, queued)

@@ -33,6 +33,7 @@ from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.internal import UPLOAD_PATH, PoolInfo, UploadCompletion, UploadResult
 from pixelfox_protocol.tokens import UploadClaims
 
+from .. import usage
 from . import cors, grant
 from .completion import UploadQueued, report
 from .node import APP_TIMEOUT_TOTAL, UploadNode, check_space, current_node
@@ -175,6 +176,7 @@ async def store(
         _log_refusal(exc, claims, started)
         raise
     metrics.count_bytes_ingested(result.size, claims.pool_id)
+    usage.note_ingested(claims.pool_id, result.size)
     # The file is committed: from here on the upload is the node's duty, even if
     # the client goes away, so the rest runs as a task of its own.
     finish = node.keep(

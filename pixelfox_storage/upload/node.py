@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from quart import current_app
 from redis.asyncio import Redis
@@ -22,6 +21,7 @@ from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.internal import PoolInfo, UploadLimits
 from pixelfox_protocol.keys import RedisKeys
 
+from ..appapi import APP_TIMEOUT, AppAPI, longest_call
 from ..config import StorageSettings
 from ..pools import PoolDirectory, PoolMapUnavailable, UnknownPool, read_cache
 from .outbox import Outbox
@@ -33,11 +33,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Timeouts of calls to the app: a node must not hold an upload's answer for long
-# when the app is down — the outbox takes over.
-APP_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
-# The longest one call to the app can take (connect, then write/read/pool phases).
-APP_TIMEOUT_TOTAL = 3.0 + 3 * 10.0
+# The longest one call to the app can take: a write-ahead record waits that long
+# (and a margin) before the outbox loop may deliver it beside the upload's own call.
+APP_TIMEOUT_TOTAL = longest_call(APP_TIMEOUT)
 
 
 def load_public_keys(text: str) -> dict[str, Ed25519PublicKey]:
@@ -58,7 +56,8 @@ class UploadNode:
     public_keys: dict[str, Ed25519PublicKey]
     outbox: Outbox
     redis: Redis | None = None
-    client: httpx.AsyncClient | None = None
+    # This process's client of the app's internal API (completions, the pool map).
+    client: AppAPI | None = None
     pools: PoolDirectory | None = None
     upload_limits: UploadLimits = field(default_factory=UploadLimits)
     # Work that must finish even when its request is gone (cancelled at shutdown only).
@@ -78,7 +77,7 @@ class UploadNode:
 
     async def open(self, redis: Redis) -> None:
         self.redis = redis
-        self.client = httpx.AsyncClient(timeout=APP_TIMEOUT)
+        self.client = AppAPI(self.settings)
         self.pools = PoolDirectory(self.settings, self.client)
         await self.refresh_pools()
 

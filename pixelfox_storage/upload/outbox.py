@@ -7,8 +7,17 @@ upload request then reports to the app itself and removes the record when the
 app accepts; otherwise the record stays and the client hears 202. A background
 loop (:func:`pixelfox_storage.upload.background.drain_outbox`) delivers due
 records with exponential backoff, and drops records whose file never got
-committed. Records the app refuses for good move to ``outbox/rejected/`` with
-the reason, for an operator.
+committed.
+
+Only a 2xx answer delivers a record (the app answers a repeated completion
+with the same 2xx). A refusal with one of the app's error codes (a session
+that expired while the app was away, a pool that is no longer this node's, …)
+moves the record to ``outbox/quarantine/`` with the code, and the file out of
+``original/`` into the pool's ``.quarantine/``: kept for an operator, logged at
+error level, counted in ``pixelfox_outbox_quarantined_total``, and reported in
+every heartbeat (``Heartbeat.quarantined_uploads``) so the admin can show it.
+Anything else — no answer, 5xx, a 4xx without the app's error body (a proxy's)
+— is tried again later (see :mod:`pixelfox_storage.appapi`).
 """
 
 from __future__ import annotations
@@ -23,13 +32,17 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from pixelfox_common import metrics
 from pixelfox_common.durable import fsync_dir
-from pixelfox_protocol.internal import UploadCompletion
+from pixelfox_protocol.internal import QuarantinedUpload, UploadCompletion
 
 log = logging.getLogger(__name__)
 
 FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 300.0
+QUARANTINE_DIR = "quarantine"
+# The code of a record that could not be read at all (set aside beside the refused ones).
+UNREADABLE = "UNREADABLE"
 
 
 @dataclass
@@ -71,7 +84,7 @@ class Outbox:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.rejected = folder / "rejected"
+        self.quarantine_dir = folder / QUARANTINE_DIR
 
     def _path(self, image_uuid: str) -> Path:
         return self.folder / f"{image_uuid}.json"
@@ -131,14 +144,52 @@ class Outbox:
         write_durable(path, entry.to_json())
         return delay
 
-    def reject(self, path: Path, entry: OutboxEntry, reason: str) -> None:
-        entry.last_error = reason[:500]
-        self.rejected.mkdir(parents=True, exist_ok=True)
-        write_durable(self.rejected / path.name, entry.to_json())
+    def quarantine(self, path: Path, entry: OutboxEntry, code: str) -> None:
+        """Keep a record the app refused (with its error code) out of delivery, for an operator."""
+        entry.last_error = code[:500]
+        self.quarantine_dir.mkdir(parents=True, exist_ok=True)
+        write_durable(self.quarantine_dir / path.name, entry.to_json())
         self.done(path)
+        metrics.OUTBOX_QUARANTINED.labels(code).inc()
+        metrics.OUTBOX_IN_QUARANTINE.inc()
+
+    def quarantined(self, newest: int = 10) -> tuple[int, list[QuarantinedUpload]]:
+        """How many records are in quarantine, and the ``newest`` of them. Blocking."""
+        try:
+            found = [p for p in self.quarantine_dir.iterdir() if p.suffix in (".json", ".broken")]
+        except FileNotFoundError:
+            found = []
+        metrics.OUTBOX_IN_QUARANTINE.set(len(found))
+        latest: list[QuarantinedUpload] = []
+        for path in sorted(found, key=_mtime, reverse=True)[:newest]:
+            latest.append(_described(path))
+        return len(found), latest
 
     def _set_aside(self, path: Path, reason: str) -> None:
-        self.rejected.mkdir(parents=True, exist_ok=True)
+        self.quarantine_dir.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
-            os.replace(path, self.rejected / f"{path.name}.broken")
-            (self.rejected / f"{path.name}.reason").write_text(reason)
+            os.replace(path, self.quarantine_dir / f"{path.name}.broken")
+            (self.quarantine_dir / f"{path.name}.reason").write_text(reason)
+            metrics.OUTBOX_QUARANTINED.labels(UNREADABLE).inc()
+            metrics.OUTBOX_IN_QUARANTINE.inc()
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _described(path: Path) -> QuarantinedUpload:
+    image_uuid = path.name.split(".", 1)[0]
+    if path.suffix == ".json":
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError, ValidationError):
+            entry = OutboxEntry.from_json(path.read_bytes())
+            return QuarantinedUpload(
+                image_uuid=entry.completion.image_uuid,
+                pool_id=entry.completion.pool_id,
+                code=entry.last_error or "",
+                since=_mtime(path),
+            )
+    return QuarantinedUpload(image_uuid=image_uuid, code=UNREADABLE, since=_mtime(path))

@@ -8,13 +8,13 @@ import httpx
 
 from pixelfox_protocol.keys import RedisKeys
 
+from ..appapi import AppAPI
 from ..config import StorageSettings
 from ..pools import PoolDirectory
 from ..processing import ImageLimits, VariantSpec, parse_variants
-from .appclient import AppClient
 
-# The app answers in milliseconds; a report that takes longer is better retried.
-APP_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+# Calls to other nodes' replicate API; a push sets its own, longer read timeout.
+NODE_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
 
 @dataclass
@@ -23,25 +23,28 @@ class NodeContext:
     keys: RedisKeys
     specs: tuple[VariantSpec, ...]
     limits: ImageLimits
+    # Calls to other nodes (a move's pushes); the app is called through ``app``.
     http: httpx.AsyncClient
     pools: PoolDirectory
-    app: AppClient
+    app: AppAPI
     # Set once per process; "fresh" and "background" lanes share one context.
     lanes: list[str] = field(default_factory=list)
 
     @classmethod
     def open(cls, settings: StorageSettings) -> NodeContext:
         """Build the context; raises ValueError when PIXELFOX_VARIANTS is malformed."""
-        http = httpx.AsyncClient(timeout=APP_TIMEOUT)
+        specs = parse_variants(settings.variants)
+        app = AppAPI(settings)
         return cls(
             settings=settings,
             keys=RedisKeys(settings.redis_prefix),
-            specs=parse_variants(settings.variants),
+            specs=specs,
             limits=ImageLimits(),
-            http=http,
-            pools=PoolDirectory(settings, http),
-            app=AppClient(settings, http),
+            http=httpx.AsyncClient(timeout=NODE_TIMEOUT),
+            pools=PoolDirectory(settings, app),
+            app=app,
         )
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        await self.app.aclose()

@@ -30,9 +30,9 @@ from pixelfox_common.metrics import observed_job
 from pixelfox_protocol.internal import VariantReport, VisibilityReport
 from pixelfox_protocol.layout import UnsafePath
 
+from ..appapi import AppUnavailable, ImageGone
 from ..pools import PoolMapUnavailable, UnknownPool
 from ..processing import ImageLimits
-from .appclient import AppUnavailable, ImageGone
 from .context import NodeContext
 from .files import move_to_subtree, sweep_temp_files
 from .imagelock import ImageBusy, image_lock

@@ -104,6 +104,22 @@ class AppServer:
         credential = await register_node(node_id, f"{node_id}.pixelfox.test")
         return {"Authorization": node_authorization(node_id, credential)}
 
+    def node_env(self, node_id: str, headers: dict[str, str], state_dir: Path) -> dict[str, str]:
+        """The environment of a real storage node of this app (it asks the app for its pools).
+
+        ``headers``: what :meth:`node` returned for ``node_id``.
+        """
+        return {
+            "PIXELFOX_NODE_ID": node_id,
+            "PIXELFOX_NODE_CREDENTIAL": headers["Authorization"].split(":", 1)[1],
+            "PIXELFOX_APP_URL": self.url,
+            "PIXELFOX_TOKEN_PUBLIC_KEYS": self.public_key,
+            "PIXELFOX_REDIS_URL": self.env["PIXELFOX_REDIS_URL"],
+            "PIXELFOX_REDIS_PREFIX": self.keys.prefix,
+            "PIXELFOX_STATE_DIR": str(state_dir),
+            "PIXELFOX_METRICS_BIND": "off",
+        }
+
     async def pool(
         self, name: str = "hot-1", node_id: str = "s01", *, beat: bool = True, **fields: Any
     ) -> StoragePool:

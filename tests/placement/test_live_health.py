@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,11 +17,14 @@ from arq.connections import ArqRedis
 from pixelfox_protocol.internal import UPLOAD_PATH
 from tests.app import images
 from tests.app.conftest import AppServer, Servers
-from tests.support import PIXELFOX, Service, free_port
+from tests.support import PIXELFOX, Service, eventually, free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-PRESENT_BYTES = 12_345
+# A pool with enough files that counting them takes a moment: the start-up beat
+# must wait for that count, not report the pool as empty meanwhile.
+PRESENT_FILES = 3000
+PRESENT_BYTES = PRESENT_FILES * 4 + 345
 
 
 @dataclass
@@ -35,15 +37,6 @@ class Live:
     pool_dir: Path
 
 
-async def _until(check: Callable[[], Awaitable[Any]], seconds: float) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        value = await check()
-        if value or time.monotonic() > deadline:
-            return value
-        await asyncio.sleep(0.2)
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def live(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
     tmp = tmp_path_factory.mktemp("live")
@@ -52,7 +45,11 @@ async def live(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> As
     node_url = f"http://127.0.0.1:{port}"
     pool_dir = tmp / "pool"
     (pool_dir / "original").mkdir(parents=True)
-    (pool_dir / "original" / "old.bin").write_bytes(b"x" * PRESENT_BYTES)
+    (pool_dir / "original" / "old.bin").write_bytes(b"x" * 345)
+    for n in range(PRESENT_FILES):
+        folder = pool_dir / "variants" / f"{n % 30:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{n}.webp").write_bytes(b"abcd")
     headers = await app.node("s01")
     pool = await app.pool(
         "hot-s01",
@@ -63,16 +60,7 @@ async def live(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> As
         upload_api_url=node_url + UPLOAD_PATH,
         reserve_bytes=0,
     )
-    node_env = {
-        "PIXELFOX_NODE_ID": "s01",
-        "PIXELFOX_NODE_CREDENTIAL": headers["Authorization"].split(":", 1)[1],
-        "PIXELFOX_APP_URL": app.url,
-        "PIXELFOX_TOKEN_PUBLIC_KEYS": app.public_key,
-        "PIXELFOX_REDIS_URL": app.env["PIXELFOX_REDIS_URL"],
-        "PIXELFOX_REDIS_PREFIX": app.keys.prefix,
-        "PIXELFOX_STATE_DIR": str(tmp / "state"),
-        "PIXELFOX_METRICS_BIND": "off",
-    }
+    node_env = app.node_env("s01", headers, tmp / "state")
     node = Service(
         "s01",
         [*PIXELFOX, "serve-storage", "--bind", f"127.0.0.1:{port}"],
@@ -111,7 +99,7 @@ async def test_the_first_beat_arrives_before_the_node_takes_uploads(live: Live):
     assert health[b"state"] == b"up"
 
 
-async def test_beats_come_every_five_seconds_with_the_queue_depths(live: Live):
+async def test_beats_begin_every_five_seconds_with_the_queue_depths(live: Live):
     arq = ArqRedis.from_url(live.app.env["PIXELFOX_REDIS_URL"])
     try:
         job = await arq.enqueue_job(
@@ -120,9 +108,11 @@ async def test_beats_come_every_five_seconds_with_the_queue_depths(live: Live):
         assert job is not None
         first = await _beat(live)
         assert first is not None
-        later = await _until(lambda: _later_beat(live, first["received_at"]), seconds=7)
-        assert later is not None, "no beat within 7 s"
-        assert 4.0 <= later["received_at"] - first["received_at"] <= 6.5
+        later = await eventually(lambda: _later_beat(live, first["received_at"]), seconds=10)
+        assert later is not None, "no beat within 10 s"
+        # Begun start to start by the node's clock: the app's receipt times would
+        # add each beat's own latency (the first beat's includes its pool scan).
+        assert 4.9 <= later["sent_at"] - first["sent_at"] <= 6.5
         assert later["queue_depth"] == 1 and later["background_queue_depth"] == 0
     finally:
         await arq.delete(live.app.keys.node_queue("s01"), f"arq:job:{job.job_id}")
@@ -150,7 +140,7 @@ async def test_an_upload_shows_in_the_next_beats_used_bytes(live: Live):
             files={"file": ("cat.jpg", data, "image/jpeg")},
         )
     assert uploaded.status_code == 201, uploaded.text
-    after = await _until(lambda: _later_beat(live, before["received_at"]), seconds=7)
+    after = await eventually(lambda: _later_beat(live, before["received_at"]), seconds=7)
     assert after is not None
     assert after["pools"][0]["used_bytes"] == PRESENT_BYTES + len(data)
 
@@ -163,11 +153,11 @@ async def test_the_control_worker_checks_the_upload_api_and_takes_a_dead_node_ou
         raw = await live.app.redis.get(key)
         return json.loads(raw) if raw else None
 
-    first = await _until(reachable, seconds=15)
+    first = await eventually(reachable, seconds=15)
     assert first is not None and first["ok"] is True, live.worker.log()
     live.node.kill()
     killed_at = time.time()
-    failed = await _until(lambda: _checked_after(reachable, killed_at, ok=False), seconds=10)
+    failed = await eventually(lambda: _checked_after(reachable, killed_at, ok=False), seconds=10)
     assert failed is not None, live.worker.log()
     assert time.time() - killed_at < 10
     health = await live.app.redis.hgetall(live.app.keys.node_health("s01"))  # type: ignore[misc]

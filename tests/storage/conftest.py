@@ -43,6 +43,7 @@ class FakeApp:
         self.completions: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.status = 201
+        # The app's error code of a refusal; empty: a proxy's page without one.
         self.error_code = "SESSION_INVALID"
         self._server: http.server.ThreadingHTTPServer | None = None
         fake = self
@@ -55,6 +56,9 @@ class FakeApp:
                     return self._answer(404, {"error": {"code": "NOT_FOUND", "message": ""}})
                 fake.headers.append(dict(self.headers))
                 fake.completions.append(body)
+                if fake.status >= 300 and not fake.error_code:
+                    # What a proxy in front of the app answers: no error body of ours.
+                    return self._answer_page(fake.status)
                 if fake.status >= 300:
                     error = {"error": {"code": fake.error_code, "message": "refused by test"}}
                     return self._answer(fake.status, error)
@@ -77,6 +81,14 @@ class FakeApp:
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _answer_page(self, status: int) -> None:
+                data = f"<html><body><h1>{status}</h1>nginx</body></html>".encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

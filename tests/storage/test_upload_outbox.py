@@ -51,6 +51,12 @@ def outbox_entries(node: Node) -> list[Path]:
     return sorted((node.state / "outbox").glob("*.json"))
 
 
+def _attempts(node: Node) -> int:
+    """Delivery attempts of the one pending record (0 when there is none)."""
+    entries = outbox_entries(node)
+    return json.loads(entries[0].read_text())["attempts"] if len(entries) == 1 else 0
+
+
 def test_an_upload_while_the_app_is_down_is_kept_and_answered_202(away: Node) -> None:
     data = images.jpeg()
     claims = away.claims()
@@ -100,16 +106,23 @@ def test_an_app_error_keeps_the_upload_in_the_outbox(away: Node) -> None:
     assert len(away.app.completions) >= 2
 
 
-def test_a_completion_the_app_already_has_leaves_the_outbox(away: Node) -> None:
-    assert away.post(away.token(), images.jpeg()).status_code == 202
-    away.app.status = 409
-    away.app.error_code = "SESSION_INVALID"
+def test_a_proxys_refusal_without_the_apps_error_is_retried_until_the_app_answers(
+    away: Node,
+) -> None:
+    away.app.status = 404
+    away.app.error_code = ""  # an HTML page from something in front of the app
     away.app.start()
 
-    wait_for(lambda: not outbox_entries(away))
+    response = away.post(away.token(), images.jpeg())
 
+    # Not the app's word: the upload is kept, not refused and deleted.
+    assert response.status_code == 202, response.text
+    wait_for(lambda: _attempts(away) >= 2)  # tried again by the outbox
+    assert len(away.app.completions) >= 2
+    away.app.status = 201
+    wait_for(lambda: not outbox_entries(away))
     assert len(away.files()) == 1
-    assert not list((away.state / "outbox" / "rejected").glob("*.json"))
+    assert not list((away.state / "outbox" / "quarantine").glob("*"))
 
 
 def test_a_completion_the_app_refuses_is_quarantined_not_retried(away: Node) -> None:
@@ -121,13 +134,18 @@ def test_a_completion_the_app_refuses_is_quarantined_not_retried(away: Node) -> 
 
     wait_for(lambda: not outbox_entries(away))
 
-    [rejected] = (away.state / "outbox" / "rejected").glob("*.json")
-    assert json.loads(rejected.read_text())["last_error"] == "POOL_NOT_ON_NODE"
+    [quarantined] = (away.state / "outbox" / "quarantine").glob("*.json")
+    assert json.loads(quarantined.read_text())["last_error"] == "POOL_NOT_ON_NODE"
     assert not list((away.pool / "original").rglob("*.jpg"))
     assert (away.pool / ".quarantine" / f"{claims.image_uuid}.jpg").is_file()
-    attempts = len(away.app.completions)
-    time.sleep(2.5)
-    assert len(away.app.completions) == attempts
+    # The outbox goes on working (another upload is tried again and again) and
+    # never sends the quarantined one a second time.
+    away.app.status = 503
+    away.app.error_code = "UNAVAILABLE"
+    assert away.post(away.token(), images.png(), "b.png").status_code == 202
+    wait_for(lambda: _attempts(away) >= 2)
+    sent = [c["image_uuid"] for c in away.app.completions]
+    assert sent.count(claims.image_uuid) == 1
 
 
 def test_the_outbox_survives_a_restart_of_the_node(away: Node) -> None:
