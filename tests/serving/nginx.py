@@ -17,10 +17,22 @@ from pathlib import Path
 from typing import Any
 
 from pixelfox_lab.sites import storage_site
+from pixelfox_protocol.errors import APIError
 from tests.support import Service, free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 MIME_TYPES = Path("/etc/nginx/mime.types")
+
+# nginx's own refusals of an upload, in the node's error shape.
+LENGTH_REQUIRED = APIError(
+    "BAD_REQUEST",
+    "Send the upload with a Content-Length header; a body of unknown length is not taken.",
+    status=411,
+)
+
+
+def too_large(max_upload_bytes: int) -> APIError:
+    return APIError("FILE_TOO_LARGE", details={"max_size": max_upload_bytes})
 
 
 def main_conf(directory: Path, site: str, *, workers: int = 1) -> str:

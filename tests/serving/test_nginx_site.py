@@ -15,13 +15,8 @@ from pixelfox_common.ingest import MULTIPART_OVERHEAD
 from pixelfox_lab import roles, sites
 from pixelfox_protocol.errors import APIError
 from tests.serving.conftest import CURRENT_SECRET, PREVIOUS_SECRET
-from tests.serving.nginx import NGINX, NginxSite
+from tests.serving.nginx import LENGTH_REQUIRED, NGINX, NginxSite, too_large
 
-LENGTH_REQUIRED = APIError(
-    "BAD_REQUEST",
-    "Send the upload with a Content-Length header; a body of unknown length is not taken.",
-    status=411,
-)
 LENGTH_REQUIRED_BODY = json.dumps(LENGTH_REQUIRED.to_dict(), separators=(",", ":")).encode()
 
 
@@ -80,8 +75,7 @@ def test_an_upload_longer_than_the_operators_limit_is_refused_by_nginx(nginx: Ng
         headers={"Content-Type": "application/octet-stream", "Origin": "http://app.example"},
     )
 
-    too_large = APIError("FILE_TOO_LARGE", details={"max_size": limit})
-    _nginx_refusal(response, too_large)
+    _nginx_refusal(response, too_large(limit))
     # The upload page may read the code.
     assert response.headers["access-control-allow-origin"] == "*"
 

@@ -30,7 +30,7 @@ from pixelfox_storage.upload.spooled import (
     SPOOL_DIR,
     UPLOAD_SPOOLED_PATH,
 )
-from tests.serving.nginx import NginxSite
+from tests.serving.nginx import LENGTH_REQUIRED, NginxSite
 from tests.storage import images
 from tests.storage.conftest import NODE_ID, FakeApp, Node, start_node
 from tests.storage.test_upload_accepts import assert_error
@@ -309,13 +309,7 @@ def test_a_chunked_upload_is_refused_by_nginx_before_anything_is_spooled(clean: 
         head, _, body = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 411 "), head
         assert b"x-request-id" not in head.lower()  # nginx's answer: the node never heard of it
-        assert json.loads(body) == {
-            "error": {
-                "code": "BAD_REQUEST",
-                "message": "Send the upload with a Content-Length header;"
-                " a body of unknown length is not taken.",
-            }
-        }
+        assert json.loads(body) == LENGTH_REQUIRED.to_dict()
     assert clean.spool_files() == []
     # The token was not even looked at, so it still carries a good file.
     assert clean.via_nginx.put(token, images.jpeg()).status_code == 201
