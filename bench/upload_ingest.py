@@ -184,7 +184,7 @@ class Bench:
             secret="bench-link-secret",
             upstream=f"127.0.0.1:{self.node_port}",
             spool_secret=SPOOL_SECRET,
-            max_body_size="2g",
+            max_upload_bytes=2 << 30,
         ).start()
         # The floor: the same server (hypercorn, same read size) with an app that
         # only counts the body. What the node costs above it is Quart + ingest.

@@ -1,4 +1,4 @@
-"""`python -m pixelfox_lab up|down|status|exec|ssh|add-host`."""
+"""`python -m pixelfox_lab up|down|status|exec|ssh|add-host|render-docs`."""
 
 from __future__ import annotations
 
@@ -151,6 +151,14 @@ def ssh(prefix: str, host: str, command: tuple[str, ...]) -> None:
     lab = Lab.attach(prefix)
     argv = lab.controller.argv(["ssh", f"root@{lab.dns_name(host)}", *command])
     os.execvp(argv[0], argv)  # noqa: S606
+
+
+@cli.command("render-docs")
+def render_docs() -> None:
+    """Write docs/nginx/pixelfox-storage.conf: the nginx role's storage site, rendered."""
+    from pixelfox_lab.sites import write_docs
+
+    click.echo(f"wrote {write_docs()}")
 
 
 def main() -> None:

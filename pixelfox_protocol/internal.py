@@ -30,8 +30,12 @@ MOVE_IMAGE_PATH = "/api/internal/v1/moves/{move_id}/images/{image_id}"
 MOVE_SWITCH_PATH = MOVE_IMAGE_PATH + "/switch"
 MOVE_OUTCOME_PATH = MOVE_IMAGE_PATH + "/outcome"
 
-# On a node (browser/app → node). The seed's names.
+# On a node. The seed's names, kept: pools store the upload URL and clients use it.
+# UPLOAD_PATH is the one browser-facing route among the internal ones: browsers
+# (and scripts) post to it with an upload token the app handed out, never with a
+# node credential; everything else under /api/internal/ is for nodes and the app.
 UPLOAD_PATH = "/api/internal/upload"
+# Node → node, with a replication grant.
 REPLICATE_PATH = "/api/internal/replicate"
 
 

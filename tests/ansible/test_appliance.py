@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import re
 import subprocess
 import threading
 import time
@@ -135,13 +137,22 @@ def test_site_builds_the_app_host_and_two_storage_nodes_from_bare_hosts(
     for secret in app_only:
         assert secrets[secret] not in node_env, secret
     assert "DATABASE_URL" not in node_env
+    # One spool secret per node, derived once, the same in its nginx site and its settings.
+    spool_secrets = set()
+    for node in ("s01", "s02"):
+        env = lab.run(node, ["cat", "/etc/pixelfox/storage.env"]).stdout
+        [secret] = re.findall(r"^PIXELFOX_SPOOL_SECRET=(.+)$", env, re.MULTILINE)
+        site = lab.run(node, ["cat", "/etc/nginx/sites-available/pixelfox-storage.conf"]).stdout
+        assert site.count(f'X-Pixelfox-Spool-Secret "{secret}";') == 2, node
+        spool_secrets.add(secret)
+    assert len(spool_secrets) == 2
     # Every host knows the others by name.
     hosts = lab.run("app", ["cat", "/etc/hosts"]).stdout
     assert "s02.pixelfox.test" in hosts.split("PixelFox hosts")[1]
 
 
 def test_an_upload_through_the_seed_curl_flow_is_served_by_the_nodes_nginx(
-    client: CurlClient, jpeg: Path
+    lab: Lab, client: CurlClient, jpeg: Path
 ) -> None:
     uploaded = client.upload(jpeg)
 
@@ -149,6 +160,15 @@ def test_an_upload_through_the_seed_curl_flow_is_served_by_the_nodes_nginx(
     assert uploaded.upload_url == f"http://{uploaded.node_id}.pixelfox.test/api/internal/upload"
     url = original_url(client, uploaded)
     assert_served_by_nginx(client, url, uploaded.node_id, jpeg.read_bytes())
+    # nginx received the body and the node took it over: the site and the node agree.
+    log = lab.run(uploaded.node_id, ["cat", "/var/log/pixelfox/pixelfox-storage.log"]).stdout
+    [stored] = [
+        record
+        for line in log.splitlines()
+        if uploaded.image_uuid in line and line.startswith("{")
+        and (record := json.loads(line)).get("event") == "upload stored"
+    ]  # fmt: skip
+    assert stored["body"] == "spooled", stored
 
 
 def test_the_nodes_nginx_checks_signed_links_with_the_apps_secret_and_hides_the_rest(

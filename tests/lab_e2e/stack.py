@@ -5,8 +5,8 @@
   the control app on ``:8080`` and the control worker;
 - each storage host ``sNN``: registered with ``pixelfox nodes add`` on the app
   host, whose printed environment is exactly what the node gets; a pool added
-  with ``pixelfox pools add``; nginx with the storage site shipped in
-  ``docs/nginx/pixelfox-storage.conf`` (placeholders filled in here), serving
+  with ``pixelfox pools add``; nginx with the nginx role's storage site
+  (rendered with the role's defaults and this lab's values), serving
   ``/uploads/`` from the pool directory and proxying the upload API; the
   storage service on ``127.0.0.1:8081`` and the node worker.
 
@@ -17,8 +17,6 @@ a failed run. Output of every service goes to ``logs_dir`` on the machine.
 
 from __future__ import annotations
 
-import hashlib
-import re
 import secrets
 import shlex
 import subprocess
@@ -27,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pixelfox_lab import Lab
+from pixelfox_lab.sites import storage_site
 from pixelfox_protocol.internal import UPLOAD_PATH
 from pixelfox_protocol.tokens import new_signing_key
 
@@ -40,10 +39,9 @@ LOCAL_POOL_DIR = "/srv/pixelfox/pool-local"
 # Shared by a storage host's nginx and its storage service (spooled uploads).
 SPOOL_SECRET = "lab-spool-secret"
 PG_BIN = "/usr/lib/postgresql/15/bin"
-NGINX_SITE = ROOT / "docs" / "nginx" / "pixelfox-storage.conf"
 
 _NGINX_MAIN = """\
-# The lab's nginx of {node}: the shipped storage site (docs/nginx), nothing else.
+# The lab's nginx of {node}: the nginx role's storage site, nothing else.
 user root;
 worker_processes 1;
 pid /run/nginx-pixelfox.pid;
@@ -64,29 +62,17 @@ http {{
 
 
 def render_nginx(node: str, link_secret: str) -> tuple[str, str]:
-    """(nginx.conf, storage site) of a storage host: the site shipped in docs/nginx, filled in."""
-    values = {
-        "LISTEN": "80",
-        "SERVER_NAME": f"{node}.pixelfox.test",
-        "POOL_PATH": POOL_DIR,
-        "STORAGE_UPSTREAM": f"127.0.0.1:{STORAGE_PORT}",
-        "MAX_BODY_SIZE": "256m",
-        "SPOOL_SECRET": SPOOL_SECRET,
-        "CORS_ORIGIN": "*",
-        "LINK_KEY_ID": hashlib.sha256(link_secret.encode()).hexdigest()[:8],
-        "LINK_SECRET": link_secret,
-    }
-    lines = []
-    for line in NGINX_SITE.read_text().splitlines(keepends=True):
-        if "@LINK_PREVIOUS_" in line:
-            continue  # no previous link secret in the lab
-        for name, value in values.items():
-            line = line.replace(f"@{name}@", value)
-        lines.append(line)
-    site = "".join(lines)
-    left = re.findall(r"@[A-Z_]+@", site)
-    if left:
-        raise RuntimeError(f"{NGINX_SITE} has placeholders this lab does not fill: {left}")
+    """(nginx.conf, storage site) of a storage host: the nginx role's site, this lab's values."""
+    site = storage_site(
+        {
+            "nginx_ipv6": False,
+            "nginx_storage_server_name": f"{node}.pixelfox.test",
+            "nginx_storage_pool_path": POOL_DIR,
+            "nginx_storage_upstream": f"127.0.0.1:{STORAGE_PORT}",
+            "nginx_storage_spool_secret": SPOOL_SECRET,
+            "nginx_storage_link_secret": link_secret,
+        }
+    )
     return _NGINX_MAIN.format(node=node), site
 
 

@@ -1,71 +1,38 @@
-"""Real nginx (Debian's) running the shipped site template on a loopback port.
+"""Real nginx (Debian's) running the storage site of the nginx role on a loopback port.
 
-``render_site`` fills the placeholders of ``docs/nginx/pixelfox-storage.conf``;
-``NginxSite`` wraps it in a minimal main configuration of its own directory
-(pid, logs and temporary paths there, nothing under /etc or /run touched) and
-runs ``nginx -p <dir> -c <conf>`` in the foreground as a child process.
-Used by the tests and by bench/downloads.py.
+``NginxSite`` renders the role's template (``pixelfox_lab.sites``: what Ansible
+deploys, with the role's defaults under the test's values), wraps it in a
+minimal main configuration of its own directory (pid, logs and temporary paths
+there, nothing under /etc or /run touched) and runs ``nginx -p <dir> -c <conf>``
+in the foreground as a child process. Used by the tests and by the benchmarks.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from pixelfox_protocol.links import key_id
-from tests.support import ROOT, Service, free_port
+from pixelfox_lab.sites import storage_site
+from pixelfox_protocol.errors import APIError
+from tests.support import Service, free_port
 
-TEMPLATE = ROOT / "docs" / "nginx" / "pixelfox-storage.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 MIME_TYPES = Path("/etc/nginx/mime.types")
-_PLACEHOLDER = re.compile(r"@[A-Z_]+@")
+
+# nginx's own refusals of an upload, in the node's error shape.
+LENGTH_REQUIRED = APIError(
+    "BAD_REQUEST",
+    "Send the upload with a Content-Length header; a body of unknown length is not taken.",
+    status=411,
+)
 
 
-def render_site(
-    *,
-    listen: str,
-    pool_path: Path,
-    upstream: str,
-    secret: str,
-    previous_secret: str = "",
-    server_name: str = "localhost",
-    max_body_size: str = "1m",
-    cors_origin: str = "*",
-    spool_secret: str = "spool-secret",
-) -> str:
-    """The shipped template with every placeholder filled (an operator's job)."""
-    text = TEMPLATE.read_text()
-    if not previous_secret:
-        text = "\n".join(ln for ln in text.splitlines() if "@LINK_PREVIOUS_" not in ln) + "\n"
-    values = {
-        "@LISTEN@": listen,
-        "@SERVER_NAME@": server_name,
-        "@POOL_PATH@": str(pool_path).rstrip("/"),
-        "@STORAGE_UPSTREAM@": upstream,
-        "@MAX_BODY_SIZE@": max_body_size,
-        "@CORS_ORIGIN@": cors_origin,
-        "@SPOOL_SECRET@": spool_secret,
-        "@LINK_KEY_ID@": key_id(secret),
-        "@LINK_SECRET@": secret,
-        "@LINK_PREVIOUS_KEY_ID@": key_id(previous_secret) if previous_secret else "",
-        "@LINK_PREVIOUS_SECRET@": previous_secret,
-    }
-    for name, value in values.items():
-        text = text.replace(name, value)
-    # Only the comment block may still name placeholders.
-    leftover = [
-        p
-        for ln in text.splitlines()
-        if not ln.lstrip().startswith("#")
-        for p in _PLACEHOLDER.findall(ln)
-    ]
-    if leftover:
-        raise ValueError(f"unfilled placeholders: {sorted(set(leftover))}")
-    return text
+def too_large(max_upload_bytes: int) -> APIError:
+    return APIError("FILE_TOO_LARGE", details={"max_size": max_upload_bytes})
 
 
 def main_conf(directory: Path, site: str, *, workers: int = 1) -> str:
@@ -100,26 +67,36 @@ class NginxSite:
     upstream: str = "127.0.0.1:9"
     # PIXELFOX_SPOOL_SECRET of the node behind it; a node without it gets streamed uploads.
     spool_secret: str = "spool-secret"
-    max_body_size: str = "1m"
+    # nginx_storage_max_upload_bytes: longer upload bodies are refused by nginx.
+    max_upload_bytes: int = 1024 * 1024
     workers: int = 1
     port: int = field(default_factory=free_port)
     service: Service | None = None
+    # Further role variables (nginx_storage_*), as an inventory would set them.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def values(self) -> dict[str, Any]:
+        """The role variables of this site."""
+        return {
+            "nginx_storage_listen": f"127.0.0.1:{self.port}",
+            "nginx_ipv6": False,
+            "nginx_storage_server_name": "localhost",
+            "nginx_storage_pool_path": str(self.pool_path).rstrip("/"),
+            "nginx_storage_upstream": self.upstream,
+            "nginx_storage_link_secret": self.secret,
+            "nginx_storage_link_previous_secret": self.previous_secret,
+            "nginx_storage_spool_secret": self.spool_secret,
+            "nginx_storage_max_upload_bytes": self.max_upload_bytes,
+            **self.extra,
+        }
+
     def write(self) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
-        site = render_site(
-            listen=f"127.0.0.1:{self.port}",
-            pool_path=self.pool_path,
-            upstream=self.upstream,
-            secret=self.secret,
-            previous_secret=self.previous_secret,
-            spool_secret=self.spool_secret,
-            max_body_size=self.max_body_size,
-        )
+        site = storage_site(self.values())
         conf = self.directory / "nginx.conf"
         conf.write_text(main_conf(self.directory, site, workers=self.workers))
         return conf

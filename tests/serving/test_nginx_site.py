@@ -1,27 +1,37 @@
-"""The shipped nginx site (docs/nginx/pixelfox-storage.conf) beyond downloads: the node API."""
+"""The nginx role's storage site beyond downloads: the node API, upload limits, the docs copy."""
 
 from __future__ import annotations
 
-import re
+import json
+import socket
 import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
+from pixelfox_app.knobs import KNOBS
+from pixelfox_common.ingest import MULTIPART_OVERHEAD
+from pixelfox_lab import roles, sites
+from pixelfox_protocol.errors import APIError
 from tests.serving.conftest import CURRENT_SECRET, PREVIOUS_SECRET
-from tests.serving.nginx import NGINX, TEMPLATE, NginxSite
+from tests.serving.nginx import LENGTH_REQUIRED, NGINX, NginxSite, too_large
+
+LENGTH_REQUIRED_BODY = json.dumps(LENGTH_REQUIRED.to_dict(), separators=(",", ":")).encode()
 
 
-def test_every_placeholder_of_the_template_is_explained_in_its_header() -> None:
-    lines = TEMPLATE.read_text().splitlines()
-    used = {
-        p for ln in lines if not ln.lstrip().startswith("#") for p in re.findall(r"@[A-Z_]+@", ln)
-    }
-    explained = {p for ln in lines if ln.startswith("#") for p in re.findall(r"@[A-Z_]+@", ln)}
+def test_the_docs_copy_is_the_role_template_rendered() -> None:
+    assert sites.DOCS_COPY.read_text() == sites.docs_copy(), (
+        f"{sites.DOCS_COPY.name} is generated from the nginx role's template; "
+        f"regenerate it with: {sites.RENDER_DOCS_COMMAND}"
+    )
 
-    assert used
-    assert used <= explained
+
+def test_the_upload_limit_defaults_to_the_apps_and_leaves_the_nodes_form_room() -> None:
+    nginx = roles.variables("nginx", {})
+
+    assert nginx["nginx_storage_max_upload_bytes"] == KNOBS["max_upload_bytes"].default
+    assert nginx["nginx_storage_multipart_overhead"] == MULTIPART_OVERHEAD
 
 
 @pytest.mark.parametrize("previous", [PREVIOUS_SECRET, ""], ids=["two-keys", "one-key"])
@@ -49,15 +59,56 @@ def test_the_node_api_is_passed_to_the_storage_service(nginx: NginxSite) -> None
     assert probe.headers.get("x-request-id")
 
 
-def test_an_upload_body_over_the_backstop_is_refused_by_nginx(nginx: NginxSite) -> None:
+def _nginx_refusal(response: httpx.Response, expected: APIError) -> None:
+    """An answer of nginx itself (no request id of the node) in the node's error shape."""
+    assert response.status_code == expected.status
+    assert "x-request-id" not in response.headers
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == expected.to_dict()
+
+
+def test_an_upload_longer_than_the_operators_limit_is_refused_by_nginx(nginx: NginxSite) -> None:
+    limit = nginx.max_upload_bytes
     response = httpx.post(
         f"{nginx.url}/api/internal/upload",
-        content=b"x" * (1024 * 1024 + 1),  # the test site's backstop is 1m
-        headers={"Content-Type": "application/octet-stream"},
+        content=b"x" * (limit + MULTIPART_OVERHEAD + 1),
+        headers={"Content-Type": "application/octet-stream", "Origin": "http://app.example"},
     )
 
-    assert response.status_code == 413
-    assert "x-request-id" not in response.headers
+    _nginx_refusal(response, too_large(limit))
+    # The upload page may read the code.
+    assert response.headers["access-control-allow-origin"] == "*"
+
+
+def test_an_upload_without_content_length_is_refused_before_its_body(nginx: NginxSite) -> None:
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b"x" * 1000
+
+    response = httpx.put(f"{nginx.url}/api/internal/upload", content=chunks())
+
+    assert response.request.headers["transfer-encoding"] == "chunked"
+    _nginx_refusal(response, LENGTH_REQUIRED)
+
+
+def test_an_upload_without_any_body_is_refused_by_nginx(nginx: NginxSite) -> None:
+    # HTTP/1.1 allows a POST with neither Content-Length nor a body.
+    with socket.create_connection(("127.0.0.1", nginx.port)) as sock:
+        sock.sendall(b"POST /api/internal/upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b"".join(iter(lambda: sock.recv(65536), b""))
+
+    assert answer.startswith(b"HTTP/1.1 411 "), answer[:200]
+    assert answer.endswith(LENGTH_REQUIRED_BODY)
+
+
+def test_the_other_node_api_keeps_the_larger_backstop(nginx: NginxSite) -> None:
+    # Replication pushes files a pool already holds: not bound by today's upload limit.
+    response = httpx.put(
+        f"{nginx.url}/api/internal/replicate",
+        content=b"x" * (nginx.max_upload_bytes + MULTIPART_OVERHEAD + 1),
+    )
+
+    assert response.status_code != 413
+    assert response.headers.get("x-request-id")
 
 
 def test_anything_but_uploads_and_the_node_api_is_404(nginx: NginxSite) -> None:

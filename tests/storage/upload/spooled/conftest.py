@@ -81,7 +81,7 @@ def front(
         secret="link-secret",
         upstream=node.url.removeprefix("http://"),
         spool_secret=SPOOL_SECRET,
-        max_body_size="64m",
+        max_upload_bytes=64 * 1024 * 1024,
     ).start()
     yield Front(site, node)
     site.stop()

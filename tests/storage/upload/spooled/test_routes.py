@@ -1,6 +1,6 @@
 """Uploads through the storage host's nginx: the body spooled to disk, the file handed over.
 
-A real nginx runs the shipped site (docs/nginx/pixelfox-storage.conf) in front
+A real nginx runs the nginx role's storage site (what Ansible deploys) in front
 of a real storage service with its spool secret. Every upload through nginx
 must end exactly as the same upload sent straight to the node: same status,
 same error code, the same file, and nothing left behind — not in the pool, not
@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
+import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -25,9 +29,9 @@ from pixelfox_storage.upload.spooled.routes import (
     SECRET_HEADER,
     UPLOAD_SPOOLED_PATH,
 )
-from tests.serving.nginx import NginxSite
+from tests.serving.nginx import LENGTH_REQUIRED, NginxSite
 from tests.storage import images
-from tests.storage.conftest import FakeApp, start_node
+from tests.storage.conftest import NODE_ID, FakeApp, start_node
 from tests.storage.test_upload_accepts import assert_error
 from tests.storage.upload.spooled.conftest import SPOOL_SECRET, Front, half_sent, wait_for
 
@@ -163,9 +167,6 @@ REFUSALS = {
     "wrong-node": lambda n: n.post(n.token(node_id="s99"), images.jpeg()),
     "too-large-multipart": lambda n: n.post(n.token(max_size=1000), images.jpeg(640, 480)),
     "too-large-declared": lambda n: n.put(n.token(max_size=1000), images.jpeg(640, 480)),
-    "too-large-chunked": lambda n: n.put(
-        n.token(max_size=1000), _chunks(images.jpeg(640, 480), 1024)
-    ),
     "text-as-jpg": lambda n: n.post(n.token(), images.TEXT, "holiday.jpg"),
     "svg": lambda n: n.post(n.token(), images.SVG, "logo.jpg"),
     "svg-raw": lambda n: n.put(n.token(), images.SVG, "image/svg+xml"),
@@ -208,6 +209,44 @@ def test_a_refused_spooled_body_gives_the_token_back(clean: Front) -> None:
     assert_error(client.post(token, images.TEXT, "a.jpg"), 415, "UNSUPPORTED_TYPE")
     # Nothing was stored, so the same token may carry a good file now.
     assert client.post(token, images.jpeg()).status_code == 201
+    clean.reset()
+
+
+def _chunked_put(front: Front, token: str, data: bytes) -> bytes:
+    """A PUT with a body of unknown length (chunked), sent until nginx answers; the answer."""
+    parts = urlsplit(front.via_nginx.upload_url)
+    head = (
+        f"PUT {parts.path} HTTP/1.1\r\nHost: {NODE_ID}\r\nAuthorization: Bearer {token}\r\n"
+        "Content-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(head.encode())
+        try:
+            for chunk in _chunks(data, 256 * 1024):
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                # Never spooled: not while the body is still coming either.
+                assert front.spool_files() == []
+            sock.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # nginx answered and closed before the whole body was sent
+        return b"".join(iter(lambda: sock.recv(65536), b""))
+
+
+def test_a_chunked_upload_is_refused_by_nginx_before_anything_is_spooled(clean: Front) -> None:
+    # Larger than nginx's body buffer: had nginx read it, it would be in the spool.
+    data = images.noisy_jpeg(640, 480) + os.urandom(4_000_000)
+    token = clean.node.token()
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: _chunked_put(clean, token, data), range(4)))
+
+    for answer in answers:
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 411 "), head
+        assert b"x-request-id" not in head.lower()  # nginx's answer: the node never heard of it
+        assert json.loads(body) == LENGTH_REQUIRED.to_dict()
+    assert clean.spool_files() == []
+    # The token was not even looked at, so it still carries a good file.
+    assert clean.via_nginx.put(token, images.jpeg()).status_code == 201
     clean.reset()
 
 
