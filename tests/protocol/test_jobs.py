@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import pickle
-import time
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from pixelfox_protocol import jobs
 from pixelfox_protocol.keys import RedisKeys
 from pixelfox_storage.worker.lanes import BACKGROUND_FUNCTIONS, FRESH_FUNCTIONS
 
-NOW = int(time.time() * 1000)
+NOW = 1_700_000_000_000  # fixed: test ids are made of the records
 
 
 def _registered() -> list[Function]:
@@ -72,7 +71,9 @@ class _Anything:
         (_job(jobs.PLAN_MOVE, {"move_id": 1, "cursor": 0, "shell": "rm"}), "shell"),
         (_job(f"pf:node:s01:{jobs.SWEEP_TEMP_FILES}", {"older_than": 1}), "older_than"),
     ],
-)
+    ids=["pickle", "list", "unknown", "positional", "str-for-int", "bool-for-int", "missing",
+         "extra", "cron-args"],
+)  # fmt: skip
 def test_anything_but_a_json_job_of_the_contract_is_refused_and_logged(
     raw: bytes, why: str, caplog: pytest.LogCaptureFixture
 ) -> None:
