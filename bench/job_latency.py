@@ -29,6 +29,8 @@ from pathlib import Path
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
+from pixelfox_protocol.jobs import SERIALIZERS
+
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("PIXELFOX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 NODE = "bench"
@@ -109,7 +111,7 @@ async def drain(redis: ArqRedis, queue: str, prefix: str, count: int) -> float:
 async def measure(poll_delay: float | None, samples: int, tmp: Path) -> tuple[list[float], float]:
     prefix = f"pfbench-{uuid.uuid4().hex[:8]}"
     queue = f"{prefix}:node:{NODE}"
-    redis = await create_pool(RedisSettings.from_dsn(REDIS_URL))
+    redis = await create_pool(RedisSettings.from_dsn(REDIS_URL), **SERIALIZERS)
     worker = start_worker(prefix, poll_delay, tmp / f"worker-{poll_delay}.log")
     try:
         await wait_polling(redis, queue)

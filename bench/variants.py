@@ -222,6 +222,8 @@ def worker_peak_rss(original: Path, tmp: Path, jobs: int = WORKER_JOBS) -> float
 
     from arq.connections import RedisSettings, create_pool
 
+    from pixelfox_protocol.jobs import SERIALIZERS, ProcessImage
+
     pool = tmp / "pool"
     day = datetime.now(UTC)
     prefix = f"pfbench-{uuid.uuid4().hex[:8]}"
@@ -250,17 +252,16 @@ def worker_peak_rss(original: Path, tmp: Path, jobs: int = WORKER_JOBS) -> float
     )
 
     async def run() -> None:
-        redis = await create_pool(RedisSettings())
+        redis = await create_pool(RedisSettings(), **SERIALIZERS)
         try:
             for image_uuid in uuids:
+                path = f"original/{day:%Y/%m/%d}/{image_uuid}.jpg"
+                args = ProcessImage(image_uuid=image_uuid, pool_id=1, path=path, request_id="")
                 await redis.enqueue_job(
-                    "process_image",
-                    image_uuid,
-                    1,
-                    f"original/{day:%Y/%m/%d}/{image_uuid}.jpg",
-                    "",
+                    args.NAME,
                     _job_id=f"{prefix}:process:{image_uuid}",
                     _queue_name=f"{prefix}:node:bench",
+                    **args.to_json(),
                 )
             done = pool / f"variants/{day:%Y/%m/%d}"
             deadline = time.monotonic() + 300
@@ -273,7 +274,7 @@ def worker_peak_rss(original: Path, tmp: Path, jobs: int = WORKER_JOBS) -> float
             await redis.aclose()
 
     async def clean() -> None:
-        redis = await create_pool(RedisSettings())
+        redis = await create_pool(RedisSettings(), **SERIALIZERS)
         keys = [k async for k in redis.scan_iter(f"*{prefix}*", count=1000)]
         if keys:
             await redis.delete(*keys)

@@ -16,6 +16,7 @@ from . import auth
 from .auth.ratelimit import RateLimits, parse_trusted_proxies
 from .config import AppSettings
 from .db import close_db, init_db
+from .nodequeue import connect
 from .placement.region import parse_region_map
 from .upload.signing import key_status
 
@@ -48,7 +49,7 @@ def create_app(settings: AppSettings | None = None) -> Quart:
             log.warning("%s", warning)
         await init_db(settings.effective_database_url)
         # One client for everything: plain Redis commands, arq jobs and rate limits.
-        redis = ArqRedis.from_url(settings.redis_url)
+        redis = connect(settings.redis_url)
         app.extensions["redis"] = redis
         app.extensions["rate_limits"] = RateLimits(redis, keys.rate_limit_prefix)
 

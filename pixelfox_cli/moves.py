@@ -14,9 +14,10 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import click
-from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.connections import ArqRedis
 
 from pixelfox_app.config import AppSettings
+from pixelfox_app.nodequeue import connect
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.keys import RedisKeys
 
@@ -31,7 +32,7 @@ def _run(work: Callable[[ArqRedis, RedisKeys], Awaitable[T]]) -> T:
     settings = AppSettings.from_env()
 
     async def session() -> T:
-        redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+        redis = connect(settings.redis_url)
         try:
             return await work(redis, RedisKeys(settings.redis_prefix))
         except APIError as exc:

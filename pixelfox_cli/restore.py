@@ -85,13 +85,12 @@ def backup_command(pool_id: int) -> None:
     Uploads queue their backup by themselves; this catches up after the pool got
     its bucket, or after backups that gave up (the store away for hours). Each
     image is queued on its node's background lane with the job id
-    ``backup:<uuid>``, so running it twice queues nothing twice.
+    ``<prefix>:backup:<uuid>``, so running it twice queues nothing twice.
     """
-    from arq.connections import ArqRedis
 
     from pixelfox_app.config import AppSettings
-    from pixelfox_app.internal.backup import enqueue_backup
     from pixelfox_app.models import Image, StoragePool
+    from pixelfox_app.nodequeue import connect, enqueue_backup
     from pixelfox_protocol.keys import RedisKeys
 
     from .dbcommand import with_db
@@ -104,7 +103,7 @@ def backup_command(pool_id: int) -> None:
             raise ValueError(f"there is no pool {pool_id}")
         if not pool.backup_bucket.strip():
             raise ValueError(f"pool {pool_id} has no backup bucket; set one first")
-        redis = ArqRedis.from_url(settings.redis_url)
+        redis = connect(settings.redis_url)
         keys = RedisKeys(settings.redis_prefix)
         queued = pending = 0
         try:

@@ -33,31 +33,6 @@ def token_audience(node_id: str) -> str:
     return f"storage:{node_id}"
 
 
-def process_job_id(image_uuid: str) -> str:
-    """Deterministic: processing an image is never enqueued twice."""
-    return f"process:{image_uuid}"
-
-
-def move_job_id(move_id: int, image_id: int) -> str:
-    """Deterministic: one image of a move is copied by one job (background lane)."""
-    return f"move:{move_id}:{image_id}"
-
-
-def backup_job_id(image_uuid: str) -> str:
-    """Deterministic: an original is copied to its pool's bucket once (background lane)."""
-    return f"backup:{image_uuid}"
-
-
-def visibility_job_id(image_uuid: str, private: bool) -> str:
-    """Moving an image's files into the private (or back to the public) subtree, once."""
-    return f"visibility:{image_uuid}:{'private' if private else 'public'}"
-
-
-def restore_job_id(image_uuid: str) -> str:
-    """Re-making the variants of an original that ``pixelfox restore`` brought back."""
-    return f"restore:{image_uuid}"
-
-
 @dataclass(frozen=True)
 class RedisKeys:
     prefix: str = DEFAULT_PREFIX
@@ -115,17 +90,40 @@ class RedisKeys:
     def health_sample_slot(self, slot: int) -> str:
         return f"{self.prefix}:health-sample:{slot}"
 
-    # Job ids of a move (owner: arq; kept KEEP_RESULT after the job). Unlike
-    # ``process:<uuid>`` a move id repeats across installations, and arq's job keys
-    # are not prefixed, so the id carries the prefix: two installations sharing a
-    # Redis must not refuse each other's jobs as duplicates.
+    # Job ids (owner: arq; each job's result is kept KEEP_RESULT after it ends). arq
+    # keeps every job under global keys (``arq:job:<id>``, ``arq:result:<id>`` …),
+    # not under our prefix, so every id starts with the prefix: two installations
+    # sharing a Redis never refuse each other's jobs as duplicates, and the
+    # installation's own jobs are found by ``arq:result:<prefix>:*``.
+    # Deterministic where a job must not run twice.
+    def process_job(self, image_uuid: str) -> str:
+        """Processing an image is never enqueued twice (fresh lane of its node)."""
+        return f"{self.prefix}:process:{image_uuid}"
+
+    def backup_job(self, image_uuid: str) -> str:
+        """An original is copied to its pool's bucket once (background lane)."""
+        return f"{self.prefix}:backup:{image_uuid}"
+
+    def visibility_job(self, image_uuid: str, private: bool) -> str:
+        """Moving an image's files into the private (or back to the public) subtree, once."""
+        return f"{self.prefix}:visibility:{image_uuid}:{'private' if private else 'public'}"
+
+    def restore_job(self, image_uuid: str) -> str:
+        """Re-making the variants of an original that ``pixelfox restore`` brought back."""
+        return f"{self.prefix}:restore:{image_uuid}"
+
     def move_job(self, move_id: int, image_id: int) -> str:
         """``<prefix>:move:<move_id>:<image_id>``: one job per image of a move."""
-        return f"{self.prefix}:{move_job_id(move_id, image_id)}"
+        return f"{self.prefix}:move:{move_id}:{image_id}"
 
     def move_plan_job(self, move_id: int, cursor: int) -> str:
         """The planner's batch after image id ``cursor`` (control queue): planned once."""
         return f"{self.prefix}:move-plan:{move_id}:{cursor}"
+
+    @property
+    def job_pattern(self) -> str:
+        """What every job id of this installation matches (``SCAN`` for arq's keys)."""
+        return f"{self.prefix}:*"
 
     # A move's state as its node jobs see it: running, paused, cancelled … (owner:
     # app, pixelfox_app.moves; no TTL while the move lives, MOVE_FINISHED_TTL after).

@@ -60,14 +60,29 @@ class UnsafePath(ValueError):
     pass
 
 
+def check(relative: str) -> PurePosixPath:
+    """A pool-relative path of the layout, checked without any pool; else ``UnsafePath``.
+
+    Accepts ``original/…`` and ``variants/…``, in the public or the private
+    subtree, of plain names only (no ``..``, no absolute path). Returns the
+    path as it is in the public subtree, so ``parts[0]`` says which kind of
+    file it names. The app checks what nodes report with this; it has no pool
+    directory to resolve against.
+    """
+    rel = PurePosixPath(relative)
+    parts = rel.parts[1:] if rel.parts[:1] == (PRIVATE_DIR,) else rel.parts
+    if rel.is_absolute() or not parts or any(p in ("..", "") for p in parts):
+        raise UnsafePath(relative)
+    if parts[0] not in ("original", "variants") or not all(_NAME.match(p) for p in parts):
+        raise UnsafePath(relative)
+    return PurePosixPath(*parts)
+
+
 def resolve(base: Path, relative: str) -> Path:
     """Join a pool-relative path to the pool's base, refusing any escape."""
-    rel = PurePosixPath(relative)
-    if rel.is_absolute() or not rel.parts or any(p in ("..", "") for p in rel.parts):
+    if is_private(relative):  # only the public form is a path under ``base``
         raise UnsafePath(relative)
-    if rel.parts[0] not in ("original", "variants") or not all(_NAME.match(p) for p in rel.parts):
-        raise UnsafePath(relative)
-    full = (base / rel).resolve()
+    full = (base / check(relative)).resolve()
     if not full.is_relative_to(base.resolve()):
         raise UnsafePath(relative)
     return full

@@ -36,11 +36,22 @@ def fresh_redis_prefix() -> Iterator[str]:
         delete_redis_keys(prefix)
 
 
+def redis_patterns(prefix: str) -> list[str]:
+    """Every key of an installation: its own, and arq's global keys of its jobs.
+
+    arq keeps jobs under ``arq:job:<id>`` (and retry, in-progress, result), and
+    every job id of an installation starts with its prefix (``RedisKeys``).
+    """
+    arq = [f"arq:{kind}:{prefix}:*" for kind in ("job", "retry", "in-progress", "result")]
+    return [f"{prefix}:*", *arq]
+
+
 def delete_redis_keys(prefix: str) -> None:
     client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"{prefix}:*", count=1000))
-    if keys:
-        client.delete(*keys)
+    for pattern in redis_patterns(prefix):
+        keys = list(client.scan_iter(pattern, count=1000))
+        if keys:
+            client.delete(*keys)
     client.close()
 
 

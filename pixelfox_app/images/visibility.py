@@ -25,24 +25,18 @@ from __future__ import annotations
 import logging
 import uuid
 
-from arq.connections import ArqRedis
-from arq.constants import result_key_prefix
-from arq.jobs import Job, JobStatus
 from pydantic import BaseModel, Field
 from quart import Blueprint, current_app, g
 from quart_schema import validate_request, validate_response
 
 from pixelfox_common.web import raises
 from pixelfox_protocol.errors import APIError
-from pixelfox_protocol.keys import RedisKeys, visibility_job_id
 
 from ..auth import login_required
 from ..models import Image, User, Visibility
-from ..nodes import node_of
+from ..nodequeue import enqueue_visibility
 
 log = logging.getLogger(__name__)
-
-VISIBILITY_JOB = "change_visibility"
 
 blueprint = Blueprint("image_visibility", __name__, url_prefix="/api/v1/images")
 
@@ -68,34 +62,6 @@ def _crosses_subtree(a: Visibility, b: Visibility) -> bool:
     return (a == Visibility.PRIVATE) != (b == Visibility.PRIVATE)
 
 
-async def enqueue_move(redis: ArqRedis, keys: RedisKeys, image: Image, request_id: str) -> bool:
-    """Queue the node job that moves ``image``'s files towards ``visibility_target``.
-
-    False when that job is already queued or running. The job id is
-    deterministic; a finished job's kept result would make arq refuse the
-    same id (private, public, private again within the hour), so it is
-    cleared first.
-    """
-    private = image.visibility_target == Visibility.PRIVATE
-    job_id = visibility_job_id(str(image.uuid), private)
-    queue = keys.node_queue(node_of(image.pool))
-    status = await Job(job_id, redis, _queue_name=queue).status()
-    if status in (JobStatus.queued, JobStatus.deferred, JobStatus.in_progress):
-        return False
-    await redis.delete(result_key_prefix + job_id)
-    job = await redis.enqueue_job(
-        VISIBILITY_JOB,
-        str(image.uuid),
-        image.pool.id,
-        image.path,
-        private,
-        request_id,
-        _job_id=job_id,
-        _queue_name=queue,
-    )
-    return job is not None
-
-
 async def change_visibility(image: Image, target: Visibility, request_id: str = "") -> Image:
     """Switch at once, or start the node's move; see the module docstring.
 
@@ -118,8 +84,8 @@ async def change_visibility(image: Image, target: Visibility, request_id: str = 
         if not started:
             raise APIError("VISIBILITY_CHANGING")
         image.visibility_target = target
-    redis: ArqRedis = current_app.extensions["redis"]
-    if await enqueue_move(redis, current_app.extensions["keys"], image, request_id):
+    redis, keys = current_app.extensions["redis"], current_app.extensions["keys"]
+    if await enqueue_visibility(redis, keys, image, request_id):
         log.info("visibility change queued image=%s to=%s", image.uuid, target)
     return image
 

@@ -1,6 +1,6 @@
 """The app's side of the S3 cold backup: queue it, record it, and tell a restore what to fetch.
 
-After an upload is recorded, ``enqueue_backup`` puts ``backup_original`` on
+After an upload is recorded, ``nodequeue.enqueue_backup`` puts ``backup_original`` on
 the background lane of the node that holds the file, if its pool has a
 backup bucket. The node copies the original, checks it by SHA-256 and
 reports back (``POST BACKUP_PATH``), which sets ``Image.backed_up_at``.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from arq.connections import ArqRedis
 from pydantic import BaseModel, Field
 from quart import Blueprint, g
 from quart_schema import tag_blueprint, validate_querystring, validate_request, validate_response
@@ -29,7 +28,6 @@ from pixelfox_protocol.internal import (
     BackupRecord,
     BackupReport,
 )
-from pixelfox_protocol.keys import RedisKeys, backup_job_id
 
 from ..auth import node_required
 from ..models import Image, StorageNode, StoragePool
@@ -38,34 +36,10 @@ from .variants import own_image
 
 log = logging.getLogger(__name__)
 
-BACKUP_JOB = "backup_original"
 MAX_PAGE = 1000
 
 blueprint = Blueprint("internal_backup", __name__)
 tag_blueprint(blueprint, ["internal"])
-
-
-async def enqueue_backup(
-    redis: ArqRedis, keys: RedisKeys, image: Image, pool: StoragePool, request_id: str = ""
-) -> bool:
-    """Queue the backup of an image's original on its node's background lane.
-
-    False when the pool has no backup bucket, or the job is already queued
-    (the job id ``backup:<uuid>`` makes a second enqueue a no-op).
-    """
-    if not pool.backup_bucket.strip():
-        return False
-    job = await redis.enqueue_job(
-        BACKUP_JOB,
-        str(image.uuid),
-        pool.id,
-        image.path,
-        image.sha256,
-        request_id,
-        _job_id=backup_job_id(str(image.uuid)),
-        _queue_name=keys.node_background_queue(node_of(pool)),
-    )
-    return job is not None
 
 
 def record_of(image: Image) -> BackupRecord:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
 
 from tortoise.transactions import in_transaction
 
@@ -13,13 +12,11 @@ from pixelfox_protocol import layout
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.internal import VariantReport
 from pixelfox_protocol.layout import UnsafePath
-from pixelfox_protocol.links import resolve_file
 
 from ..models import Image, ImageState, ImageVariant, StorageNode
 from ..nodes import node_of
 
 log = logging.getLogger(__name__)
-_NOWHERE = Path("/nonexistent-pool")
 
 
 def check_variant_path(path: str) -> None:
@@ -30,10 +27,10 @@ def check_variant_path(path: str) -> None:
     be ahead of the database (the change's report then switches every row).
     """
     try:
-        resolve_file(_NOWHERE, path)
+        kind = layout.check(path).parts[0]
     except UnsafePath as exc:
         raise APIError("BAD_REQUEST", f"Not a pool-relative variant path: {path!r}") from exc
-    if PurePosixPath(layout.in_subtree(path, private=False)).parts[0] != "variants":
+    if kind != "variants":
         raise APIError("BAD_REQUEST", f"Not a pool-relative variant path: {path!r}")
 
 

@@ -9,7 +9,6 @@ answer finds the image already switched and changes nothing.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from tortoise.transactions import in_transaction
 
@@ -17,18 +16,16 @@ from pixelfox_protocol import layout
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.internal import VisibilityReport
 from pixelfox_protocol.layout import UnsafePath
-from pixelfox_protocol.links import resolve_file
 
 from ..models import Image, ImageVariant, StorageNode, Visibility
 from .variants import check_variant_path, own_image
 
 log = logging.getLogger(__name__)
-_NOWHERE = Path("/nonexistent-pool")
 
 
 def _check_report(image: Image, report: VisibilityReport) -> None:
     try:
-        resolve_file(_NOWHERE, report.path)
+        layout.check(report.path)
     except UnsafePath as exc:
         raise APIError("BAD_REQUEST", "The path is not a pool-relative original path.") from exc
     same_file = layout.in_subtree(report.path, False) == layout.in_subtree(image.path, False)

@@ -1,6 +1,5 @@
 """The control worker (arq on the control queue) and its jobs."""
 
-from .processing import requeue_processing
 from .sweeper import STUCK_AFTER, sweep_stuck_images
 from .worker import (
     CONTROL_FUNCTIONS,
@@ -14,7 +13,6 @@ __all__ = [
     "STUCK_AFTER",
     "check_control_worker",
     "control_worker_settings",
-    "requeue_processing",
     "run_control_worker",
     "sweep_stuck_images",
 ]

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..models import Image, ImageState
-from .processing import requeue_processing
+from ..nodequeue import requeue_processing
 
 log = logging.getLogger(__name__)
 

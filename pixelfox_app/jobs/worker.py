@@ -1,4 +1,8 @@
-"""The control worker: arq on ``RedisKeys.control_queue`` with the app's periodic jobs."""
+"""The control worker: arq on ``RedisKeys.control_queue`` with the app's periodic jobs.
+
+Jobs and results are JSON (``pixelfox_protocol.jobs.SERIALIZERS``): a pickled
+job in the control queue is refused and logged, never run, and the worker goes on.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,12 @@ import asyncio
 import logging
 from typing import Any
 
-from arq import cron
+from arq import cron, func
 from arq.connections import RedisSettings, create_pool
 from arq.constants import health_check_key_suffix
 from arq.worker import create_worker
 
+from pixelfox_protocol import jobs
 from pixelfox_protocol.keys import RedisKeys
 
 from ..config import AppSettings
@@ -23,7 +28,7 @@ log = logging.getLogger(__name__)
 
 HEALTH_CHECK_INTERVAL = 10
 # Job functions others enqueue on the control queue (besides the crons).
-CONTROL_FUNCTIONS: list[Any] = [plan_move]
+CONTROL_FUNCTIONS: list[Any] = [func(plan_move, name=jobs.PLAN_MOVE)]
 
 
 def control_worker_settings(settings: AppSettings) -> dict[str, Any]:
@@ -45,14 +50,12 @@ def control_worker_settings(settings: AppSettings) -> dict[str, Any]:
     return {
         "queue_name": queue,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        **jobs.SERIALIZERS,
         "functions": CONTROL_FUNCTIONS,
         "cron_jobs": [
-            # The name carries the queue (and so the Redis prefix): arq derives a cron
-            # job's id from its name, and installations sharing a Redis must not
-            # suppress each other's sweeps.
             cron(
                 sweep_stuck_images,
-                name=f"{queue}:sweep_stuck_images",
+                name=jobs.cron_name(queue, jobs.SWEEP_STUCK_IMAGES),
                 second=0,
                 run_at_startup=True,
                 timeout=300,
@@ -62,7 +65,7 @@ def control_worker_settings(settings: AppSettings) -> dict[str, Any]:
             # Placement's upload API checks (HEAD upload_api_url, 2 s timeout).
             cron(
                 check_upload_apis,
-                name=f"{queue}:check_upload_apis",
+                name=jobs.cron_name(queue, jobs.CHECK_UPLOAD_APIS),
                 second=set(range(0, 60, CHECK_EVERY_SECONDS)),
                 run_at_startup=True,
                 timeout=30,
@@ -96,7 +99,7 @@ def run_control_worker(settings: AppSettings) -> None:
 
 async def _health(settings: AppSettings) -> dict[str, str | None]:
     queue = RedisKeys(settings.redis_prefix).control_queue
-    redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    redis = await create_pool(RedisSettings.from_dsn(settings.redis_url), **jobs.SERIALIZERS)
     try:
         raw = await redis.get(queue + health_check_key_suffix)
         return {queue: raw.decode() if raw else None}

@@ -14,7 +14,6 @@ import time
 from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
-from arq.constants import job_key_prefix, result_key_prefix
 from tortoise.functions import Sum
 
 from pixelfox_common.logs import new_request_id
@@ -22,11 +21,11 @@ from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.keys import RedisKeys
 
 from ..models import Image, ImageVariant, Move, MoveState, StorageNode, StoragePool
+from ..nodequeue import enqueue_move_image, enqueue_planner
 from ..nodes import node_of
 from ..placement import NoEligiblePool, PlacementRequest, place
 from ..placement.eligibility import PoolFacts, judge_direct, verdict_for
 from ..placement.health import reachability_failed, read_nodes
-from .planner import MOVE_JOB, enqueue_planner
 from .progress import FINAL, finish_if_complete, set_state
 
 log = logging.getLogger(__name__)
@@ -194,16 +193,10 @@ async def resume_move(move_id: int, redis: ArqRedis, keys: RedisKeys) -> Move:
     parked = await redis.eval(  # type: ignore[misc]
         _RESUME, 2, keys.move_state(move.id), keys.move_parked(move.id)
     )
-    queue = keys.node_background_queue(node_of(move.source))
     for raw in parked:
-        image_id = int(raw)
-        job_id = keys.move_job(move.id, image_id)
-        # The parked job ended; its kept result would make arq refuse the same id.
-        await redis.delete(result_key_prefix + job_id, job_key_prefix + job_id)
-        await redis.enqueue_job(
-            MOVE_JOB, move.id, image_id, move.source.id, new_request_id(),
-            _job_id=job_id, _queue_name=queue,
-        )  # fmt: skip
+        await enqueue_move_image(
+            redis, keys, move.id, int(raw), move.source, new_request_id(), again=True
+        )
     if move.planned_at is None:
         await enqueue_planner(redis, keys, move.id, move.cursor, again=True)
     log.info("move %s resumed (%d parked images queued again)", move.id, len(parked))

@@ -16,32 +16,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from arq.connections import ArqRedis
-from arq.constants import job_key_prefix, result_key_prefix
 from tortoise.expressions import F
 
 from pixelfox_common.logs import new_request_id
 from pixelfox_protocol.keys import RedisKeys
 
 from ..models import Image, Move, MoveState
-from ..nodes import node_of
+from ..nodequeue import enqueue_move_image, enqueue_planner
 from .progress import finish_if_complete
 
 log = logging.getLogger(__name__)
-
-PLAN_JOB = "plan_move"
-MOVE_JOB = "move_image"
-
-
-async def enqueue_planner(
-    redis: ArqRedis, keys: RedisKeys, move_id: int, cursor: int, *, again: bool = False
-) -> None:
-    """Queue the planner's batch after ``cursor``; ``again`` clears an earlier run's result."""
-    job_id = keys.move_plan_job(move_id, cursor)
-    if again:
-        await redis.delete(result_key_prefix + job_id, job_key_prefix + job_id)
-    await redis.enqueue_job(
-        PLAN_JOB, move_id, cursor, _job_id=job_id, _queue_name=keys.control_queue
-    )
 
 
 async def plan_move(ctx: dict[str, Any], move_id: int, cursor: int) -> dict[str, Any]:
@@ -58,15 +42,10 @@ async def plan_move(ctx: dict[str, Any], move_id: int, cursor: int) -> dict[str,
         .limit(move.batch_size)
         .values_list("id", flat=True)
     )  # type: ignore[assignment]
-    queue = keys.node_background_queue(node_of(move.source))
     request_id = new_request_id()
     queued = 0
     for image_id in ids:
-        job = await redis.enqueue_job(
-            MOVE_JOB, move.id, image_id, move.source.id, request_id,
-            _job_id=keys.move_job(move.id, image_id), _queue_name=queue,
-        )  # fmt: skip
-        queued += job is not None
+        queued += await enqueue_move_image(redis, keys, move.id, image_id, move.source, request_id)
     last = len(ids) < move.batch_size
     changes: dict[str, Any] = {"planned": F("planned") + queued}
     if ids:

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from .choose import NoEligiblePool, Placement, PlacementRequest, choose_pool_for, place
+from .choose import NoEligiblePool, Placement, PlacementRequest, place
 from .explain import REASONS, Explanation, Verdict
 from .strategies import STRATEGIES
 
@@ -24,6 +24,5 @@ __all__ = [
     "Placement",
     "PlacementRequest",
     "Verdict",
-    "choose_pool_for",
     "place",
 ]

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
@@ -168,16 +167,3 @@ async def _count_placed(redis: Redis, keys: RedisKeys, pool_id: int, size: int) 
         pipe.incrby(key, size)
         pipe.expire(key, HEARTBEAT_TTL)
         await pipe.execute()
-
-
-async def choose_pool_for(
-    file_size: int,
-    redis: Redis,
-    keys: RedisKeys,
-    *,
-    avoid_nodes: Collection[str] = (),
-    local_only: bool = False,
-) -> StoragePool:
-    """Just the pool (see :func:`place`)."""
-    request = PlacementRequest(file_size, frozenset(avoid_nodes), local_only=local_only)
-    return (await place(request, redis, keys)).pool

@@ -24,6 +24,7 @@ import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
@@ -107,7 +108,11 @@ class NodeHealth:
 
 @dataclass(frozen=True)
 class StoredBeat:
-    """The latest heartbeat of a node and when the app received it."""
+    """The latest heartbeat of a node and when the app received it.
+
+    The one reader of ``RedisKeys.node_heartbeat``: placement and the admin
+    screens both see a node's beat through :meth:`parse`.
+    """
 
     heartbeat: Heartbeat
     received_at: float
@@ -116,15 +121,37 @@ class StoredBeat:
         return max(0.0, (now or time.time()) - self.received_at)
 
     @classmethod
-    def parse(cls, raw: bytes | str | None) -> StoredBeat | None:
+    def parse(
+        cls, raw: bytes | str | None, ttl: int | None = None, *, now: float | None = None
+    ) -> StoredBeat | None:
+        """The stored beat, or None (absent, not a heartbeat, or of unknown time).
+
+        The receiver stores ``received_at``; a beat written without it (by hand,
+        by an older app) is dated by its remaining ``ttl`` when the caller read it.
+        """
         if raw is None:
             return None
         try:
             data = json.loads(raw)
             beat = Heartbeat.model_validate(data)
-            return cls(beat, float(data["received_at"]))
-        except (ValueError, KeyError, TypeError):
+        except ValueError:  # pydantic's ValidationError is a ValueError too
             return None
+        received = _received_at(data)
+        if received is None and ttl is not None and ttl >= 0:
+            received = (time.time() if now is None else now) - (HEARTBEAT_TTL - ttl)
+        return None if received is None else cls(beat, received)
+
+
+def _received_at(data: dict[str, Any]) -> float | None:
+    value = data.get("received_at") or data.get("at")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value).timestamp()
+        except ValueError:
+            return None
+    return None
 
 
 def _text(value: bytes | str) -> str:

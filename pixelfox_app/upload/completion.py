@@ -12,9 +12,7 @@ import logging
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path, PurePosixPath
 
-from arq.connections import ArqRedis
 from quart import current_app, g
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -22,13 +20,10 @@ from tortoise.transactions import in_transaction
 from pixelfox_protocol import layout
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.internal import UploadCompletion, UploadResult
-from pixelfox_protocol.keys import RedisKeys, process_job_id
 from pixelfox_protocol.layout import UnsafePath
-from pixelfox_protocol.links import resolve_file
 
 from ..config import AppSettings
 from ..images import urls
-from ..internal.backup import enqueue_backup
 from ..models import (
     Image,
     ImageState,
@@ -37,6 +32,7 @@ from ..models import (
     UploadSessionState,
     Visibility,
 )
+from ..nodequeue import enqueue_backup, enqueue_processing
 from ..nodes import node_of
 from .policy import is_markup
 
@@ -46,11 +42,8 @@ log = logging.getLogger(__name__)
 # node's outbox retrying through an app outage, may complete long after the
 # token expired. Sessions older than this past their expiry are refused.
 COMPLETION_GRACE = timedelta(hours=24)
-PROCESS_JOB = "process_image"
 _SHORT_ID_BYTES = 6  # 8 URL-safe characters, 2^48 values
 _ATTEMPTS = 5
-# The layout check needs a base; no file is touched, so any absent directory will do.
-_NOWHERE = Path("/nonexistent-pool")
 
 
 def new_short_id() -> str:
@@ -67,10 +60,9 @@ def _same_uuid(text: str, expected: uuid.UUID) -> bool:
 def _check_path(completion: UploadCompletion, session: UploadSession) -> None:
     # Only the layout's own shape is accepted: [private/]original/YYYY/MM/DD/<uuid>.<ext>.
     try:
-        resolve_file(_NOWHERE, completion.path)
+        path = layout.check(completion.path)
     except UnsafePath as exc:
         raise APIError("BAD_REQUEST", "The path is not a pool-relative original path.") from exc
-    path = PurePosixPath(layout.in_subtree(completion.path, private=False))
     if path.parts[0] != "original" or not _same_uuid(path.stem, session.image_uuid):
         raise APIError("BAD_REQUEST", "The path is not this image's original.")
     # The session, not the node, says where the file belongs: a private upload
@@ -148,23 +140,13 @@ async def _create_image(session: UploadSession, completion: UploadCompletion) ->
         )
 
 
-async def enqueue_processing(image: Image, pool: StoragePool) -> bool:
-    """Queue variant processing on the node that holds the file; False if already queued."""
-    settings: AppSettings = current_app.config["PIXELFOX"]
-    arq: ArqRedis = current_app.extensions["redis"]
-    keys = RedisKeys(settings.redis_prefix)
-    job = await arq.enqueue_job(
-        PROCESS_JOB,
-        str(image.uuid),
-        pool.id,
-        image.path,
-        g.get("request_id", ""),
-        _job_id=process_job_id(str(image.uuid)),
-        _queue_name=keys.node_queue(node_of(pool)),
-    )
+async def _enqueue_jobs(image: Image, pool: StoragePool) -> None:
+    """Variant processing on the node that holds the file, and its S3 backup if any."""
+    redis, keys = current_app.extensions["redis"], current_app.extensions["keys"]
+    request_id = g.get("request_id", "")
+    await enqueue_processing(redis, keys, image, pool, request_id)
     # The S3 cold backup, on the node's background lane (nothing without a bucket).
-    await enqueue_backup(arq, keys, image, pool, g.get("request_id", ""))
-    return job is not None
+    await enqueue_backup(redis, keys, image, pool, request_id)
 
 
 async def complete_upload(completion: UploadCompletion, node_id: str | None) -> UploadResult:
@@ -179,7 +161,7 @@ async def complete_upload(completion: UploadCompletion, node_id: str | None) -> 
             # is queued again in case the first answer was lost before queueing
             # (the deterministic job id makes that a no-op otherwise).
             if existing.state == ImageState.PROCESSING:
-                await enqueue_processing(existing, session.pool)
+                await _enqueue_jobs(existing, session.pool)
             return result_for(existing, settings)
         if session.state != UploadSessionState.OPEN:
             raise APIError("SESSION_INVALID")
@@ -194,7 +176,7 @@ async def complete_upload(completion: UploadCompletion, node_id: str | None) -> 
         if image is None:
             session = await _load_session(completion.session_id)
             continue
-        await enqueue_processing(image, session.pool)
+        await _enqueue_jobs(image, session.pool)
         log.info(
             "upload completed image=%s pool=%s node=%s size=%s",
             image.uuid,

@@ -110,7 +110,7 @@ async def _grant_for_login(policy: UploadPolicy, multipart: bool) -> Grant:
         content_type="" if multipart else request.headers.get("Content-Type", ""),
         visibility=visibility,
     )
-    session, _ = await open_session(user, wanted, policy, with_token=False)
+    session = (await open_session(user, wanted, policy, with_token=False)).session
     return Grant(session=session, opened_here=True)
 
 

@@ -33,16 +33,16 @@ async def _open(
     where, source = request_region(settings, region)
     explaining = explain and user.is_admin
     try:
-        session, token = await open_session(user, data, policy, region=where, region_source=source)
+        opened = await open_session(user, data, policy, region=where, region_source=source)
     except NoEligiblePool as refused:
         if explaining:
             raise APIError(
                 "NO_STORAGE", details={"placement": refused.explanation.to_dict()}
             ) from refused
         raise
-    session_answer = answer(session, token, policy.direct)
+    session_answer = answer(opened.session, opened.token, policy.direct)
     if explaining:
-        session_answer.placement = g.placement.to_dict()
+        session_answer.placement = opened.placement.to_dict()
     return session_answer
 
 

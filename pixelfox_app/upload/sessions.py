@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, Field
 from quart import current_app, g
@@ -16,7 +16,7 @@ from ..config import AppSettings
 from ..images import urls
 from ..models import UploadSession, User, Visibility
 from ..nodes import node_of
-from ..placement import PlacementRequest, place
+from ..placement import Explanation, PlacementRequest, place
 from .policy import UploadPolicy, check_rate, check_size, check_type
 from .signing import mint_upload_token
 
@@ -82,6 +82,12 @@ class SessionAnswer(BaseModel):
     )
 
 
+class OpenedSession(NamedTuple):
+    session: UploadSession
+    token: str  # empty for the app's own proxy upload
+    placement: Explanation  # why this pool
+
+
 async def open_session(
     user: User,
     request: SessionRequest,
@@ -91,14 +97,14 @@ async def open_session(
     region: str | None = None,
     region_source: str | None = None,
     with_token: bool = True,
-) -> tuple[UploadSession, str]:
+) -> OpenedSession:
     """Check everything, choose a pool, store the session and sign its token.
 
     Nothing is stored unless every check passed. The token allows exactly the
     declared size: the browser knows the file's size, and a token that allows
     no more than was asked for keeps a pool's free-space promise honest.
     ``with_token=False`` (the app's own proxy upload) returns an empty token.
-    The placement's explanation is left on ``g.placement`` for the caller.
+    The answer carries the placement's explanation (admins may see it).
     """
     settings: AppSettings = current_app.config["PIXELFOX"]
     await check_rate(policy, user)
@@ -115,7 +121,6 @@ async def open_session(
         current_app.extensions["redis"],
         current_app.extensions["keys"],
     )
-    g.placement = placement.explanation
     pool = placement.pool
     session_id, image_uuid, jti = uuid.uuid4(), uuid.uuid4(), uuid.uuid4().hex
     expires = datetime.now(UTC).replace(microsecond=0) + timedelta(
@@ -149,7 +154,7 @@ async def open_session(
         client_ip=request_client_address()[:64],
         request_id=g.get("request_id", "")[:64],
     )
-    return session, token
+    return OpenedSession(session, token, placement.explanation)
 
 
 def answer(session: UploadSession, token: str, direct: bool) -> SessionAnswer:

@@ -1,8 +1,8 @@
 """The node worker's backup job, on the node's background lane.
 
-The app enqueues ``backup_original(image_uuid, pool_id, path, sha256,
-request_id)`` with the job id ``backup_job_id(image_uuid)`` when an upload is
-completed on a pool that has a backup bucket (``pixelfox_app.internal.backup``).
+The app enqueues ``backup_original`` (``pixelfox_protocol.jobs.BackupOriginal``)
+with the job id ``RedisKeys.backup_job`` when an upload is completed on a pool
+that has a backup bucket (``pixelfox_app.nodequeue.enqueue_backup``).
 The seed's "S3-Backup bleibt unverändert asynchron": a fresh upload's answer
 and its variants never wait for the bucket.
 """
@@ -18,7 +18,7 @@ from arq import Retry
 
 from pixelfox_common.logs import job_context
 from pixelfox_common.metrics import observed_job
-from pixelfox_protocol import layout, links
+from pixelfox_protocol import jobs, layout, links
 from pixelfox_protocol.internal import BackupReport, PoolInfo
 
 from ..appapi import AppRefused, AppUnavailable, ImageGone
@@ -30,7 +30,6 @@ if TYPE_CHECKING:  # the worker's lanes import this module
 
 log = logging.getLogger(__name__)
 
-BACKUP_JOB = "backup_original"
 # Retries wait 1, 2, 4 … seconds, capped at 5 minutes (as the worker's processing job).
 BACKOFF_BASE = 1.0
 BACKOFF_MAX = 300.0
@@ -75,7 +74,10 @@ async def backup_original(
     node: NodeContext = ctx["node"]
     job_try = int(ctx.get("job_try", 1))
     with job_context(
-        job_id=ctx.get("job_id"), job=BACKUP_JOB, request_id=request_id, image_uuid=image_uuid
+        job_id=ctx.get("job_id"),
+        job=jobs.BACKUP_ORIGINAL,
+        request_id=request_id,
+        image_uuid=image_uuid,
     ):
         try:
             pool = await pool_info(node, pool_id)

@@ -25,23 +25,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from arq.connections import RedisSettings, create_pool
 
 from pixelfox_common.durable import fsync_dir
 from pixelfox_common.logs import new_request_id
-from pixelfox_protocol import layout, links
+from pixelfox_protocol import jobs, layout, links
 from pixelfox_protocol.internal import BackupRecord, PoolInfo
-from pixelfox_protocol.keys import RedisKeys, restore_job_id
+from pixelfox_protocol.keys import RedisKeys
 
 from ..appapi import AppAPI
 from ..config import StorageSettings
 from ..pools import PoolMap, load_pool_map
+from ..worker.queue import connect, enqueue
 from .store import BackupUnavailable, client_for, fetch_original, file_sha256, object_key
 
 log = logging.getLogger(__name__)
 
 TEMP_DIR = ".tmp/restore"
-PROCESS_JOB = "process_image"
 # A manifest page of a big pool may take the app a while to read.
 RESTORE_APP_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 # Downloads at once during a pool restore: the store's latency, not our CPU, is the limit.
@@ -179,17 +178,20 @@ async def _remake_variants(settings: StorageSettings, pool: PoolInfo, done: list
     if not done:
         return
     keys = RedisKeys(settings.redis_prefix)
-    redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    redis = await connect(settings.redis_url)
     try:
         for outcome in done:
-            await redis.enqueue_job(
-                PROCESS_JOB,
-                outcome.image_uuid,
-                pool.id,
-                outcome.path,
-                new_request_id(),
-                _job_id=restore_job_id(outcome.image_uuid),
-                _queue_name=keys.node_background_queue(settings.node_id),
+            args = jobs.ProcessImage(
+                image_uuid=outcome.image_uuid,
+                pool_id=pool.id,
+                path=outcome.path,
+                request_id=new_request_id(),
+            )
+            await enqueue(
+                redis,
+                args,
+                queue=keys.node_background_queue(settings.node_id),
+                job_id=keys.restore_job(outcome.image_uuid),
             )
     finally:
         await redis.aclose()

@@ -1,7 +1,7 @@
 """``move_image``: one image of a move, on the background lane of the *source* node.
 
-The app's planner enqueues ``move_image(move_id, image_id, source_pool_id,
-request_id)`` with the job id ``RedisKeys.move_job(move_id, image_id)``. The job:
+The app's planner enqueues ``move_image`` (``pixelfox_protocol.jobs.MoveImage``)
+with the job id ``RedisKeys.move_job(move_id, image_id)``. The job:
 
 1. looks at the move's state in Redis; paused → it parks the image (resume
    queues it again) and ends, cancelled → it ends;
@@ -33,13 +33,14 @@ from redis.asyncio import Redis
 
 from pixelfox_common.logs import job_context
 from pixelfox_common.metrics import observed_job
-from pixelfox_protocol import links
+from pixelfox_protocol import jobs, links
 from pixelfox_protocol.internal import MoveFile, MoveOutcome, MoveSwitch, MoveTicket
 from pixelfox_protocol.keys import RedisKeys
 
 from ..appapi import AppAPI, AppError, AppRefused, AppUnavailable
 from ..pools import PoolMapUnavailable, UnknownPool
 from ..worker.imagelock import ImageBusy, image_lock
+from ..worker.queue import enqueue
 from . import files
 from .calls import Refused, TryLater, WrongNode, move_ticket, push
 
@@ -48,7 +49,6 @@ if TYPE_CHECKING:  # the worker's lanes import this module
 
 log = logging.getLogger(__name__)
 
-MOVE_JOB = "move_image"
 # As the node's other jobs: retries wait 1, 2, 4 … s up to 5 min, about 20 min in all.
 MAX_TRIES = 12
 BACKOFF_BASE = 1.0
@@ -87,7 +87,7 @@ async def move_image(
     app = node.app
     with job_context(
         job_id=ctx.get("job_id"),
-        job=MOVE_JOB,
+        job=jobs.MOVE_IMAGE,
         request_id=request_id,
         move_id=move_id,
         image_id=image_id,
@@ -104,14 +104,16 @@ async def move_image(
             async with image_lock(redis, node.keys, ticket.image_uuid, ctx.get("job_id")):
                 return await _move(node, ticket)
         except WrongNode as exc:
-            await redis.enqueue_job(
-                MOVE_JOB,
-                move_id,
-                image_id,
-                source_pool_id,
-                request_id,
-                _job_id=f"{node.keys.move_job(move_id, image_id)}@{exc.node_id}",
-                _queue_name=node.keys.node_background_queue(exc.node_id),
+            await enqueue(
+                redis,
+                jobs.MoveImage(
+                    move_id=move_id,
+                    image_id=image_id,
+                    source_pool_id=source_pool_id,
+                    request_id=request_id,
+                ),
+                queue=node.keys.node_background_queue(exc.node_id),
+                job_id=f"{node.keys.move_job(move_id, image_id)}@{exc.node_id}",
             )
             log.warning("source pool is on node %s; job handed over", exc.node_id)
             return {"state": "requeued", "node_id": exc.node_id}

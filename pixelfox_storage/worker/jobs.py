@@ -1,12 +1,13 @@
 """Job functions of a node worker.
 
-``process_image`` is the contract with the app, which enqueues it on the
-node's fresh lane as ``process_image(image_uuid, pool_id, path, request_id)``
-with the job id ``process_job_id(image_uuid)``. The same function on the
-background lane re-makes variants of older images (backfills).
+Their names and arguments are the contract's (``pixelfox_protocol.jobs``):
+``process_image`` (``jobs.ProcessImage``) is enqueued by the app on the
+node's fresh lane with the job id ``RedisKeys.process_job``. The same
+function on the background lane re-makes variants of older images
+(backfills, restores).
 
-``change_visibility(image_uuid, pool_id, path, private, request_id)``, job id
-``visibility_job_id(image_uuid, private)`` on the fresh lane, moves an image's
+``change_visibility`` (``jobs.ChangeVisibility``), job id
+``RedisKeys.visibility_job`` on the fresh lane, moves an image's
 files into the private subtree or out of it and reports where they are now.
 Both hold the image's lock (``imagelock``), so variants are never written into
 the subtree the image is leaving.
@@ -27,6 +28,7 @@ from arq import Retry
 
 from pixelfox_common.logs import job_context
 from pixelfox_common.metrics import observed_job
+from pixelfox_protocol import jobs
 from pixelfox_protocol.internal import VariantReport, VisibilityReport
 from pixelfox_protocol.layout import UnsafePath
 
@@ -75,7 +77,7 @@ async def process_image(
     job_try = int(ctx.get("job_try", 1))
     with job_context(
         job_id=ctx.get("job_id"),
-        job="process_image",
+        job=jobs.PROCESS_IMAGE,
         request_id=request_id,
         image_uuid=image_uuid,
         pool_id=pool_id,
@@ -177,7 +179,7 @@ async def change_visibility(
     job_try = int(ctx.get("job_try", 1))
     with job_context(
         job_id=ctx.get("job_id"),
-        job="change_visibility",
+        job=jobs.CHANGE_VISIBILITY,
         request_id=request_id,
         image_uuid=image_uuid,
         pool_id=pool_id,

@@ -22,8 +22,13 @@ Tuning:
   10 minutes for background work such as moving large files.
 - ``health_check_interval`` 10 s instead of an hour, so ``--check`` fails
   within seconds of a dead worker.
-- Cron jobs carry the node's queue name: arq derives a cron job's id from its
-  name alone, and two nodes with the same cron name would suppress each other.
+- Cron jobs carry the node's queue name (``jobs.cron_name``): arq derives a
+  cron job's id from its name alone, and two nodes with the same cron name
+  would suppress each other.
+
+Every function is registered under its name in ``pixelfox_protocol.jobs``, and
+jobs and results are JSON (``jobs.SERIALIZERS``): a pickled job on a lane is
+refused and logged, never run, and the lane goes on with the next one.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from arq import cron, func
 from arq.connections import ArqRedis, RedisSettings
 from arq.constants import in_progress_key_prefix
 
+from pixelfox_protocol import jobs
 from pixelfox_protocol.keys import RedisKeys
 
 from ..backup.jobs import backup_original
@@ -50,22 +56,23 @@ HEALTH_CHECK_INTERVAL = 10
 POLL_DELAY = 0.05
 KEEP_RESULT = 3600
 
-# Job functions of each lane. Other background work (moves, backups) is added to
-# BACKGROUND_FUNCTIONS by its own module.
+# Job functions of each lane, by their contract names.
 # (cast: arq's WorkerCoroutine type wants a Coroutine, the metrics wrapper says Awaitable.)
-_process: Any = process_image
+_PROCESS = func(cast(Any, process_image), name=jobs.PROCESS_IMAGE, max_tries=MAX_TRIES)
+_PING = func(cast(Any, ping), name=jobs.PING)
 # A visibility change is a few renames, and its owner waits for it: the fresh lane.
 FRESH_FUNCTIONS: list[Any] = [
-    func(_process, max_tries=MAX_TRIES),
-    func(cast(Any, change_visibility), max_tries=MAX_TRIES),
-    ping,
+    _PROCESS,
+    func(cast(Any, change_visibility), name=jobs.CHANGE_VISIBILITY, max_tries=MAX_TRIES),
+    _PING,
 ]
-BACKGROUND_FUNCTIONS: list[Any] = [func(_process, max_tries=MAX_TRIES), ping]
-
-# --- S3 cold backup (pixelfox_storage.backup): background lane only. ---
-BACKGROUND_FUNCTIONS.append(func(cast(Any, backup_original), max_tries=MAX_TRIES))
-# --- Moves between pools (pixelfox_storage.move): background lane only. ---
-BACKGROUND_FUNCTIONS.append(func(cast(Any, move_image), max_tries=MOVE_MAX_TRIES))
+BACKGROUND_FUNCTIONS: list[Any] = [
+    _PROCESS,  # backfills and restores
+    _PING,
+    # S3 cold backup (pixelfox_storage.backup) and moves between pools (.move).
+    func(cast(Any, backup_original), name=jobs.BACKUP_ORIGINAL, max_tries=MAX_TRIES),
+    func(cast(Any, move_image), name=jobs.MOVE_IMAGE, max_tries=MOVE_MAX_TRIES),
+]
 
 
 def queue_name(settings: StorageSettings, lane: str) -> str:
@@ -81,6 +88,7 @@ def node_worker_settings(settings: StorageSettings, lane: str) -> dict[str, Any]
     """Keyword arguments of ``arq.Worker`` for one lane of this node."""
     queue = queue_name(settings, lane)
     common: dict[str, Any] = {
+        **jobs.SERIALIZERS,
         "queue_name": queue,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
         "on_startup": _startup(settings, queue),
@@ -99,7 +107,7 @@ def node_worker_settings(settings: StorageSettings, lane: str) -> dict[str, Any]
         }
     sweep = cron(
         cast(Any, sweep_temp_files_job),
-        name=f"{queue}:sweep_temp_files",
+        name=jobs.cron_name(queue, jobs.SWEEP_TEMP_FILES),
         minute=set(range(0, 60, 10)),
         run_at_startup=True,
         timeout=300,

@@ -12,6 +12,8 @@ from arq.connections import RedisSettings, create_pool
 from arq.constants import health_check_key_suffix
 from arq.worker import Worker, create_worker
 
+from pixelfox_protocol import jobs
+
 from ..config import StorageSettings
 from .context import NodeContext
 from .lanes import node_worker_settings, queue_name
@@ -84,7 +86,7 @@ async def run_node_worker(settings: StorageSettings, lanes: Sequence[str]) -> No
 
 async def lane_health(redis_url: str, queues: Sequence[str]) -> dict[str, str | None]:
     """The health line each lane's worker last recorded, or None when it is stale."""
-    redis = await create_pool(RedisSettings.from_dsn(redis_url))
+    redis = await create_pool(RedisSettings.from_dsn(redis_url), **jobs.SERIALIZERS)
     try:
         found: dict[str, str | None] = {}
         for queue in queues:

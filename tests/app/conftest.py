@@ -45,7 +45,7 @@ from pixelfox_app.placement.health import store_beat
 from pixelfox_protocol.internal import Heartbeat, PoolHeartbeat, node_authorization
 from pixelfox_protocol.keys import RedisKeys
 from pixelfox_protocol.tokens import new_signing_key
-from tests.conftest import REDIS_URL, _create_pg_database, _drop_pg_database
+from tests.conftest import REDIS_URL, _create_pg_database, _drop_pg_database, redis_patterns
 from tests.support import PIXELFOX, Service, free_port
 
 PASSWORD = "correct horse battery staple"
@@ -173,15 +173,11 @@ class AppServer:
 
 
 async def forget_redis(redis: aioredis.Redis, prefix: str) -> None:
-    """Delete every key of ``prefix`` and the arq jobs its node queues point at."""
-    async for key in redis.scan_iter(f"{prefix}:node:*"):
-        # arq's job keys are global (arq:job:<id>), not under our prefix.
-        if await redis.type(key) == b"zset":
-            for job_id in await redis.zrange(key, 0, -1):
-                await redis.delete(b"arq:job:" + job_id, b"arq:result:" + job_id)
-    keys = [k async for k in redis.scan_iter(f"{prefix}:*")]
-    if keys:
-        await redis.delete(*keys)
+    """Delete every key of ``prefix`` and arq's keys of its jobs (their ids carry it)."""
+    for pattern in redis_patterns(prefix):
+        keys = [k async for k in redis.scan_iter(pattern)]
+        if keys:
+            await redis.delete(*keys)
 
 
 class Servers:

@@ -12,8 +12,8 @@ import pytest
 from arq.jobs import deserialize_job
 
 from pixelfox_app.models import Image, UploadSession
+from pixelfox_protocol import jobs
 from pixelfox_protocol.internal import UPLOAD_COMPLETE_PATH, node_authorization
-from pixelfox_protocol.keys import process_job_id
 from tests.app.conftest import AppServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -81,11 +81,16 @@ async def test_completion_creates_one_image_marks_the_session_used_and_queues_on
     assert image.state == "processing" and len(image.short_id) == 8
     stored = await UploadSession.get(id=uuid.UUID(session["session_id"]))
     assert stored.state == "used" and stored.used_at is not None
-    job_id = process_job_id(session["image_uuid"])
+    job_id = app.keys.process_job(session["image_uuid"])
     assert await app.queued_jobs("s01") == [job_id]
-    job = deserialize_job(await app.redis.get(f"arq:job:{job_id}"))
-    assert job.function == "process_image"
-    assert job.args == (session["image_uuid"], pool.id, image.path, "upload-req-0001")
+    job = deserialize_job(await app.redis.get(f"arq:job:{job_id}"), deserializer=jobs.loads)
+    assert job.function == "process_image" and job.args == ()
+    assert jobs.ProcessImage.from_json(job.kwargs) == jobs.ProcessImage(
+        image_uuid=session["image_uuid"],
+        pool_id=pool.id,
+        path=image.path,
+        request_id="upload-req-0001",
+    )
 
 
 async def test_a_retried_completion_gets_the_same_answer_and_creates_nothing_more(

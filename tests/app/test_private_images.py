@@ -14,12 +14,12 @@ import pytest
 from arq.jobs import deserialize_job
 
 from pixelfox_app.models import Image, ImageVariant, UploadSession, User, Visibility
+from pixelfox_protocol import jobs
 from pixelfox_protocol.internal import (
     UPLOAD_COMPLETE_PATH,
     VARIANTS_PATH,
     VISIBILITY_PATH,
 )
-from pixelfox_protocol.keys import visibility_job_id
 from tests.app import images
 from tests.app.conftest import AppServer
 
@@ -183,7 +183,7 @@ async def test_public_and_unlisted_switch_at_once_without_touching_the_files(
     }
     after = await Image.get(id=image.id)
     assert (after.visibility, after.path) == (Visibility.UNLISTED, image.path)
-    assert await app_server.queued_jobs("s01") == [f"process:{image.uuid}"]
+    assert await app_server.queued_jobs("s01") == [app_server.keys.process_job(str(image.uuid))]
 
 
 async def test_going_private_queues_the_nodes_move_and_its_report_switches_every_row(
@@ -211,11 +211,13 @@ async def test_going_private_queues_the_nodes_move_and_its_report_switches_every
     assert changing["changing_to"] == "private" and "/uploads/original/" in changing["url"]
     # … but the image already counts as private.
     assert hidden.status_code == meddling.status_code == 404
-    job_id = visibility_job_id(str(image.uuid), private=True)
+    job_id = app_server.keys.visibility_job(str(image.uuid), private=True)
     assert job_id in await app_server.queued_jobs("s01")
-    job = deserialize_job(await app_server.redis.get(f"arq:job:{job_id}"))
+    raw = await app_server.redis.get(f"arq:job:{job_id}")
+    job = deserialize_job(raw, deserializer=jobs.loads)
     assert job.function == "change_visibility"
-    assert job.args[:4] == (str(image.uuid), image.pool.id, image.path, True)
+    wanted = {"image_uuid": str(image.uuid), "pool_id": image.pool.id, "path": image.path}
+    assert job.kwargs.items() >= {**wanted, "private": True}.items()
 
     moved = f"private/{image.path}"
     variants = [f"private/variants/{DAY}/{image.uuid}_thumb200.{f}" for f in ("jpg", "webp")]

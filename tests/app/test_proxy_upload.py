@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from pixelfox_app.models import Image, UploadSession
-from pixelfox_protocol.keys import process_job_id
 from tests.app import images
 from tests.app.conftest import AppServer
 
@@ -51,7 +50,8 @@ async def test_a_logged_in_browser_uploads_through_the_app_into_the_local_pool(
     assert (image.pool_id, image.mime, image.width, image.height) == (pool.id, "image/jpeg", 64, 48)  # type: ignore[attr-defined]
     assert image.original_filename == "cat.jpg"
     assert (await UploadSession.get(image_uuid=image.uuid)).state == "used"
-    assert await app_server.queued_jobs("local") == [process_job_id(result["image_uuid"])]
+    job_id = app_server.keys.process_job(result["image_uuid"])
+    assert await app_server.queued_jobs("local") == [job_id]
 
 
 async def test_the_session_flow_works_unchanged_in_proxy_mode(

@@ -33,17 +33,17 @@ import pytest
 import pytest_asyncio
 import redis
 from arq.connections import ArqRedis, RedisSettings, create_pool
-from arq.jobs import Job
 from botocore.config import Config
 from PIL import Image as PILImage
 
 from pixelfox_app.db import close_db, init_db
 from pixelfox_app.dbschema import migrate
-from pixelfox_app.internal.backup import enqueue_backup
 from pixelfox_app.models import Image, StoragePool, User
+from pixelfox_app.nodequeue import enqueue_backup, job
 from pixelfox_app.nodes import register_node
+from pixelfox_protocol import jobs
 from pixelfox_protocol.internal import node_authorization
-from pixelfox_protocol.keys import RedisKeys, backup_job_id
+from pixelfox_protocol.keys import RedisKeys
 from pixelfox_protocol.tokens import new_signing_key
 from pixelfox_storage.backup.restore import restore
 from pixelfox_storage.config import StorageSettings
@@ -163,13 +163,13 @@ class Stack:
     async def back_up(self, stored: Stored, within: float = 60) -> dict[str, Any]:
         """Queue the backup as the app's completion does; the job's result."""
         image = await Image.get(uuid=stored.uuid).select_related("pool")
-        job_id = backup_job_id(stored.uuid)
+        job_id = self.keys.backup_job(stored.uuid)
         self.job_ids.append(job_id)
         assert await enqueue_backup(
             self.arq, self.keys, image, image.pool, "req-" + stored.uuid[:8]
         )
-        job = Job(job_id, self.arq, _queue_name=self.keys.node_background_queue(NODE))
-        result: dict[str, Any] = await job.result(timeout=within, poll_delay=0.1)
+        handle = job(self.arq, job_id, self.keys.node_background_queue(NODE))
+        result: dict[str, Any] = await handle.result(timeout=within, poll_delay=0.1)
         return result
 
     def settings(self) -> StorageSettings:
@@ -244,7 +244,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         database_url=database_url,
         s3_url=f"http://127.0.0.1:{s3_port}",
         prefix=f"pftest-{uuid.uuid4().hex[:10]}",
-        arq=await create_pool(RedisSettings.from_dsn(REDIS_URL)),
+        arq=await create_pool(RedisSettings.from_dsn(REDIS_URL), **jobs.SERIALIZERS),
     )
     try:
         moto = Service("moto", [MOTO, "-H", "127.0.0.1", "-p", str(s3_port)], {}, tmp / "moto.log")

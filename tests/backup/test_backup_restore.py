@@ -57,7 +57,7 @@ async def test_a_backup_job_for_an_original_already_in_the_bucket_uploads_nothin
     stored = await stack.image()
     await stack.back_up(stored)
     first = stack.s3().head_object(Bucket=BUCKET, Key=stack.object_key(stored))
-    await stack.arq.delete(f"arq:result:backup:{stored.uuid}")
+    await stack.arq.delete(f"arq:result:{stack.keys.backup_job(stored.uuid)}")
 
     again = await stack.back_up(stored)
 

@@ -46,7 +46,7 @@ from pixelfox_app.models import (
     Visibility,
 )
 from pixelfox_app.nodes import register_node
-from pixelfox_protocol import layout
+from pixelfox_protocol import jobs, layout
 from pixelfox_protocol.internal import UPLOAD_PATH
 from pixelfox_protocol.keys import RedisKeys
 from pixelfox_protocol.tokens import new_signing_key
@@ -299,7 +299,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         tmp=tmp,
         app_url=f"http://127.0.0.1:{app_port}",
         prefix=f"pftest-{uuid.uuid4().hex[:10]}",
-        arq=await create_pool(RedisSettings.from_dsn(REDIS_URL)),
+        arq=await create_pool(RedisSettings.from_dsn(REDIS_URL), **jobs.SERIALIZERS),
         signing_key=signing_key,
         public_key=public_key,
     )

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from arq.connections import ArqRedis
 
+from pixelfox_app.nodequeue import connect
 from pixelfox_protocol.internal import UPLOAD_PATH
 from tests.app import images
 from tests.app.conftest import AppServer, Servers
@@ -100,7 +100,7 @@ async def test_the_first_beat_arrives_before_the_node_takes_uploads(live: Live):
 
 
 async def test_beats_begin_every_five_seconds_with_the_queue_depths(live: Live):
-    arq = ArqRedis.from_url(live.app.env["PIXELFOX_REDIS_URL"])
+    arq = connect(live.app.env["PIXELFOX_REDIS_URL"])
     try:
         job = await arq.enqueue_job(
             "no_worker_runs_this", _queue_name=live.app.keys.node_queue("s01")

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import pickle
 import re
+import subprocess
 import time
 import uuid
+from dataclasses import replace
 from html import unescape
+from pathlib import Path
 
-import pytest
-from arq.jobs import serialize_result
+from arq.jobs import DeserializationError, deserialize_job, serialize_result
 
 from pixelfox_app import knobs
 from pixelfox_app.models import StoragePool
+from pixelfox_app.nodequeue import enqueue
 from pixelfox_app.nodes import register_node
 from pixelfox_app.web.admin.history import read_history, record_sample
+from pixelfox_protocol import jobs
 from pixelfox_protocol.internal import Heartbeat, PoolHeartbeat
 from pixelfox_protocol.keys import HEARTBEAT_TTL
 from tests.web.conftest import Web, make_settings, text_of
@@ -199,60 +204,103 @@ async def test_health_samples_build_a_pools_history(web: Web):
     assert status == 200 and re.search(r"\d+ samples", text_of(html))
 
 
-@pytest.fixture
-def job_ids():  # type: ignore[no-untyped-def]
-    """arq's job and result keys are global: remember what a test made and delete it."""
-    made: list[str] = []
-    yield made
+def _failed_result(function: str, kwargs: dict, error: Exception, queue: str, job_id: str) -> bytes:  # type: ignore[type-arg]
+    """A failed job's result exactly as arq's worker writes it (in JSON)."""
+    now = int(time.time() * 1000)
+    raw = serialize_result(
+        function, (), kwargs, 3, now - 900, False, error, now - 800, now - 700, "ref",
+        queue, job_id, serializer=jobs.dumps,
+    )  # fmt: skip
+    assert raw is not None
+    return raw
 
 
-async def test_the_queues_page_counts_jobs_and_retries_and_clears_failed_ones(web: Web, job_ids):  # type: ignore[no-untyped-def]
+def _card(html: str, queue: str) -> str:
+    found = re.search(rf'data-queue="{queue}".*?</section>', html, re.S)
+    assert found is not None, queue
+    return found.group(0)
+
+
+async def test_the_queues_page_counts_jobs_and_retries_and_clears_failed_ones(web: Web):
     await web.admin()
     redis, keys = web.app.extensions["redis"], web.app.extensions["keys"]
     await register_node("s01")
     queue = keys.node_queue("s01")
-    waiting, failed = f"process:{uuid.uuid4()}", f"process:{uuid.uuid4()}"
-    job_ids += [waiting, failed]
-    try:
-        await redis.enqueue_job("process_image", "a", _job_id=waiting, _queue_name=queue)
-        now = int(time.time() * 1000)
-        result = serialize_result(
-            "process_image",
-            ("b",),
-            {},
-            3,
-            now - 900,
-            False,
-            RuntimeError("vips said no"),
-            now - 800,
-            now - 700,
-            "ref",
-            queue,
-            failed,
-        )
-        await redis.set(f"arq:result:{failed}", result, ex=600)
+    # The job ids carry the installation's prefix, as every job id does: the page
+    # reads this installation's results only, and the fixture's clean-up finds them.
+    waiting, failed = keys.process_job(str(uuid.uuid4())), keys.process_job(str(uuid.uuid4()))
+    args = jobs.ProcessImage(
+        image_uuid="b", pool_id=1, path="original/2024/01/01/b.jpg", request_id=""
+    )
+    await enqueue(redis, replace(args, image_uuid="a"), queue=queue, job_id=waiting)
+    result = _failed_result(
+        jobs.PROCESS_IMAGE, args.to_json(), RuntimeError("vips said no"), queue, failed
+    )
+    await redis.set(f"arq:result:{failed}", result, ex=600)
 
-        status, html = await web.get("/admin/queues")
-        assert status == 200
-        card = re.search(rf'data-queue="{queue}".*?</section>', html, re.S).group(0)
-        counts = dict(re.findall(r'data-count="(\w+)">(\d+)<', card))
-        assert counts == {"queued": "1", "running": "0", "failed": "1"}
-        assert "RuntimeError: vips said no" in text_of(card)
+    status, html = await web.get("/admin/queues")
+    assert status == 200
+    card = _card(html, queue)
+    counts = dict(re.findall(r'data-count="(\w+)">(\d+)<', card))
+    assert counts == {"queued": "1", "running": "0", "failed": "1"}
+    assert "RuntimeError: vips said no" in text_of(card)
+    assert "unreadable job" not in card
 
-        retried = await web.post(
-            "/admin/queues/retry", {"queue": queue, "job_id": failed}, htmx=True
-        )
-        assert "is queued again" in await retried.get_data(as_text=True)
-        assert await redis.zscore(queue, failed) is not None
-        assert not await redis.exists(f"arq:result:{failed}")
+    retried = await web.post("/admin/queues/retry", {"queue": queue, "job_id": failed}, htmx=True)
+    assert "is queued again" in await retried.get_data(as_text=True)
+    assert await redis.zscore(queue, failed) is not None
+    assert not await redis.exists(f"arq:result:{failed}")
+    again = deserialize_job(await redis.get(f"arq:job:{failed}"), deserializer=jobs.loads)
+    assert (again.function, again.kwargs) == (jobs.PROCESS_IMAGE, args.to_json())
 
-        await redis.set(f"arq:result:{failed}", result, ex=600)
-        cleared = await web.post("/admin/queues/clear", {"queue": queue}, htmx=True)
-        assert "Cleared 1 failed job" in await cleared.get_data(as_text=True)
-        assert not await redis.exists(f"arq:result:{failed}")
-    finally:
-        for job_id in job_ids:
-            await redis.delete(f"arq:job:{job_id}", f"arq:result:{job_id}")
+    await redis.set(f"arq:result:{failed}", result, ex=600)
+    cleared = await web.post("/admin/queues/clear", {"queue": queue}, htmx=True)
+    assert "Cleared 1 failed job" in await cleared.get_data(as_text=True)
+    assert not await redis.exists(f"arq:result:{failed}")
+
+
+class _Touch:
+    """Unpickling this runs ``touch <marker>``: what a pickled job can do to its reader."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (subprocess.call, (["touch", str(self.marker)],))
+
+
+async def test_a_pickled_job_shows_as_unreadable_and_is_never_unpickled(web: Web, tmp_path):  # type: ignore[no-untyped-def]
+    await web.admin()
+    redis, keys = web.app.extensions["redis"], web.app.extensions["keys"]
+    await register_node("s01")
+    marker = tmp_path / "pickle-ran"
+    now = int(time.time() * 1000)
+    record = pickle.dumps({"t": None, "f": "ping", "a": (_Touch(marker),), "k": {}, "et": now})
+    node_queue, control = keys.node_queue("s01"), keys.control_queue
+    for queue in (node_queue, control):
+        job_id = f"{queue}:pickled"
+        await redis.psetex(f"arq:job:{job_id}", 60_000, record)
+        await redis.zadd(queue, {job_id: now})
+    # What a worker leaves behind when it refuses such a job, and a pickled result.
+    refused = keys.process_job("refused")
+    error = DeserializationError("unable to deserialize job")
+    await redis.set(
+        f"arq:result:{refused}", _failed_result("<unknown>", {}, error, node_queue, refused), ex=60
+    )
+    await redis.set(f"arq:result:{keys.process_job('pickled-result')}", record, ex=60)
+
+    status, html = await web.get("/admin/queues")
+    retried = await web.post(
+        "/admin/queues/retry", {"queue": node_queue, "job_id": refused}, htmx=True
+    )
+
+    assert status == 200 and not marker.exists()
+    for queue in (node_queue, control):
+        card = _card(html, queue)
+        assert f"{queue}:pickled" in card and "unreadable job" in text_of(card)
+    node_card = text_of(_card(html, node_queue))
+    assert "DeserializationError: unable to deserialize job" in node_card
+    assert "was not retried" in await retried.get_data(as_text=True) and not marker.exists()
 
 
 async def test_settings_are_saved_only_when_every_value_is_valid(web: Web):

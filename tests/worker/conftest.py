@@ -27,8 +27,10 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from pixelfox_app.db import close_db, init_db
 from pixelfox_app.dbschema import migrate
 from pixelfox_app.models import Image, StoragePool, User
+from pixelfox_app.nodequeue import enqueue
 from pixelfox_app.nodes import register_node
-from pixelfox_protocol.keys import RedisKeys, process_job_id
+from pixelfox_protocol import jobs
+from pixelfox_protocol.keys import RedisKeys
 from pixelfox_protocol.tokens import new_signing_key
 from tests.conftest import REDIS_URL
 from tests.support import PIXELFOX, Service, free_port
@@ -188,18 +190,15 @@ class Node:
     async def enqueue(self, stored: Stored, *, request_id: str = "") -> None:
         """Queue processing exactly as the app's completion does."""
         assert self.arq is not None
-        job_id = process_job_id(stored.uuid)
+        job_id = self.keys.process_job(stored.uuid)
         self.job_ids.append(job_id)
-        job = await self.arq.enqueue_job(
-            "process_image",
-            stored.uuid,
-            stored.pool_id,
-            stored.path,
-            request_id or uuid.uuid4().hex,
-            _job_id=job_id,
-            _queue_name=self.keys.node_queue(NODE),
+        args = jobs.ProcessImage(
+            image_uuid=stored.uuid,
+            pool_id=stored.pool_id,
+            path=stored.path,
+            request_id=request_id or uuid.uuid4().hex,
         )
-        assert job is not None
+        assert await enqueue(self.arq, args, queue=self.keys.node_queue(NODE), job_id=job_id)
 
     async def status(self, stored: Stored, base_url: str | None = None) -> dict[str, Any]:
         async with httpx.AsyncClient(base_url=base_url or self.app.url, timeout=10) as client:
@@ -218,6 +217,26 @@ class Node:
             await asyncio.sleep(0.05)
         logs = "\n".join(w.log() for w in self.workers)
         raise AssertionError(f"{stored.uuid} still processing after {within}s\n{logs}")
+
+
+def control_env(node: Node) -> dict[str, str]:
+    return {
+        "PIXELFOX_DATABASE_URL": node.app.database_url,
+        "PIXELFOX_REDIS_URL": node.env()["PIXELFOX_REDIS_URL"],
+        "PIXELFOX_REDIS_PREFIX": node.prefix,
+        "PIXELFOX_WORKER_METRICS_BIND": "off",
+    }
+
+
+def start_control_worker(node: Node) -> Service:
+    service = Service(
+        "control-worker",
+        [*PIXELFOX, "control-worker"],
+        control_env(node),
+        node.tmp / "control-worker.log",
+    )
+    node.workers.append(service)
+    return service.start()
 
 
 def wait_for(
@@ -244,7 +263,7 @@ async def node(orm: ControlApp, redis_prefix: str, tmp_path: Path) -> AsyncItera
         name=f"hot-{secrets.token_hex(4)}", node_id=NODE, base_path=str(state.pool_dir)
     )
     state.pool_id = pool.id
-    state.arq = await create_pool(RedisSettings.from_dsn(REDIS_URL))
+    state.arq = await create_pool(RedisSettings.from_dsn(REDIS_URL), **jobs.SERIALIZERS)
     yield state
     for worker in state.workers:
         worker.stop()

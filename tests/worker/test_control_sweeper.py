@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
-import pickle
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 
-from arq.jobs import Job, JobStatus, serialize_result
+from arq.jobs import JobStatus, serialize_result
 
 from pixelfox_app.models import Image
-from pixelfox_protocol.keys import process_job_id
-from tests.support import PIXELFOX, Service
-from tests.worker.conftest import NODE, Node, Stored, wait_for
-
-
-def control_env(node: Node) -> dict[str, str]:
-    return {
-        "PIXELFOX_DATABASE_URL": node.app.database_url,
-        "PIXELFOX_REDIS_URL": node.env()["PIXELFOX_REDIS_URL"],
-        "PIXELFOX_REDIS_PREFIX": node.prefix,
-        "PIXELFOX_WORKER_METRICS_BIND": "off",
-    }
-
-
-def start_control_worker(node: Node) -> Service:
-    service = Service(
-        "control-worker",
-        [*PIXELFOX, "control-worker"],
-        control_env(node),
-        node.tmp / "control-worker.log",
-    )
-    node.workers.append(service)
-    return service.start()
+from pixelfox_app.nodequeue import job as queued_job
+from pixelfox_protocol import jobs
+from tests.support import PIXELFOX
+from tests.worker.conftest import NODE, Node, Stored, control_env, start_control_worker, wait_for
 
 
 async def age(stored: Stored, minutes: int) -> None:
@@ -51,7 +32,7 @@ def sweep_results(node: Node) -> list[dict[str, int]]:
     try:
         keys = client.keys(f"arq:result:{node.keys.control_queue}:sweep_stuck_images:*")
         keys.sort(key=lambda k: int(k.rsplit(b":", 1)[1]))
-        return [pickle.loads(client.get(k))["r"] for k in keys]
+        return [json.loads(client.get(k))["r"] for k in keys]
     finally:
         client.close()
 
@@ -65,22 +46,27 @@ async def test_the_sweeper_puts_back_only_images_stuck_without_a_live_job(node: 
     await node.enqueue(waiting)  # its job sits in the queue: the node is just slow
     assert node.arq is not None
     queue = node.keys.node_queue(NODE)
-    before = await Job(process_job_id(waiting.uuid), node.arq, queue).info()
+    before = await queued_job(node.arq, node.keys.process_job(waiting.uuid), queue).info()
     assert before is not None
-    node.job_ids += [process_job_id(stuck.uuid), process_job_id(young.uuid)]
+    node.job_ids += [node.keys.process_job(stuck.uuid), node.keys.process_job(young.uuid)]
 
     worker = start_control_worker(node)
     wait_for(lambda: sweep_results(node), 30, "no sweep finished", worker)
 
     # (A sweep at the next full minute may follow; the first is the one that counts.)
     assert sweep_results(node)[0] == {"requeued": 1, "waiting": 1}
-    job = Job(process_job_id(stuck.uuid), node.arq, queue)
+    job = queued_job(node.arq, node.keys.process_job(stuck.uuid), queue)
     assert await job.status() == JobStatus.queued
     info = await job.info()
     assert info is not None and info.function == "process_image"
-    assert info.args[:3] == (stuck.uuid, stuck.pool_id, stuck.path)
-    assert await Job(process_job_id(young.uuid), node.arq, queue).status() == JobStatus.not_found
-    again = await Job(process_job_id(waiting.uuid), node.arq, queue).info()
+    assert (info.kwargs["image_uuid"], info.kwargs["pool_id"], info.kwargs["path"]) == (
+        stuck.uuid,
+        stuck.pool_id,
+        stuck.path,
+    )
+    young_job = queued_job(node.arq, node.keys.process_job(young.uuid), queue)
+    assert await young_job.status() == JobStatus.not_found
+    again = await queued_job(node.arq, node.keys.process_job(waiting.uuid), queue).info()
     assert again is not None and again.enqueue_time == before.enqueue_time  # not enqueued twice
 
 
@@ -88,7 +74,7 @@ async def test_a_put_back_image_is_processed_and_turns_ready(node: Node) -> None
     stuck = await node.store()
     await age(stuck, 15)
     start_control_worker(node)
-    node.job_ids.append(process_job_id(stuck.uuid))
+    node.job_ids.append(node.keys.process_job(stuck.uuid))
 
     node.start_worker()
     status = await node.wait_done(stuck)
@@ -100,13 +86,15 @@ async def test_a_job_that_gave_up_is_put_back_once_it_has_settled(node: Node) ->
     # The node's job finished (its report never got through) 11 minutes ago.
     stuck = await node.store()
     await age(stuck, 40)
-    node.job_ids.append(process_job_id(stuck.uuid))
+    node.job_ids.append(node.keys.process_job(stuck.uuid))
     assert node.arq is not None
     finished_ms = int((time.time() - 11 * 60) * 1000)
     result = serialize_result(
         "process_image",
-        (stuck.uuid, stuck.pool_id, stuck.path, ""),
-        {},
+        (),
+        jobs.ProcessImage(
+            image_uuid=stuck.uuid, pool_id=stuck.pool_id, path=stuck.path, request_id=""
+        ).to_json(),
         12,
         finished_ms - 20 * 60 * 1000,
         False,
@@ -115,16 +103,17 @@ async def test_a_job_that_gave_up_is_put_back_once_it_has_settled(node: Node) ->
         finished_ms,
         "test",
         node.keys.node_queue(NODE),
-        process_job_id(stuck.uuid),
+        node.keys.process_job(stuck.uuid),
+        serializer=jobs.dumps,
     )
     assert result is not None
-    await node.arq.set(f"arq:result:{process_job_id(stuck.uuid)}", result)
+    await node.arq.set(f"arq:result:{node.keys.process_job(stuck.uuid)}", result)
 
     worker = start_control_worker(node)
     wait_for(lambda: sweep_results(node), 30, "no sweep finished", worker)
 
     assert sweep_results(node)[0] == {"requeued": 1}
-    job = Job(process_job_id(stuck.uuid), node.arq, node.keys.node_queue(NODE))
+    job = queued_job(node.arq, node.keys.process_job(stuck.uuid), node.keys.node_queue(NODE))
     assert await job.status() == JobStatus.queued
 
 

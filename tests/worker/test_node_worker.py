@@ -14,6 +14,7 @@ import pyvips
 from arq.jobs import serialize_job
 from PIL import Image as PILImage
 
+from pixelfox_protocol import jobs
 from pixelfox_storage.processing import parse_variants, render
 from pixelfox_storage.worker.files import TEMP_DIR
 from tests.support import PIXELFOX, free_port
@@ -70,7 +71,7 @@ async def test_a_report_the_app_could_not_take_is_delivered_once_it_is_back(node
     stored = await node.store()
     await node.enqueue(stored)
     assert node.arq is not None
-    retries = f"arq:retry:process:{stored.uuid}"
+    retries = f"arq:retry:{node.keys.process_job(stored.uuid)}"
     # arq counts a try when it starts: try 2 running means try 1's report failed.
     for _ in range(600):
         if int(await node.arq.get(retries) or 0) >= 2:
@@ -132,8 +133,15 @@ async def test_a_fresh_upload_overtakes_thousands_of_waiting_background_jobs(
     async with node.arq.pipeline(transaction=False) as pipe:
         for i in range(3000):
             job_id = f"{node.prefix}:backfill:{i}"
-            args = (str(uuid.uuid4()), node.pool_id, backlog_original.path, "")
-            job = serialize_job("process_image", args, {}, None, now_ms)
+            args = jobs.ProcessImage(
+                image_uuid=str(uuid.uuid4()),
+                pool_id=node.pool_id,
+                path=backlog_original.path,
+                request_id="",
+            )
+            job = serialize_job(
+                jobs.PROCESS_IMAGE, (), args.to_json(), None, now_ms, serializer=jobs.dumps
+            )
             pipe.psetex(f"arq:job:{job_id}", 600_000, job)
             pipe.zadd(background, {job_id: now_ms + i})
         await pipe.execute()

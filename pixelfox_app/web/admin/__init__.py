@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from arq.connections import ArqRedis
 from quart import Blueprint, current_app, redirect
 from redis.asyncio import Redis
 
@@ -31,6 +32,12 @@ NAV = (
 
 def redis() -> Redis:
     client: Redis = current_app.extensions["redis"]
+    return client
+
+
+def arq() -> ArqRedis:
+    """The same client, typed for enqueueing (see ``pixelfox_app.nodequeue.connect``)."""
+    client: ArqRedis = current_app.extensions["redis"]
     return client
 
 

@@ -11,20 +11,17 @@ pool's upload API answered (``RedisKeys.pool_reachable``). The badge:
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from pixelfox_protocol.internal import Heartbeat, PoolHeartbeat
-from pixelfox_protocol.keys import HEARTBEAT_TTL, RedisKeys
+from pixelfox_protocol.keys import RedisKeys
 
 from ...models import StoragePool
 from ...nodes import node_of
+from ...placement.health import StoredBeat, reachability_failed
 
 # Three missed beats at the default 5 s interval.
 STALE_AFTER = 15.0
@@ -59,18 +56,6 @@ class PoolHealth:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _received_at(raw: dict[str, Any]) -> float | None:
-    value = raw.get("received_at") or raw.get("at")
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value).timestamp()
-        except ValueError:
-            return None
-    return None
-
-
 async def read_beats(redis: Redis, keys: RedisKeys, node_ids: list[str]) -> dict[str, NodeBeat]:
     """The latest heartbeat of each node (None where it expired or never came)."""
     ids = sorted(set(node_ids))
@@ -84,45 +69,19 @@ async def read_beats(redis: Redis, keys: RedisKeys, node_ids: list[str]) -> dict
     beats: dict[str, NodeBeat] = {}
     for i, node_id in enumerate(ids):
         raw, ttl = replies[2 * i], replies[2 * i + 1]
-        beats[node_id] = _parse_beat(node_id, raw, ttl)
+        beats[node_id] = _node_beat(node_id, raw, ttl)
     return beats
 
 
-def _parse_beat(node_id: str, raw: bytes | None, ttl: int) -> NodeBeat:
-    if raw is None:
+def _node_beat(node_id: str, raw: bytes | None, ttl: int | None) -> NodeBeat:
+    stored = StoredBeat.parse(raw, ttl)
+    if stored is None:
         return NodeBeat(node_id, None, None)
-    try:
-        data = json.loads(raw)
-        beat = Heartbeat.model_validate(data)
-    except (ValueError, ValidationError):
-        return NodeBeat(node_id, None, None)
-    received = _received_at(data) if isinstance(data, dict) else None
-    age: float | None
-    if received is not None:
-        age = max(0.0, time.time() - received)
-    else:
-        # Without a timestamp the remaining TTL tells how long ago the beat was stored.
-        age = float(HEARTBEAT_TTL - ttl) if ttl is not None and ttl >= 0 else None
-    return NodeBeat(node_id, beat, age)
+    return NodeBeat(node_id, stored.heartbeat, stored.age())
 
 
 def _reachable(raw: bytes | None) -> bool | None:
-    if raw is None:
-        return None
-    text = raw.decode(errors="replace").strip().lower()
-    if text in ("1", "true", "ok", "yes"):
-        return True
-    if text in ("0", "false", "error", "no"):
-        return False
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    if isinstance(data, dict):
-        for key in ("ok", "reachable", "healthy"):
-            if key in data:
-                return bool(data[key])
-    return None
+    return None if raw is None else reachability_failed(raw) is None
 
 
 async def read_reachability(

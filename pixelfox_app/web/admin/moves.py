@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from arq.connections import ArqRedis
-from quart import current_app, g, redirect, request
+from quart import g, redirect, request
 
 from pixelfox_protocol.errors import APIError
 
@@ -12,14 +11,7 @@ from ...moves import cancel_move, pause_move, resume_move, start_move
 from ...moves.progress import FINAL
 from ..access import page_admin_required
 from ..render import error_page, page
-from . import blueprint, keys
-
-
-def _arq() -> ArqRedis:
-    # The app's one Redis client is an ArqRedis (see pixelfox_app.app); moves enqueue jobs.
-    client: ArqRedis = current_app.extensions["redis"]
-    return client
-
+from . import arq, blueprint, keys
 
 POLL_SECONDS = 2
 ITEMS_SHOWN = 100
@@ -66,7 +58,7 @@ async def move_create(pool_id: int):
         return await error_page(404, "Not found", "There is no such pool.")
     target = (await request.form).get("target", "")
     try:
-        move = await start_move(source.id, target, _arq(), keys(), requested_by=g.user.username)
+        move = await start_move(source.id, target, arq(), keys(), requested_by=g.user.username)
     except APIError as exc:
         reason = exc.details.get("detail") or exc.details.get("reason") or ""
         return await _form(source, f"{exc.message} {reason}".strip(), exc.status)
@@ -108,7 +100,7 @@ async def move_action(move_id: int, action: str):
     if act is None:
         return await error_page(404, "Not found", "There is no such action.")
     try:
-        await act(move_id, _arq(), keys())
+        await act(move_id, arq(), keys())
     except APIError as exc:
         return await _detail(move_id, exc.message)
     return await _detail(move_id, f"Move {action}d." if action != "cancel" else "Move cancelled.")

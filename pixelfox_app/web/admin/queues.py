@@ -8,7 +8,7 @@ from ...models import StorageNode, StoragePool
 from ...nodes import node_of
 from ..access import page_admin_required
 from ..render import page
-from . import blueprint, keys, redis
+from . import arq, blueprint, keys, redis
 from .arq_queues import QueueRef, clear_failed, queue_refs, queue_stats, retry_failed
 
 POLL_SECONDS = 5
@@ -21,7 +21,7 @@ async def _refs() -> list[QueueRef]:
 
 
 async def _render(notice: str = ""):
-    stats = await queue_stats(redis(), await _refs())
+    stats = await queue_stats(redis(), keys(), await _refs())
     return await page(
         "admin/queues/index.html",
         "admin/queues/_queues.html",
@@ -48,7 +48,7 @@ async def queue_retry():
     """Put one failed job back on its queue."""
     form = await request.form
     queue, job_id = form.get("queue", ""), form.get("job_id", "")
-    ok = await _known(queue) and await retry_failed(redis(), queue, job_id)
+    ok = await _known(queue) and await retry_failed(arq(), queue, job_id)
     return await _render(
         f"Job {job_id} is queued again." if ok else f"Job {job_id} was not retried."
     )
@@ -59,5 +59,5 @@ async def queue_retry():
 async def queue_clear():
     """Forget the failed jobs of one queue."""
     queue = (await request.form).get("queue", "")
-    count = await clear_failed(redis(), queue) if await _known(queue) else 0
+    count = await clear_failed(redis(), keys(), queue) if await _known(queue) else 0
     return await _render(f"Cleared {count} failed job{'s' if count != 1 else ''}.")

@@ -1,0 +1,217 @@
+"""The app's one door onto the queues: every job the app enqueues goes through here.
+
+Onto a node's lanes: processing of a fresh upload (and its requeue by the
+sweeper), the S3 backup, a visibility change and the images of a move; onto
+the control queue: the move planner's batches. Names and arguments come from
+``pixelfox_protocol.jobs``, job ids from ``RedisKeys``, and the client that
+carries them (:func:`connect`) writes JSON, never pickle.
+
+Job ids are deterministic where a job must not run twice; arq then refuses a
+second enqueue of a live job. A finished job's kept result (or a job left on
+another node's lane) would make arq refuse the id for good, so a job that is
+put back on purpose clears them first (``again=True``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import DeserializationError, Job, JobStatus
+
+from pixelfox_common.logs import new_request_id
+from pixelfox_protocol import jobs
+from pixelfox_protocol.keys import RedisKeys
+
+from .models import Image, StoragePool, Visibility
+from .nodes import node_of
+
+log = logging.getLogger(__name__)
+
+_ALIVE = (JobStatus.queued, JobStatus.deferred, JobStatus.in_progress)
+
+
+def connect(redis_url: str) -> ArqRedis:
+    """The app's Redis client: plain commands, and arq jobs in JSON."""
+    redis = ArqRedis.from_url(redis_url)
+    # from_url hands its keyword arguments to the connection pool, not the client.
+    redis.job_serializer = jobs.dumps
+    redis.job_deserializer = jobs.loads
+    return redis
+
+
+def job(redis: ArqRedis, job_id: str, queue: str) -> Job:
+    """arq's handle of a job, reading its record and result as JSON."""
+    return Job(job_id, redis, _queue_name=queue, _deserializer=jobs.loads)
+
+
+async def enqueue(
+    redis: ArqRedis, args: jobs.JobArgs, *, queue: str, job_id: str, again: bool = False
+) -> bool:
+    """Put ``args``' job on ``queue``; False when arq refused the id (the job exists)."""
+    return await _put(redis, args.NAME, args.to_json(), queue, job_id, again)
+
+
+async def enqueue_again(
+    redis: ArqRedis, function: str, kwargs: dict[str, Any], *, queue: str, job_id: str
+) -> bool:
+    """A failed job once more, as its result recorded it (the admin's retry).
+
+    Only a job of the contract with arguments of its type comes back; anything
+    else raises ``jobs.UnreadableJob``.
+    """
+    checked = jobs.check(function, (), kwargs)
+    return await _put(redis, function, checked, queue, job_id, True)
+
+
+async def _put(
+    redis: ArqRedis, function: str, kwargs: dict[str, Any], queue: str, job_id: str, again: bool
+) -> bool:
+    if again:
+        await redis.delete(result_key_prefix + job_id, job_key_prefix + job_id)
+    enqueued = await redis.enqueue_job(function, _job_id=job_id, _queue_name=queue, **kwargs)
+    return enqueued is not None
+
+
+async def enqueue_processing(
+    redis: ArqRedis, keys: RedisKeys, image: Image, pool: StoragePool, request_id: str = ""
+) -> bool:
+    """Variant processing on the fresh lane of the node that holds the file; False if queued."""
+    args = jobs.ProcessImage(
+        image_uuid=str(image.uuid), pool_id=pool.id, path=image.path, request_id=request_id
+    )
+    queue = keys.node_queue(node_of(pool))
+    return await enqueue(redis, args, queue=queue, job_id=keys.process_job(str(image.uuid)))
+
+
+async def requeue_processing(
+    redis: ArqRedis,
+    keys: RedisKeys,
+    image: Image,
+    pool: StoragePool,
+    *,
+    settle: timedelta,
+    now: datetime,
+) -> str:
+    """Put an image's ``process_image`` job back on its node's fresh lane if none is alive.
+
+    Returns what happened: ``waiting`` (a job is queued, deferred for a retry or
+    running: left alone, so the image is never processed twice at once),
+    ``settling`` (a job finished less than ``settle`` ago; its report may still
+    be on its way) or ``requeued``. The job id stays the image's, so a
+    concurrent enqueue by the app or another sweep cannot add a second job.
+    """
+    job_id = keys.process_job(str(image.uuid))
+    queue = keys.node_queue(node_of(pool))
+    handle = job(redis, job_id, queue)
+    status = await handle.status()
+    if status in _ALIVE:
+        return "waiting"
+    if status == JobStatus.complete:
+        result = await _result_or_none(handle)
+        if result is not None and result.finish_time > now - settle:
+            return "settling"
+    request_id = new_request_id()
+    args = jobs.ProcessImage(
+        image_uuid=str(image.uuid), pool_id=pool.id, path=image.path, request_id=request_id
+    )
+    # A job left queued on another node's lane (the image moved meanwhile) goes too.
+    if not await enqueue(redis, args, queue=queue, job_id=job_id, again=True):
+        return "waiting"  # the app enqueued it a moment ago
+    log.info(
+        "requeued stuck processing image=%s node=%s request_id=%s",
+        image.uuid,
+        node_of(pool),
+        request_id,
+    )
+    return "requeued"
+
+
+async def _result_or_none(handle: Job) -> Any:
+    try:
+        return await handle.result_info()
+    except DeserializationError:  # not plain JSON: no result of ours (logged by jobs.loads)
+        return None
+
+
+async def enqueue_backup(
+    redis: ArqRedis, keys: RedisKeys, image: Image, pool: StoragePool, request_id: str = ""
+) -> bool:
+    """The backup of an image's original on its node's background lane.
+
+    False when the pool has no backup bucket, or the job is already queued
+    (the image's backup job id makes a second enqueue a no-op).
+    """
+    if not pool.backup_bucket.strip():
+        return False
+    args = jobs.BackupOriginal(
+        image_uuid=str(image.uuid),
+        pool_id=pool.id,
+        path=image.path,
+        sha256=image.sha256,
+        request_id=request_id,
+    )
+    queue = keys.node_background_queue(node_of(pool))
+    return await enqueue(redis, args, queue=queue, job_id=keys.backup_job(str(image.uuid)))
+
+
+async def enqueue_visibility(
+    redis: ArqRedis, keys: RedisKeys, image: Image, request_id: str = ""
+) -> bool:
+    """The node job that moves ``image``'s files towards its ``visibility_target``.
+
+    ``image`` has its pool loaded. False when that job is already queued or
+    running. A finished one's kept result is cleared first, as the same change
+    may be asked for again within the hour (private, public, private again).
+    """
+    private = image.visibility_target == Visibility.PRIVATE
+    job_id = keys.visibility_job(str(image.uuid), private)
+    queue = keys.node_queue(node_of(image.pool))
+    if await job(redis, job_id, queue).status() in _ALIVE:
+        return False
+    await redis.delete(result_key_prefix + job_id)
+    args = jobs.ChangeVisibility(
+        image_uuid=str(image.uuid),
+        pool_id=image.pool.id,
+        path=image.path,
+        private=private,
+        request_id=request_id,
+    )
+    return await enqueue(redis, args, queue=queue, job_id=job_id)
+
+
+async def enqueue_move_image(
+    redis: ArqRedis,
+    keys: RedisKeys,
+    move_id: int,
+    image_id: int,
+    source: StoragePool,
+    request_id: str,
+    *,
+    again: bool = False,
+) -> bool:
+    """One image of a move, on the source node's background lane; False if already queued.
+
+    ``again``: a parked image's job ended; its kept result would refuse the id.
+    """
+    args = jobs.MoveImage(
+        move_id=move_id, image_id=image_id, source_pool_id=source.id, request_id=request_id
+    )
+    queue = keys.node_background_queue(node_of(source))
+    job_id = keys.move_job(move_id, image_id)
+    return await enqueue(redis, args, queue=queue, job_id=job_id, again=again)
+
+
+async def enqueue_planner(
+    redis: ArqRedis, keys: RedisKeys, move_id: int, cursor: int, *, again: bool = False
+) -> bool:
+    """The move planner's batch after ``cursor`` on the control queue (planned once).
+
+    ``again`` clears an earlier run's result (a resumed move plans on).
+    """
+    args = jobs.PlanMove(move_id=move_id, cursor=cursor)
+    job_id = keys.move_plan_job(move_id, cursor)
+    return await enqueue(redis, args, queue=keys.control_queue, job_id=job_id, again=again)
