@@ -26,7 +26,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 
 from pixelfox_app.db import close_db, init_db
 from pixelfox_app.dbschema import migrate
-from pixelfox_app.models import Image, StoragePool, User
+from pixelfox_app.models import Image, ImageVariant, StoragePool, User
 from pixelfox_app.nodequeue import enqueue
 from pixelfox_app.nodes import register_node
 from pixelfox_protocol import jobs
@@ -267,6 +267,10 @@ async def node(orm: ControlApp, redis_prefix: str, tmp_path: Path) -> AsyncItera
     yield state
     for worker in state.workers:
         worker.stop()
+    # The database lives for the module: a later test's sweep must not see this
+    # test's images (their jobs went with this test's Redis prefix).
+    await ImageVariant.all().delete()
+    await Image.all().delete()
     # arq keeps job, result and retry keys under its own global "arq:" prefix.
     arq_keys = [
         f"arq:{kind}:{job_id}"
