@@ -160,7 +160,8 @@ async def new_token(data: TokenRequest) -> tuple[NewToken, int]:
     return NewToken(token=plaintext, **_token_info(row).model_dump()), 201
 
 
-@blueprint.delete("/tokens/<int:token_id>")
+# Ids are 32-bit in the database: a larger one is simply not there (404, not a 500).
+@blueprint.delete("/tokens/<int(max=2147483647):token_id>")
 @login_required
 async def delete_token(token_id: int) -> tuple[dict[str, bool], int]:
     """Revoke one of the caller's tokens; it is refused from the next request on."""
