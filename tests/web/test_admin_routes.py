@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from werkzeug.routing import Rule
 
-from tests.web.conftest import Web
-from tests.web.test_csrf import JSON, _sample_path
+from tests.web.conftest import Web, sample_path
+
+JSON = {"Accept": "application/json"}
 
 ADMIN_PATHS = ("/admin", "/api/v1/admin/")
 NEVER_SENT = {"HEAD", "OPTIONS"}  # answered by the framework from GET / the route list
@@ -37,7 +38,7 @@ async def test_a_plain_user_is_refused_on_every_admin_route_and_method(web: Web)
     answered = {}
     for rule, method in pairs:
         response = await web.client.open(
-            _sample_path(rule),
+            sample_path(rule),
             method=method,
             headers={**JSON, "X-CSRF-Token": token},
             json={},
@@ -48,7 +49,7 @@ async def test_a_plain_user_is_refused_on_every_admin_route_and_method(web: Web)
 
 async def test_nobody_logged_in_is_sent_away_from_every_admin_route(web: Web):
     for rule, method in _admin_routes(web):
-        response = await web.client.open(_sample_path(rule), method=method, headers=JSON, json={})
+        response = await web.client.open(sample_path(rule), method=method, headers=JSON, json={})
         # A page sends the browser to the login form, the API answers 401, and
         # a page's form without a session is refused by the CSRF check first.
         assert response.status_code in (302, 401, 403), f"{method} {rule.rule}"

@@ -9,27 +9,15 @@ token is added, or its view says why it is exempt.
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from werkzeug.routing import Rule
 
 from pixelfox_app.auth.tokens import create_api_token
 from pixelfox_app.web.csrf import SAFE_METHODS, exemption
-from tests.web.conftest import Web
+from tests.web.conftest import Web, sample_path
 
-SAMPLE_ARGS = {"int": "1", "string": "sample", "default": "sample", "path": "a/b", "uuid": ""}
 JSON = {"Accept": "application/json"}
-
-
-def _sample_path(rule: Rule) -> str:
-    def fill(match: re.Match[str]) -> str:
-        converter = match.group(1) or "default"
-        if converter == "uuid" or match.group(2) == "image_uuid":
-            return "00000000-0000-4000-8000-000000000000"
-        return SAMPLE_ARGS.get(converter, "sample")
-
-    return re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>", fill, rule.rule)
 
 
 def _unsafe_routes(web: Web) -> list[tuple[Rule, str]]:
@@ -73,7 +61,7 @@ async def test_every_unsafe_route_enforces_csrf_or_says_why_it_is_exempt(
         if reason is not None:
             assert reason.strip(), f"{rule.rule}: exempt without a reason"
             continue
-        path = _sample_path(rule)
+        path = sample_path(rule)
         refused = await web.client.open(path, method=method, headers={**JSON, **extra}, json={})
         if refused.status_code != 403 or await _code(refused) != "CSRF_FAILED":
             unchecked.append(f"{method} {rule.rule} -> {refused.status_code}")
