@@ -2,13 +2,14 @@
 
 A hash costs about 0.15 s of CPU and 64 MiB: on the event loop it would stall
 every other request for that long, so the app calls :func:`verify_in_thread`
-and :func:`hash_in_thread`, which run it on a few worker threads (argon2-cffi
-releases the GIL while it hashes). The pool is small on purpose: twenty
-parallel logins then wait their turn instead of asking for twenty times 64 MiB at once.
-Each hash runs its four lanes on threads of its own, so on a small machine the
-hashing threads would still crowd the event loop's thread off the CPU: on
-Linux they run at a lower priority (nice 10, which the lane threads inherit):
-under load a login waits a little longer, the other requests do not.
+and :func:`hash_in_thread`, which run it on hashing threads (argon2-cffi
+releases the GIL while it hashes). Each hash already computes its four lanes
+on threads of its own, so the pool is small: one hash per two cores. Twenty
+parallel logins then wait their turn instead of asking for twenty times 64
+MiB and crowding the event loop's thread off the CPU; on Linux the hashing
+threads also run at a lower priority (nice 10, which the lane threads
+inherit): under load a login waits a little longer, the other requests do not.
+bench/login_latency.py measures it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-HASH_THREADS = max(1, min(4, os.cpu_count() or 1))
+HASH_THREADS = max(1, min(4, (os.cpu_count() or 1) // 2))
 HASH_NICE = 10
 
 
