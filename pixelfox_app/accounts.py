@@ -6,6 +6,7 @@ import re
 
 from tortoise.exceptions import IntegrityError
 
+from .auth import sessions
 from .auth.passwords import hash_password
 from .models import User
 
@@ -63,7 +64,10 @@ async def create_admin(username: str, password: str, *, email: str | None = None
 
 
 async def set_password(username: str, password: str, *, make_admin: bool = False) -> User:
-    """Replace a user's password (and optionally grant admin); returns the user."""
+    """Replace a user's password (and optionally grant admin); returns the user.
+
+    Every browser session of the account ends: whoever knew the old password is out.
+    """
     check_password(password)
     user = await User.get_or_none(username=username)
     if user is None:
@@ -74,4 +78,5 @@ async def set_password(username: str, password: str, *, make_admin: bool = False
         user.is_admin = True
         fields.append("is_admin")
     await user.save(update_fields=fields)
+    await sessions.end_all(user)
     return user

@@ -9,15 +9,14 @@ from ..config import AppSettings
 from .current import current_user
 from .decorators import admin_required, login_required, node_required, public
 from .passwords import hash_password, verify_password
+from .sessions import SESSION_SECONDS
 from .tokens import create_api_token
 
 COOKIE_NAME = "pixelfox_session"
-# The login cookie lives this long; logging out deletes it earlier.
-SESSION_SECONDS = 30 * 24 * 3600
 
 
 def install(app: Quart, settings: AppSettings) -> None:
-    """Configure the session cookie (quart-auth) and the login API."""
+    """Configure the session cookie (quart-auth), the login API and the admin's user API."""
     app.config.update(
         QUART_AUTH_COOKIE_NAME=COOKIE_NAME,
         # Secure cookies are never sent over plain http, which would lock out the
@@ -28,9 +27,11 @@ def install(app: Quart, settings: AppSettings) -> None:
         QUART_AUTH_SALT="pixelfox-session",
     )
     QuartAuth(app)
+    from .admin_users import blueprint as admin_users
     from .routes import blueprint
 
     app.register_blueprint(blueprint)
+    app.register_blueprint(admin_users)
 
 
 __all__ = [

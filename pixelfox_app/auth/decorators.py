@@ -21,7 +21,7 @@ from pixelfox_common import logs
 from pixelfox_protocol.errors import APIError
 
 from ..nodes import authenticate_node
-from .current import current_user
+from .current import authenticated_node, current_user
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -72,7 +72,10 @@ def node_required(func: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
 
     @wraps(func)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        g.node = await authenticate_node(request.headers.get("Authorization", ""))
+        # The CSRF check may have authenticated it already (one lookup per request).
+        g.node = authenticated_node() or await authenticate_node(
+            request.headers.get("Authorization", "")
+        )
         logs.bind(node_id=g.node.node_id)
         return await current_app.ensure_async(func)(*args, **kwargs)
 

@@ -1,25 +1,34 @@
-"""JSON login for the browser session cookie (the HTML pages come with the web UI)."""
+"""The account API: JSON login for the session cookie, logout, password, personal API tokens.
+
+(The HTML login form comes with the web UI and shares :mod:`.login`.)
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
-from quart import Blueprint, current_app, g
-from quart_auth import AuthUser, login_user, logout_user
+from quart import Blueprint, g
 from quart_schema import validate_request, validate_response
 
 from pixelfox_protocol.errors import APIError
 
-from ..models import User
+from ..accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from ..models import ApiToken, User
+from . import sessions
 from .decorators import login_required, public
-from .passwords import hash_password, needs_rehash, verify_password
+from .login import (
+    LOGIN_PER_IP_PER_MINUTE,
+    check_password_login,
+    end_session,
+    session_key,
+    start_session,
+)
+from .passwords import hash_in_thread, verify_in_thread
 from .ratelimit import rate_limits, request_client_address
+from .tokens import create_api_token, revoke_api_token, token_hash
 
 blueprint = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
-
-# Guessing passwords must be slow from one address and against one account,
-# however many addresses the guesser has.
-LOGIN_PER_IP_PER_MINUTE = 10
-LOGIN_PER_ACCOUNT_PER_MINUTE = 10
 
 
 class LoginRequest(BaseModel):
@@ -33,8 +42,48 @@ class UserInfo(BaseModel):
     is_admin: bool
 
 
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+
+
+class PasswordChanged(BaseModel):
+    ok: bool = True
+    ended_sessions: int = Field(description="Other sessions of the account that were logged out")
+
+
+class TokenRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=100, description="What the token is for")
+
+
+class TokenInfo(BaseModel):
+    id: int
+    name: str
+    prefix: str = Field(description="The token's first characters, to recognise it")
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class NewToken(TokenInfo):
+    token: str = Field(description="The token itself: shown this once, stored only as a hash")
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenInfo]
+
+
 def _info(user: User) -> UserInfo:
     return UserInfo(id=user.id, username=user.username, is_admin=user.is_admin)
+
+
+def _token_info(token: ApiToken) -> TokenInfo:
+    return TokenInfo(
+        id=token.id,
+        name=token.name,
+        prefix=token.prefix,
+        created_at=token.created_at,
+        last_used_at=token.last_used_at,
+    )
 
 
 @blueprint.post("/login")
@@ -43,27 +92,16 @@ def _info(user: User) -> UserInfo:
 @validate_response(UserInfo)
 async def login(data: LoginRequest) -> UserInfo:
     """Check the password and set the session cookie."""
-    if not current_app.secret_key:
-        raise APIError("UNAVAILABLE", "Login is not configured: PIXELFOX_SECRET_KEY is not set.")
-    limits = rate_limits()
-    await limits.hit("login-ip", LOGIN_PER_IP_PER_MINUTE, request_client_address())
-    await limits.hit("login-user", LOGIN_PER_ACCOUNT_PER_MINUTE, data.username.lower())
-    user = await User.get_or_none(username=data.username)
-    if not verify_password(user.password_hash if user else None, data.password) or user is None:
-        raise APIError("AUTH_REQUIRED", "Wrong username or password.")
-    if not user.is_active:
-        raise APIError("FORBIDDEN", "This account is disabled.")
-    if needs_rehash(user.password_hash):
-        await User.filter(id=user.id).update(password_hash=hash_password(data.password))
-    login_user(AuthUser(str(user.id)), remember=True)
+    user = await check_password_login(data.username, data.password)
+    await start_session(user)
     return _info(user)
 
 
 @blueprint.post("/logout")
 @public
 async def logout() -> tuple[dict[str, bool], int]:
-    """Drop the session cookie."""
-    logout_user()
+    """End this session on the server (its cookie stops working at once) and drop the cookie."""
+    await end_session()
     return {"ok": True}, 200
 
 
@@ -74,3 +112,59 @@ async def me() -> UserInfo:
     """The logged-in user (cookie or API token)."""
     user: User = g.user
     return _info(user)
+
+
+@blueprint.post("/password")
+@login_required
+@validate_request(PasswordChange)
+@validate_response(PasswordChanged)
+async def change_password(data: PasswordChange) -> PasswordChanged:
+    """Change the password; every other session of the account ends, this one stays.
+
+    Personal API tokens are not touched: revoke them one by one if they leaked too.
+    """
+    user: User = g.user
+    # The current password is a guess like a login's: the same per-address limit.
+    await rate_limits().hit("login-ip", LOGIN_PER_IP_PER_MINUTE, request_client_address())
+    if not await verify_in_thread(user.password_hash, data.current_password):
+        raise APIError("FORBIDDEN", "The current password is wrong.")
+    new_hash = await hash_in_thread(data.new_password)
+    await User.filter(id=user.id).update(password_hash=new_hash)
+    keep = session_key() if g.get("auth_method") == "session" else None
+    return PasswordChanged(ended_sessions=await sessions.end_all(user, keep=keep))
+
+
+@blueprint.get("/tokens")
+@login_required
+@validate_response(TokenList)
+async def list_tokens() -> TokenList:
+    """The caller's personal API tokens that are not revoked (never the tokens themselves)."""
+    rows = await ApiToken.filter(user=g.user, revoked_at=None).order_by("id")
+    return TokenList(tokens=[_token_info(t) for t in rows])
+
+
+@blueprint.post("/tokens")
+@login_required
+@validate_request(TokenRequest)
+@validate_response(NewToken, 201)
+async def new_token(data: TokenRequest) -> tuple[NewToken, int]:
+    """Create a personal API token (``Authorization: Bearer pf_…``) for scripts.
+
+    Only a password login may create one: a leaked token must not be able to
+    mint the tokens that would outlive its revocation.
+    """
+    if g.get("auth_method") != "session":
+        raise APIError("FORBIDDEN", "Log in with your password to create API tokens.")
+    plaintext = await create_api_token(g.user, data.name)
+    row = await ApiToken.get(token_hash=token_hash(plaintext))
+    return NewToken(token=plaintext, **_token_info(row).model_dump()), 201
+
+
+# Ids are 32-bit in the database: a larger one is simply not there (404, not a 500).
+@blueprint.delete("/tokens/<int(max=2147483647):token_id>")
+@login_required
+async def delete_token(token_id: int) -> tuple[dict[str, bool], int]:
+    """Revoke one of the caller's tokens; it is refused from the next request on."""
+    if not await revoke_api_token(token_id, g.user):
+        raise APIError("NOT_FOUND", "No such token.")
+    return {"ok": True}, 200

@@ -4,7 +4,7 @@ from .images import Image, ImageState, ImageVariant, UploadSession, UploadSessio
 from .moves import Move, MoveItem, MoveItemState, MoveState
 from .settings import Setting
 from .storage import PoolTier, PoolType, StorageNode, StoragePool
-from .users import ApiToken, User
+from .users import ApiToken, User, UserSession
 
 __all__ = [
     "ApiToken",
@@ -23,5 +23,6 @@ __all__ = [
     "UploadSession",
     "UploadSessionState",
     "User",
+    "UserSession",
     "Visibility",
 ]

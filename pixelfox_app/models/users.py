@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 
@@ -36,3 +37,29 @@ class ApiToken(Model):
 
     class Meta:
         table = "api_tokens"
+
+
+class UserSession(Model):
+    """One browser login: the cookie carries a random key, this row only its SHA-256.
+
+    A cookie is worth something only while its row is live, so the server can
+    end a session before the cookie expires (logout, password change, an admin
+    disabling the account). Ended rows stay until they expire: the addresses
+    of recent successful logins spare their owner the per-account login limit.
+    """
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="sessions", on_delete=fields.CASCADE
+    )
+    key_hash = fields.CharField(max_length=64, unique=True)
+    # The client address at login (see auth.ratelimit.client_address).
+    address = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField(db_index=True)
+    ended_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "user_sessions"
+        # The login limit asks "has this address logged in to this account lately?".
+        indexes = (Index(fields=("user_id", "address"), name="user_sessions_user_address"),)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel, Field
 from quart import Blueprint, current_app, g
 from quart_schema import validate_querystring, validate_request, validate_response
 
@@ -63,12 +64,47 @@ async def create_session(
     return await _open(g.user, data, policy, query_args.region, query_args.explain), 201
 
 
+class ServerInfo(BaseModel):
+    """What ``GET /api/v1/upload/server`` reads: the upload rules, and where to ask for a token."""
+
+    session_url: str = Field(
+        description="POST here (the same query parameters as before) for upload_url and token"
+    )
+    sessions_url: str = Field(description="Or POST a JSON body here: the session call")
+    direct: bool = Field(description="False: uploads go through the app itself (proxy mode)")
+    max_size: int = Field(description="The operator's upload limit in bytes")
+    allowed_types: list[str]
+
+
 @blueprint.get("/server")
+@login_required
+@validate_response(ServerInfo, 200)
+async def upload_server_info() -> ServerInfo:
+    """Sibsoft-style alias, read-only: the upload rules and where to ask for a session.
+
+    A GET changes nothing (no session, no token, no rate-limit count, no
+    placement): ``POST /api/v1/upload/server`` opens the session.
+    """
+    policy = await UploadPolicy.load()
+    return ServerInfo(
+        session_url=f"{blueprint.url_prefix}/server",
+        sessions_url=f"{blueprint.url_prefix}/sessions",
+        direct=policy.direct,
+        max_size=policy.max_bytes,
+        allowed_types=sorted(policy.allowed_types),
+    )
+
+
+@blueprint.post("/server")
 @login_required
 @validate_querystring(ServerQuery)
 @validate_response(SessionAnswer, 200)
 async def upload_server(query_args: ServerQuery) -> SessionAnswer:
-    """Sibsoft-style alias of the session call; without a size the token allows the limit."""
+    """Sibsoft-style alias of the session call, fields in the query string.
+
+    Without a size the token allows the operator's limit. (Until this release
+    a GET did this; a GET now only reads, see the GET of this path.)
+    """
     policy = await UploadPolicy.load()
     avoid = [n.strip() for n in query_args.avoid_nodes.split(",") if n.strip()]
     if len(avoid) > 16 or any(len(n) > 32 for n in avoid):

@@ -3,10 +3,13 @@
 The rule (one ``before_request``, so no route can forget it):
 
 * safe methods (GET, HEAD, OPTIONS, TRACE) are never checked;
-* a request with an ``Authorization`` header (a personal ``pf_`` token, an
-  upload token, a node credential) is not checked: a cross-site page cannot
-  set that header without a CORS preflight, which the app never grants, and
-  such requests do not ride on the browser's cookies;
+* a request that proves its caller with a valid personal ``pf_`` API token or
+  a valid node credential is not checked: a cross-site page cannot set that
+  header without a CORS preflight, which the app never grants, and the cookie
+  plays no part in it. An invalid ``pf_`` token is refused (401 AUTH_REQUIRED);
+  any other ``Authorization`` value (``Basic …``, ``Bearer junk``, an upload
+  token on the proxy path) identifies nobody, so the cookie decides who is
+  asking and the request is checked like any cookie request;
 * a view marked with :func:`csrf_exempt` is not checked, and says why;
 * everything else is checked when it carries a cookie (the browser session) or
   targets a page of the web UI (so a login form cannot be forged either).
@@ -18,7 +21,9 @@ by a sibling host (``s01.…`` could set a cookie for the parent domain) is
 useless without the secret. Pages carry it in ``<meta name="csrf-token">``,
 htmx sends it as the ``X-CSRF-Token`` header (``hx-headers`` on ``<body>``),
 plain forms as the ``csrf_token`` field, and scripts that log in with a cookie
-fetch it from ``GET /api/v1/csrf``.
+fetch it from ``GET /api/v1/csrf``. An API route (``/api/…``) that refuses a
+request says exactly that in its message, with the header's name and the URL
+in ``details``.
 """
 
 from __future__ import annotations
@@ -31,16 +36,23 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from quart import Quart, current_app, request, session
-from quart_auth import current_user as cookie_user
 
 from pixelfox_protocol.errors import APIError
 
+from ..auth.current import proven_by_credential
+from ..auth.login import session_key
 from .render import error_page, is_htmx
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 HEADER = "X-CSRF-Token"
 FORM_FIELD = "csrf_token"
 SESSION_COOKIE = "pixelfox_csrf"
+CSRF_ENDPOINT = "/api/v1/csrf"
+API_MESSAGE = (
+    f"This call rides on a session cookie, so it needs the {HEADER} header: get its "
+    f"value from GET {CSRF_ENDPOINT} (with the same cookies), or authenticate with a "
+    "personal API token instead (Authorization: Bearer pf_…)."
+)
 _NONCE = "csrf_nonce"
 # Blueprints whose unsafe requests are checked even without a cookie.
 WEB_BLUEPRINTS: set[str] = set()
@@ -65,13 +77,6 @@ def exemption(view: Any) -> str | None:
     return getattr(view, "csrf_exempt", None)
 
 
-def _login_id() -> str:
-    try:
-        return cookie_user.auth_id or ""
-    except Exception:  # quart-auth not installed in this app: nobody is logged in
-        return ""
-
-
 def _sign(nonce: str, login_id: str) -> str:
     key = current_app.secret_key
     if not key:
@@ -87,16 +92,16 @@ def generate_token() -> str:
     if not isinstance(nonce, str) or not nonce:
         nonce = secrets.token_urlsafe(24)
         session[_NONCE] = nonce
-    return _sign(nonce, _login_id())
+    return _sign(nonce, session_key())
 
 
-def _needs_check() -> bool:
+async def _needs_check() -> bool:
     if request.method in SAFE_METHODS or request.endpoint is None:
-        return False
-    if request.headers.get("Authorization"):
         return False
     view = current_app.view_functions.get(request.endpoint)
     if view is not None and exemption(view):
+        return False
+    if request.headers.get("Authorization") and await proven_by_credential():
         return False
     return bool(request.cookies) or request.blueprint in WEB_BLUEPRINTS
 
@@ -112,14 +117,22 @@ async def _presented_token() -> str:
 
 async def check() -> None:
     """Refuse the current request with CSRF_FAILED unless it passes the rule above."""
-    if not _needs_check():
+    if not await _needs_check():
         return
     presented = await _presented_token()
     nonce = session.get(_NONCE)
-    if not presented or not isinstance(nonce, str) or not nonce:
-        raise APIError("CSRF_FAILED")
-    if not hmac.compare_digest(presented, _sign(nonce, _login_id())):
-        raise APIError("CSRF_FAILED")
+    valid = bool(presented) and isinstance(nonce, str) and bool(nonce)
+    if not valid or not hmac.compare_digest(presented, _sign(str(nonce), session_key())):
+        raise _refusal()
+
+
+def _refusal() -> APIError:
+    if request.path.startswith("/api/"):
+        # A script, not a stale page: say what to send instead of "reload the page".
+        return APIError(
+            "CSRF_FAILED", API_MESSAGE, details={"header": HEADER, "token_url": CSRF_ENDPOINT}
+        )
+    return APIError("CSRF_FAILED")
 
 
 def install(app: Quart) -> None:
@@ -138,7 +151,8 @@ def install(app: Quart) -> None:
         except APIError as error:
             # A stale page form gets a page that says what to do; htmx and
             # scripts get the JSON error (htmx shows its message in a toast).
-            if request.blueprint in WEB_BLUEPRINTS and not is_htmx() and _accepts_html():
+            page = request.blueprint in WEB_BLUEPRINTS and not is_htmx() and _accepts_html()
+            if error.code == "CSRF_FAILED" and page:
                 return await error_page(error.status, "Form expired", error.message)
             raise
         return None

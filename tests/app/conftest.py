@@ -39,6 +39,7 @@ from pixelfox_app.models import (
     StoragePool,
     UploadSession,
     User,
+    UserSession,
 )
 from pixelfox_app.nodes import register_node
 from pixelfox_app.placement.health import store_beat
@@ -57,6 +58,7 @@ _TABLES = (
     Image,
     UploadSession,
     ApiToken,
+    UserSession,
     User,
     StoragePool,
     StorageNode,

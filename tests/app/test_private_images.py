@@ -92,7 +92,7 @@ async def test_a_private_session_is_stored_private_and_its_token_says_so(app_ser
     private = await _session(app_server, ada, "private")
     default = await _session(app_server, ada, None)
     async with await app_server.token_client(ada) as client:
-        alias = await client.get("/api/v1/upload/server?file_size=10&visibility=unlisted")
+        alias = await client.post("/api/v1/upload/server?file_size=10&visibility=unlisted")
         wrong = await client.post(
             "/api/v1/upload/sessions", json={"file_size": 10, "visibility": "secret"}
         )

@@ -1,4 +1,8 @@
-"""Invariant: every route says who may call it; internal routes only take node credentials."""
+"""Invariant: every route says who may call it; internal routes only take node credentials.
+
+These tests read the declared policy; that admin routes really refuse everyone
+else is proven by asking, in tests/web/test_admin_routes.py.
+"""
 
 from __future__ import annotations
 

@@ -82,17 +82,38 @@ async def test_sibsoft_alias_takes_query_parameters(app_server: AppServer):
     await app_server.pool()
     user = await app_server.user("ada")
     async with await app_server.token_client(user) as client:
-        sized = await client.get(
+        sized = await client.post(
             "/api/v1/upload/server", params={"file_size": 5000, "filename": "a.png"}
         )
-        unsized = await client.get("/api/v1/upload/server")
-        too_big = await client.get("/api/v1/upload/server", params={"file_size": 10**12})
+        unsized = await client.post("/api/v1/upload/server")
+        too_big = await client.post("/api/v1/upload/server", params={"file_size": 10**12})
     assert sized.status_code == 200, sized.text
     assert sized.json()["max_size"] == 5000
     # Without a size the token allows the operator's limit (the knob's default).
     assert unsized.json()["max_size"] == 50 * 1024 * 1024
     assert too_big.json()["error"]["code"] == "FILE_TOO_LARGE"
     assert await UploadSession.all().count() == 2
+
+
+async def test_a_get_of_the_sibsoft_alias_only_reads(app_server: AppServer):
+    await app_server.pool()
+    await app_server.knob("upload_user_rate_limit_per_minute", 1)
+    user = await app_server.user("ada")
+    keys_before = {k async for k in app_server.redis.scan_iter(f"{app_server.keys.prefix}:*")}
+    async with await app_server.token_client(user) as client:
+        reads = [await client.get("/api/v1/upload/server") for _ in range(3)]
+        keys_after = {k async for k in app_server.redis.scan_iter(f"{app_server.keys.prefix}:*")}
+        sessions = await UploadSession.all().count()
+        opened = await client.post("/api/v1/upload/server", params={"file_size": 10})
+    assert [r.status_code for r in reads] == [200, 200, 200]
+    assert reads[0].json()["session_url"] == "/api/v1/upload/server"
+    assert reads[0].json()["max_size"] == 50 * 1024 * 1024
+    assert "token" not in reads[0].json()
+    # No session, no placement counter, no rate-limit count: the one upload a
+    # minute is still there for the POST.
+    assert sessions == 0
+    assert keys_after == keys_before
+    assert opened.status_code == 200, opened.text
 
 
 SMALL = {**JPEG, "file_size": 500}

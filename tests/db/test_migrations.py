@@ -21,6 +21,7 @@ from tests.support import ROOT
 MODEL_TABLES = {
     "users",
     "api_tokens",
+    "user_sessions",
     "storage_nodes",
     "storage_pools",
     "images",
@@ -30,7 +31,12 @@ MODEL_TABLES = {
     "move_items",
     "settings",
 }
-HOT_PATH_INDEXES = {"images_owner_created", "images_pool_id", "upload_sessions_expires_at"}
+HOT_PATH_INDEXES = {
+    "images_owner_created",
+    "images_pool_id",
+    "upload_sessions_expires_at",
+    "user_sessions_user_address",
+}
 
 
 async def _tables(url: str) -> set[str]:

@@ -92,7 +92,7 @@ async def test_a_region_in_the_query_prefers_that_regions_pool(app_server: AppSe
     user = await app_server.user("ada")
     async with await app_server.token_client(user) as client:
         us = await client.post(f"{SESSIONS}?region=us-east", json=JPEG)
-        alias = await client.get("/api/v1/upload/server", params={"region": "us-east"})
+        alias = await client.post("/api/v1/upload/server", params={"region": "us-east"})
         bad = await client.post(f"{SESSIONS}?region=us east!", json=JPEG)
     assert us.json()["pool_id"] == s02.id
     assert alias.json()["pool_id"] == s02.id
@@ -104,8 +104,8 @@ async def test_the_alias_takes_avoid_nodes_as_a_comma_separated_list(app_server:
     _, s02 = await _two_nodes(app_server)
     user = await app_server.user("ada")
     async with await app_server.token_client(user) as client:
-        response = await client.get("/api/v1/upload/server", params={"avoid_nodes": "s03,s01"})
-        too_long = await client.get("/api/v1/upload/server", params={"avoid_nodes": "x" * 40})
+        response = await client.post("/api/v1/upload/server", params={"avoid_nodes": "s03,s01"})
+        too_long = await client.post("/api/v1/upload/server", params={"avoid_nodes": "x" * 40})
     assert response.json()["pool_id"] == s02.id
     assert too_long.json()["error"]["code"] == "VALIDATION_ERROR"
 

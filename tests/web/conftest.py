@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from quart import Quart
 from quart.testing import QuartClient
+from werkzeug.routing import Rule
 
 from pixelfox_app.app import create_app
 from pixelfox_app.auth.passwords import hash_password
@@ -104,6 +105,21 @@ async def web(settings: AppSettings) -> AsyncIterator[Web]:
     app = create_app(settings)
     async with app.test_app() as test_app:
         yield Web(app, test_app.test_client())
+
+
+SAMPLE_ARGS = {"int": "1", "string": "sample", "default": "sample", "path": "a/b", "uuid": ""}
+
+
+def sample_path(rule: Rule) -> str:
+    """A concrete path for a route rule: each ``<converter:name>`` filled with a sample value."""
+
+    def fill(match: re.Match[str]) -> str:
+        converter = match.group(1) or "default"
+        if converter == "uuid" or match.group(2) == "image_uuid":
+            return "00000000-0000-4000-8000-000000000000"
+        return SAMPLE_ARGS.get(converter, "sample")
+
+    return re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>", fill, rule.rule)
 
 
 def text_of(html: str) -> str:

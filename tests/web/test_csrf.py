@@ -9,26 +9,15 @@ token is added, or its view says why it is exempt.
 from __future__ import annotations
 
 import json
-import re
 
+import pytest
 from werkzeug.routing import Rule
 
 from pixelfox_app.auth.tokens import create_api_token
 from pixelfox_app.web.csrf import SAFE_METHODS, exemption
-from tests.web.conftest import Web
+from tests.web.conftest import Web, sample_path
 
-SAMPLE_ARGS = {"int": "1", "string": "sample", "default": "sample", "path": "a/b", "uuid": ""}
 JSON = {"Accept": "application/json"}
-
-
-def _sample_path(rule: Rule) -> str:
-    def fill(match: re.Match[str]) -> str:
-        converter = match.group(1) or "default"
-        if converter == "uuid" or match.group(2) == "image_uuid":
-            return "00000000-0000-4000-8000-000000000000"
-        return SAMPLE_ARGS.get(converter, "sample")
-
-    return re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>", fill, rule.rule)
 
 
 def _unsafe_routes(web: Web) -> list[tuple[Rule, str]]:
@@ -47,7 +36,20 @@ async def _code(response) -> str | None:  # type: ignore[no-untyped-def]
     return body.get("error", {}).get("code") if isinstance(body, dict) else None
 
 
-async def test_every_unsafe_route_enforces_csrf_or_says_why_it_is_exempt(web: Web):
+# An Authorization header that proves nobody must not switch the check off:
+# the cookie is what authenticates such a request.
+NOT_A_CREDENTIAL = [
+    pytest.param({}, id="cookie-only"),
+    pytest.param({"Authorization": "Basic cm9vdDpzZWNyZXQ="}, id="basic"),
+    pytest.param({"Authorization": "Bearer junk"}, id="bearer-junk"),
+    pytest.param({"Authorization": "Node s01:wrong-credential"}, id="wrong-node-credential"),
+]
+
+
+@pytest.mark.parametrize("extra", NOT_A_CREDENTIAL)
+async def test_every_unsafe_route_enforces_csrf_or_says_why_it_is_exempt(
+    web: Web, extra: dict[str, str]
+):
     await web.admin()
     token = await web.csrf()
     routes = _unsafe_routes(web)
@@ -59,13 +61,13 @@ async def test_every_unsafe_route_enforces_csrf_or_says_why_it_is_exempt(web: We
         if reason is not None:
             assert reason.strip(), f"{rule.rule}: exempt without a reason"
             continue
-        path = _sample_path(rule)
-        refused = await web.client.open(path, method=method, headers=JSON, json={})
+        path = sample_path(rule)
+        refused = await web.client.open(path, method=method, headers={**JSON, **extra}, json={})
         if refused.status_code != 403 or await _code(refused) != "CSRF_FAILED":
             unchecked.append(f"{method} {rule.rule} -> {refused.status_code}")
             continue
         allowed = await web.client.open(
-            path, method=method, headers={**JSON, "X-CSRF-Token": token}, json={}
+            path, method=method, headers={**JSON, **extra, "X-CSRF-Token": token}, json={}
         )
         assert await _code(allowed) != "CSRF_FAILED", f"{method} {rule.rule} refuses a good token"
         # The probe may have changed the session (a logout does): take the current token.
@@ -133,3 +135,27 @@ async def test_requests_with_an_api_token_are_not_asked_for_a_csrf_token(web: We
         headers={**JSON, "Authorization": f"Bearer {token}"},
     )
     assert await _code(response) != "CSRF_FAILED"
+
+
+async def test_an_api_caller_without_the_header_is_told_what_to_send(web: Web):
+    await web.admin()
+    response = await web.client.post("/api/v1/upload/sessions", json={"file_size": 10})
+    body = await response.get_json()
+    assert response.status_code == 403
+    assert body["error"]["code"] == "CSRF_FAILED"
+    assert "reload the page" not in body["error"]["message"]
+    assert "X-CSRF-Token" in body["error"]["message"]
+    assert "GET /api/v1/csrf" in body["error"]["message"]
+    assert "API token" in body["error"]["message"]
+    assert body["error"]["details"] == {"header": "X-CSRF-Token", "token_url": "/api/v1/csrf"}
+
+
+async def test_a_bad_api_token_is_refused_and_the_cookie_does_not_stand_in(web: Web):
+    await web.admin()
+    response = await web.client.post(
+        "/admin/settings",
+        form={},
+        headers={**JSON, "Authorization": "Bearer pf_revoked-or-mistyped-token"},
+    )
+    assert response.status_code == 401
+    assert await _code(response) == "AUTH_REQUIRED"

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from quart import Blueprint, Response, current_app, redirect, render_template, request, session
-from quart_auth import AuthUser, login_user, logout_user
 
 from pixelfox_protocol.errors import APIError
 
 from ...auth.current import current_user
 from ...auth.decorators import public
-from ...auth.passwords import hash_password, needs_rehash, verify_password
-from ...auth.ratelimit import rate_limits, request_client_address
-from ...auth.routes import LOGIN_PER_ACCOUNT_PER_MINUTE, LOGIN_PER_IP_PER_MINUTE
+from ...auth.login import check_password_login, end_session, start_session
 from ...models import User
 from .. import csrf
 from ..access import safe_next
@@ -42,7 +39,7 @@ async def login_page():
 @blueprint.post("/login")
 @public
 async def login():
-    """Check the password (argon2), rate-limited per address and per account like the API."""
+    """Check the password (argon2): the same path and limits as ``POST /api/v1/auth/login``."""
     form = await request.form
     username = form.get("username", "").strip()[:64]
     password = form.get("password", "")[:1024]
@@ -52,21 +49,11 @@ async def login():
     if not username or not password:
         return await _form("Enter your username and password.", 400, username, next_)
     try:
-        # The same counters as the JSON login: two doors, one limit.
-        limits = rate_limits()
-        await limits.hit("login-ip", LOGIN_PER_IP_PER_MINUTE, request_client_address())
-        await limits.hit("login-user", LOGIN_PER_ACCOUNT_PER_MINUTE, username.lower())
+        user = await check_password_login(username, password)
     except APIError as error:
         body, status = await _form(error.message, error.status, username, next_)
         return Response(body, status, headers=error.headers)
-    user = await User.get_or_none(username=username)
-    if not verify_password(user.password_hash if user else None, password) or user is None:
-        return await _form("Wrong username or password.", 401, username, next_)
-    if not user.is_active:
-        return await _form("This account is disabled.", 403, username, next_)
-    if needs_rehash(user.password_hash):
-        await User.filter(id=user.id).update(password_hash=hash_password(password))
-    login_user(AuthUser(str(user.id)), remember=True)
+    await start_session(user)
     # A fresh nonce per login: a token seen before the login is worth nothing after it.
     session.clear()
     return redirect(safe_next(next_, _home(user)))
@@ -76,7 +63,7 @@ async def login():
 @public
 async def logout():
     """End the session (a POST, so that a link on another site cannot log anyone out)."""
-    logout_user()
+    await end_session()
     session.clear()
     return redirect("/login")
 
