@@ -17,7 +17,7 @@ the tables show medians: req/s, and the server's CPU time per request (from
 /proc: nginx's worker, the storage service's process), which a busy shared
 machine disturbs far less than req/s. Goal: signed >= 0.95x plain on nginx.
 
-Signed URLs are made by the app's signer (``pixelfox_app.images.signing``), as
+Signed URLs are made by the app's signer (``pixelfox_app.images.signed_links``), as
 users get them; every request is checked (a fixed URL, so the check's cost is
 in every figure).
 """
@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pixelfox_app.config import AppSettings  # noqa: E402
-from pixelfox_app.images import signing  # noqa: E402
+from pixelfox_app.images import signed_links  # noqa: E402
 from tests.serving.nginx import NginxSite  # noqa: E402
 from tests.support import PIXELFOX, Service, free_port  # noqa: E402
 
@@ -88,7 +88,7 @@ def make_pool(root: Path) -> dict[str, tuple[str, str]]:
 
 def signed_url(base: str, relative: str) -> str:
     uri = f"/uploads/{relative}"
-    return signing.signed(base + uri, uri, AppSettings(link_secret=SECRET))
+    return signed_links.signed(base + uri, uri, AppSettings(link_secret=SECRET))
 
 
 def run_wrk(url: str, seconds: int) -> tuple[float, int]:

@@ -7,7 +7,7 @@ from typing import Any
 from quart import current_app, g, request
 
 from ... import knobs
-from ...upload.signing import key_status
+from ...upload.token_keys import key_status
 from ..access import page_admin_required
 from ..render import page
 from . import blueprint
