@@ -59,14 +59,6 @@ FORBIDDEN: dict[str, frozenset[str]] = {
 # Circles that exist on this branch and are being removed by the layout work
 # (issue 11); each entry is one circle as the test reports it, sorted. Empty it
 # as they go: an entry that no longer matches a circle fails the test too.
-KNOWN_CIRCLES: frozenset[tuple[str, ...]] = frozenset(
-    {
-        # one ingest package (issue 11, item 2): followedform uses ingest's private form
-        ("pixelfox_common.bodyfile", "pixelfox_common.followedform", "pixelfox_common.ingest"),
-        # one module that enqueues onto node queues (issue 11, item 3)
-        ("pixelfox_app.internal", "pixelfox_app.upload"),
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -268,13 +260,8 @@ def _where(circle: tuple[str, ...], group: Callable[[str], str]) -> list[str]:
 )
 def test_no_modules_or_folders_import_each_other_in_a_circle(group: Callable[[str], str]):
     circles = set(static_circles(group))
-    new = sorted(circles - KNOWN_CIRCLES)
+    new = sorted(circles)
     assert new == [], "\n\n".join("\n".join(_where(c, group)) for c in new)
-
-
-def test_the_known_circles_still_exist():
-    found = set(static_circles()) | set(static_circles(folder))
-    assert sorted(KNOWN_CIRCLES - found) == [], "gone: remove them from KNOWN_CIRCLES"
 
 
 def test_the_reader_sees_relative_imports_deferred_ones_and_circles():

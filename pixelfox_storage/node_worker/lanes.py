@@ -48,7 +48,7 @@ from ..backup.jobs import backup_original
 from ..config import StorageSettings
 from ..moves.jobs import MAX_TRIES as MOVE_MAX_TRIES
 from ..moves.jobs import move_image
-from .context import NodeContext
+from ..node_jobs.context import NodeContext
 from .jobs import MAX_TRIES, change_visibility, ping, process_image, sweep_temp_files_job
 
 LANES = ("fresh", "background")

@@ -10,7 +10,7 @@ from ... import knobs
 from ...upload.token_keys import key_status
 from ..access import page_admin_required
 from ..render import page
-from . import blueprint
+from .base import blueprint
 from .pool_form import human_size, parse_size
 
 # Knobs shown together, in this order; a knob missing here still shows under "Other".
