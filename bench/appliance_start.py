@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,16 +23,12 @@ import time
 import uuid
 from pathlib import Path
 
-import redis
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.harness import delete_keys, free_port  # noqa: E402
+
 READY = "Press Ctrl-C to stop."
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def one_run(data_dir: Path, prefix: str) -> tuple[float, float, dict[str, float]]:
@@ -83,10 +78,7 @@ def main() -> None:
                         stages.setdefault(key, []).append(marks[key])
                 again.append(one_run(Path(tmp) / "var", prefix)[:2])
     finally:
-        client = redis.Redis()
-        keys = list(client.scan_iter(f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
+        delete_keys(prefix)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs, {args.rounds} rounds")
     print(f"{'':<14}{'ready s':>9}{'stop s':>9}")
     for name, runs in (("first start", first), ("restart", again)):

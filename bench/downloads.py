@@ -17,7 +17,7 @@ the tables show medians: req/s, and the server's CPU time per request (from
 /proc: nginx's worker, the storage service's process), which a busy shared
 machine disturbs far less than req/s. Goal: signed >= 0.95x plain on nginx.
 
-Signed URLs are made by the app's signer (``pixelfox_app.images.signing``), as
+Signed URLs are made by the app's signer (``pixelfox_app.images.signed_links``), as
 users get them; every request is checked (a fixed URL, so the check's cost is
 in every figure).
 """
@@ -38,32 +38,27 @@ import uuid
 from pathlib import Path
 
 import httpx
-import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import (  # noqa: E402
+    PIXELFOX,
+    REDIS_URL,
+    Processes,
+    cpu_seconds,
+    delete_keys,
+    free_port,
+)
 from pixelfox_app.config import AppSettings  # noqa: E402
-from pixelfox_app.images import signing  # noqa: E402
+from pixelfox_app.images import signed_links  # noqa: E402
 from tests.serving.nginx import NginxSite  # noqa: E402
-from tests.support import PIXELFOX, Service, free_port  # noqa: E402
 
 SIZES = {"1 KB": 1024, "100 KB": 100 * 1024, "2 MB": 2 * 1024 * 1024}
 SECRET, PREVIOUS = "bench-link-secret", "bench-previous-secret"
-REDIS_URL = os.environ.get("PIXELFOX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 CONNECTIONS = 16
 _RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
 _COUNT = re.compile(r"(\d+) requests in")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of processes so far (Linux /proc)."""
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / CLOCK_TICKS
 
 
 def nginx_workers(master: int) -> list[int]:
@@ -88,7 +83,7 @@ def make_pool(root: Path) -> dict[str, tuple[str, str]]:
 
 def signed_url(base: str, relative: str) -> str:
     uri = f"/uploads/{relative}"
-    return signing.signed(base + uri, uri, AppSettings(link_secret=SECRET))
+    return signed_links.signed(base + uri, uri, AppSettings(link_secret=SECRET))
 
 
 def run_wrk(url: str, seconds: int) -> tuple[float, int]:
@@ -128,12 +123,12 @@ async def _httpx_loop(url: str, seconds: float) -> tuple[float, int]:
 
 def measure(url: str, seconds: int, pids: list[int]) -> tuple[float, float]:
     """(req/s, server CPU µs per request) of one target."""
-    before = cpu_seconds(pids)
+    before = cpu_seconds(*pids)
     if shutil.which("wrk"):
         rate, count = run_wrk(url, seconds)
     else:
         rate, count = asyncio.run(_httpx_loop(url, seconds))
-    return rate, (cpu_seconds(pids) - before) / max(count, 1) * 1e6
+    return rate, (cpu_seconds(*pids) - before) / max(count, 1) * 1e6
 
 
 def main() -> None:
@@ -147,27 +142,27 @@ def main() -> None:
     paths = make_pool(pool)
     prefix = f"pfbench-{uuid.uuid4().hex[:8]}"
     port = free_port()
-    storage = Service(
-        "storage",
-        [*PIXELFOX, "serve-storage", "--bind", f"127.0.0.1:{port}"],
-        {
-            "PIXELFOX_NODE_POOLS": f"1={pool}",
-            "PIXELFOX_REDIS_URL": REDIS_URL,
-            "PIXELFOX_REDIS_PREFIX": prefix,
-            "PIXELFOX_STATE_DIR": str(tmp / "state"),
-            "PIXELFOX_LINK_SECRET": SECRET,
-            "PIXELFOX_LINK_PREVIOUS_SECRET": PREVIOUS,
-            "PIXELFOX_METRICS_BIND": "off",
-            "PIXELFOX_LOG_LEVEL": "WARNING",
-        },
-        tmp / "storage.log",
-    )
     dev = f"http://127.0.0.1:{port}"
+    processes = Processes(tmp / "logs")
     nginx = NginxSite(tmp / "nginx", pool, SECRET, PREVIOUS, upstream=f"127.0.0.1:{port}")
     results: dict[tuple[str, str], list[float]] = {}
     cpu: dict[tuple[str, str], list[float]] = {}
     try:
-        storage.start(f"{dev}/healthz", timeout=60)
+        storage = processes.start(
+            "storage",
+            [*PIXELFOX, "serve-storage", "--bind", f"127.0.0.1:{port}"],
+            {
+                "PIXELFOX_NODE_POOLS": f"1={pool}",
+                "PIXELFOX_REDIS_URL": REDIS_URL,
+                "PIXELFOX_REDIS_PREFIX": prefix,
+                "PIXELFOX_STATE_DIR": str(tmp / "state"),
+                "PIXELFOX_LINK_SECRET": SECRET,
+                "PIXELFOX_LINK_PREVIOUS_SECRET": PREVIOUS,
+                "PIXELFOX_METRICS_BIND": "off",
+                "PIXELFOX_LOG_LEVEL": "WARNING",
+            },
+            f"{dev}/healthz",
+        )
         nginx.start()
         targets: dict[tuple[str, str], str] = {}
         for label, (public, private) in paths.items():
@@ -181,11 +176,10 @@ def main() -> None:
                 raise RuntimeError(f"{url} answered {response.status_code}")
         tool = "wrk" if shutil.which("wrk") else "httpx"
         print(f"{tool}, {CONNECTIONS} connections, {args.seconds:g} s x {args.rounds} rounds")
-        assert storage.proc is not None and nginx.service is not None
-        assert nginx.service.proc is not None
+        assert nginx.service is not None and nginx.service.proc is not None
         servers = {
             "nginx": nginx_workers(nginx.service.proc.pid),
-            "dev": [storage.proc.pid],
+            "dev": [storage.pid],
         }
         for number in range(args.rounds):
             for key, url in targets.items():
@@ -195,12 +189,8 @@ def main() -> None:
             print(f"round {number + 1} done", file=sys.stderr)
     finally:
         nginx.stop()
-        storage.stop()
-        client = redis.Redis.from_url(REDIS_URL)
-        keys = list(client.scan_iter(f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
+        processes.stop_all()
+        delete_keys(prefix)
         shutil.rmtree(tmp, ignore_errors=True)
 
     _table("req/s (higher is better)", results, higher=True)

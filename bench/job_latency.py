@@ -50,7 +50,7 @@ def start_worker(prefix: str, poll_delay: float | None, log: Path) -> subprocess
         env["PIXELFOX_BENCH_POLL_DELAY"] = str(poll_delay)
     code = (
         "import os, sys\n"
-        "from pixelfox_storage.worker import lanes\n"
+        "from pixelfox_storage.node_worker import lanes\n"
         "original = lanes.node_worker_settings\n"
         "def patched(settings, lane):\n"
         "    kwargs = original(settings, lane)\n"
@@ -58,7 +58,7 @@ def start_worker(prefix: str, poll_delay: float | None, log: Path) -> subprocess
         "        kwargs['poll_delay'] = float(os.environ['PIXELFOX_BENCH_POLL_DELAY'])\n"
         "    return kwargs\n"
         "lanes.node_worker_settings = patched\n"
-        "import pixelfox_storage.worker.runner as runner\n"
+        "import pixelfox_storage.node_worker.runner as runner\n"
         "runner.node_worker_settings = patched\n"
         "from pixelfox_cli.main import main\n"
         "sys.argv = ['pixelfox', 'worker', '--node', 'bench', '--lane', 'fresh']\n"
@@ -137,7 +137,7 @@ async def main() -> None:
     parser.add_argument("-n", "--samples", type=int, default=40)
     args = parser.parse_args()
     from pixelfox_storage.config import StorageSettings
-    from pixelfox_storage.worker.lanes import node_worker_settings
+    from pixelfox_storage.node_worker.lanes import node_worker_settings
 
     fresh = node_worker_settings(StorageSettings(node_id=NODE), "fresh")
     ours = fresh["poll_delay"]

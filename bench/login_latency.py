@@ -34,7 +34,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pixelfox_app import accounts  # noqa: E402
+from pixelfox_app.auth import accounts  # noqa: E402
 from pixelfox_app.db import close_db, init_db  # noqa: E402
 from pixelfox_app.dbschema import migrate  # noqa: E402
 from pixelfox_protocol.tokens import new_signing_key  # noqa: E402

@@ -25,7 +25,6 @@ steadier figure than req/s on a shared machine). Variants:
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import statistics
@@ -40,7 +39,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import Service, free_port  # noqa: E402
+from bench.harness import Child, Processes, cpu_seconds, free_port  # noqa: E402
 
 VARIANTS = ("bare", "schema", "schema-cached", "install", "install-quiet")
 
@@ -48,7 +47,7 @@ VARIANTS = ("bare", "schema", "schema-cached", "install", "install-quiet")
 def build_app(variant: str, log_path: Path) -> object:
     from quart import Quart
 
-    app = Quart("bench")
+    app = Quart(__name__)
     if variant.startswith("schema"):
         from quart_schema import QuartSchema
 
@@ -74,12 +73,6 @@ def serve(variant: str, port: int, log_path: Path) -> None:
     from pixelfox_cli.serve import run_hypercorn
 
     run_hypercorn(build_app(variant, log_path), f"127.0.0.1:{port}")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def drive(url: str, seconds: int) -> tuple[float, int]:
@@ -121,29 +114,28 @@ def main() -> None:
     results: dict[str, list[float]] = {v: [] for v in VARIANTS}
     # Server CPU per request: what the layer costs, even when other load skews req/s.
     cpu_us: dict[str, list[float]] = {v: [] for v in VARIANTS}
-    services: dict[str, tuple[Service, str]] = {}
+    services: dict[str, tuple[Child, str]] = {}
+    processes = Processes(tmp)
     try:
         for variant in VARIANTS:
             port = free_port()
             argv = [sys.executable, __file__, "--serve", variant, "--port", str(port)]
             argv += ["--log", str(tmp / f"{variant}.jsonl")]
             url = f"http://127.0.0.1:{port}/api/v1/ping"
-            service = Service(variant, argv, {}, tmp / f"{variant}.out").start(url)
+            service = processes.start(variant, argv, {}, url)
             services[variant] = (service, url)
             drive(url, 1)  # warm up
         for round_no in range(args.rounds):
             order = VARIANTS if round_no % 2 == 0 else tuple(reversed(VARIANTS))
             for variant in order:
                 service, url = services[variant]
-                assert service.proc is not None
-                before = cpu_seconds(service.proc.pid)
+                before = cpu_seconds(service.pid)
                 rate, requests = drive(url, args.seconds)
-                used = cpu_seconds(service.proc.pid) - before
+                used = cpu_seconds(service.pid) - before
                 results[variant].append(rate)
                 cpu_us[variant].append(used / requests * 1e6)
     finally:
-        for service, _ in services.values():
-            service.stop()
+        processes.stop_all()
 
     base = statistics.median(results["bare"])
     base_cpu = statistics.median(cpu_us["bare"])

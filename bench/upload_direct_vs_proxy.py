@@ -26,22 +26,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import pyvips
 import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import harness  # noqa: E402
 from pixelfox_app import knobs  # noqa: E402
 from pixelfox_app.auth.passwords import hash_password  # noqa: E402
 from pixelfox_app.auth.tokens import create_api_token  # noqa: E402
@@ -51,37 +49,6 @@ from pixelfox_app.models import StoragePool, User  # noqa: E402
 from pixelfox_app.nodes import register_node  # noqa: E402
 from pixelfox_protocol.internal import UPLOAD_PATH  # noqa: E402
 from pixelfox_protocol.tokens import new_signing_key  # noqa: E402
-from tests.support import PIXELFOX, Service, free_port  # noqa: E402
-
-REDIS_URL = os.environ.get("PIXELFOX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-MB = 1_000_000
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def make_payload(path: Path, size: int) -> None:
-    """A real JPEG followed by random bytes: libvips verifies it, the rest is pipe."""
-    head = bytes(
-        pyvips.Image.gaussnoise(640, 480, mean=128, sigma=30).cast("uchar").jpegsave_buffer(Q=85)
-    )
-    with path.open("wb") as f:
-        f.write(head)
-        f.write(os.urandom(max(0, size - len(head))))
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-
-
-def curl(args: list[str]) -> tuple[int, str]:
-    out = subprocess.run(
-        ["curl", "-s", "-S", "-w", "\n%{http_code}", *args],
-        capture_output=True,
-        check=True,
-        text=True,
-    ).stdout
-    body, _, status = out.rpartition("\n")
-    return int(status), body
 
 
 async def prepare(database_url: str, pool_dir: Path, node_url: str) -> tuple[str, str]:
@@ -125,62 +92,61 @@ def run(args: argparse.Namespace) -> None:
     database_url = f"sqlite://{work / 'app.sqlite3'}"
     pool_dir = work / "pool"
     pool_dir.mkdir()
-    app_port, node_port = free_port(), free_port()
+    app_port, node_port = harness.free_port(), harness.free_port()
     app_url, node_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{node_port}"
     token, credential = asyncio.run(prepare(database_url, pool_dir, node_url))
     signing, public = new_signing_key()
     common = {
-        "PIXELFOX_REDIS_URL": REDIS_URL,
+        "PIXELFOX_REDIS_URL": harness.REDIS_URL,
         "PIXELFOX_REDIS_PREFIX": prefix,
         "PIXELFOX_METRICS_BIND": "off",
         "PIXELFOX_LOG_LEVEL": "WARNING",
     }
-    app = Service(
-        "app",
-        [*PIXELFOX, "serve-app", "--bind", f"127.0.0.1:{app_port}"],
-        {
-            **common,
-            "PIXELFOX_DATABASE_URL": database_url,
-            "PIXELFOX_PUBLIC_DOMAIN": app_url,
-            "PIXELFOX_SECRET_KEY": "bench-secret",
-            "PIXELFOX_TOKEN_SIGNING_KEY": signing,
-        },
-        work / "app.log",
-    )
-    node = Service(
-        "s01",
-        [*PIXELFOX, "serve-storage", "--bind", f"127.0.0.1:{node_port}"],
-        {
-            **common,
-            "PIXELFOX_NODE_ID": "s01",
-            "PIXELFOX_NODE_CREDENTIAL": credential,
-            "PIXELFOX_APP_URL": app_url,
-            "PIXELFOX_TOKEN_PUBLIC_KEYS": public,
-            "PIXELFOX_STATE_DIR": str(work / "state"),
-        },
-        work / "node.log",
-    )
     auth = ["-H", f"Authorization: Bearer {token}"]
+    processes = harness.Processes(work / "logs")
     try:
-        app.start(f"{app_url}/healthz")
-        node.start(f"{node_url}/healthz")
-        assert app.proc is not None
+        app = processes.start(
+            "app",
+            [*harness.PIXELFOX, "serve-app", "--bind", f"127.0.0.1:{app_port}"],
+            {
+                **common,
+                "PIXELFOX_DATABASE_URL": database_url,
+                "PIXELFOX_PUBLIC_DOMAIN": app_url,
+                "PIXELFOX_SECRET_KEY": "bench-secret",
+                "PIXELFOX_TOKEN_SIGNING_KEY": signing,
+            },
+            f"{app_url}/healthz",
+        )
+        processes.start(
+            "s01",
+            [*harness.PIXELFOX, "serve-storage", "--bind", f"127.0.0.1:{node_port}"],
+            {
+                **common,
+                "PIXELFOX_NODE_ID": "s01",
+                "PIXELFOX_NODE_CREDENTIAL": credential,
+                "PIXELFOX_APP_URL": app_url,
+                "PIXELFOX_TOKEN_PUBLIC_KEYS": public,
+                "PIXELFOX_STATE_DIR": str(work / "state"),
+            },
+            f"{node_url}/healthz",
+        )
         rows = []
-        sizes = [(1 * MB, 6 if args.quick else 20), (20 * MB, 2 if args.quick else 5)]
+        mb = harness.MB
+        sizes = [(1 * mb, 6 if args.quick else 20), (20 * mb, 2 if args.quick else 5)]
         if not args.quick:
-            sizes.append((100 * MB, 3))
+            sizes.append((100 * harness.MB, 3))
         for size, rounds in sizes:
             payload = work / f"payload-{size}.jpg"
-            make_payload(payload, size)
+            harness.make_payload(payload, size)
             figures: dict[str, tuple[float, float]] = {}
             for mode in ("direct", "proxy"):
                 asyncio.run(set_direct(database_url, mode == "direct"))
                 times, cpu = [], []
                 for _ in range(rounds):
-                    before = cpu_seconds(app.proc.pid)
+                    before = harness.cpu_seconds(app.pid)
                     started = time.perf_counter()
                     if mode == "direct":
-                        status, body = curl(
+                        _, status, body = harness.curl(
                             [
                                 *auth,
                                 "-H",
@@ -192,7 +158,7 @@ def run(args: argparse.Namespace) -> None:
                         )
                         assert status == 201, body
                         session = json.loads(body)
-                        status, body = curl(
+                        _, status, body = harness.curl(
                             [
                                 "-H",
                                 f"Authorization: Bearer {session['token']}",
@@ -202,12 +168,12 @@ def run(args: argparse.Namespace) -> None:
                             ]
                         )
                     else:
-                        status, body = curl(
+                        _, status, body = harness.curl(
                             [*auth, "-F", f"file=@{payload}", f"{app_url}/api/v1/upload"]
                         )
                     assert status == 201, body
                     times.append(time.perf_counter() - started)
-                    cpu.append(cpu_seconds(app.proc.pid) - before)
+                    cpu.append(harness.cpu_seconds(app.pid) - before)
                     shutil.rmtree(pool_dir / "original", ignore_errors=True)
                 figures[mode] = (statistics.median(times), statistics.median(cpu))
             rows.append((size, figures))
@@ -218,25 +184,23 @@ def run(args: argparse.Namespace) -> None:
         for size, f in rows:
             (dt, dc), (pt, pc) = f["direct"], f["proxy"]
             print(
-                f"{size // MB:>6}MB | {dt:>9.3f} {pt:>9.3f} {pt / dt:>11.2f}x | "
-                f"{dc:>13.3f}s {pc:>12.3f}s {pc / max(dc, 1 / TICKS):>11.1f}x"
+                f"{size // harness.MB:>6}MB | {dt:>9.3f} {pt:>9.3f} {pt / dt:>11.2f}x | "
+                f"{dc:>13.3f}s {pc:>12.3f}s {pc / max(dc, 1 / harness.CLOCK_TICKS):>11.1f}x"
             )
         print(
             "\nmedians per upload; app CPU = utime+stime of the app process during it "
-            f"(resolution {1 / TICKS:.2f} s)"
+            f"(resolution {1 / harness.CLOCK_TICKS:.2f} s)"
         )
     finally:
-        node.stop()
-        app.stop()
-        client = redis.Redis.from_url(REDIS_URL)
-        keys = list(client.scan_iter(f"{prefix}:*", count=1000))
-        for key in keys:
+        processes.stop_all()
+        # Jobs still queued under our prefix keep their arq:job: keys outside it.
+        client = redis.Redis.from_url(harness.REDIS_URL)
+        for key in client.scan_iter(f"{prefix}:*", count=1000):
             if client.type(key) == b"zset":
                 for job_id in client.zrange(key, 0, -1):
                     client.delete(b"arq:job:" + job_id)
-        if keys:
-            client.delete(*keys)
         client.close()
+        harness.delete_keys(prefix)
         shutil.rmtree(work, ignore_errors=True)
 
 

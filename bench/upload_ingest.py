@@ -65,20 +65,28 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pyvips
-import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import (  # noqa: E402
+    MB,
+    MIB,
+    PIXELFOX,
+    REDIS_URL,
+    Processes,
+    cpu_seconds,
+    curl,
+    delete_keys,
+    free_port,
+    jpeg_head,
+    make_payload,
+    wait_port,
+)
 from pixelfox_protocol.internal import UPLOAD_COMPLETE_PATH, UPLOAD_PATH  # noqa: E402
 from pixelfox_protocol.tokens import UploadClaims, mint, new_signing_key  # noqa: E402
 from tests.serving.nginx import NginxSite  # noqa: E402
-from tests.support import PIXELFOX, Service, free_port  # noqa: E402
 
-REDIS_URL = os.environ.get("PIXELFOX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-MB = 1_000_000
-MIB = 1024 * 1024
 SPOOL_SECRET = "bench-spool-secret"
 # curl's pace for the "paced" rows: below SHA-256's speed on a CPU without SHA instructions.
 PACED = ["--limit-rate", "200M"]
@@ -158,13 +166,13 @@ class Bench:
             "PIXELFOX_LOG_FORMAT": "json",
             "PIXELFOX_SPOOL_SECRET": SPOOL_SECRET,
         }
-        self.node = Service(
+        self.processes = Processes(work / "logs")
+        self.node = self.processes.start(
             "storage",
             [*PIXELFOX, "serve-storage", "--bind", f"127.0.0.1:{self.node_port}"],
             env,
-            work / "node.log",
+            f"http://127.0.0.1:{self.node_port}/healthz",
         )
-        self.node.start(f"http://127.0.0.1:{self.node_port}/healthz")
         self.nginx_dir = work / "nginx"
         (self.nginx_dir / "www" / "dav").mkdir(parents=True)
         (self.nginx_dir / "body_temp").mkdir()
@@ -176,7 +184,7 @@ class Bench:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        _wait_port(self.nginx_port)
+        wait_port(self.nginx_port)
         # The storage site as Ansible installs it, in front of the node.
         self.site = NginxSite(
             directory=work / "site",
@@ -195,11 +203,11 @@ class Bench:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        _wait_port(self.discard_port)
+        wait_port(self.discard_port)
 
     def close(self) -> None:
         self.site.stop()
-        self.node.stop()
+        self.processes.stop_all()
         if self.discard.poll() is None:
             self.discard.terminate()
             self.discard.wait(10)
@@ -207,11 +215,7 @@ class Bench:
             os.killpg(self.nginx.pid, signal.SIGTERM)
             self.nginx.wait(10)
         self.app_server.shutdown()
-        client = redis.Redis.from_url(REDIS_URL)
-        keys = list(client.scan_iter(f"{self.prefix}:*", count=1000))
-        if keys:
-            client.delete(*keys)
-        client.close()
+        delete_keys(self.prefix)
 
     def token(self, max_size: int) -> str:
         claims = UploadClaims(
@@ -240,8 +244,7 @@ class Bench:
         (self.nginx_dir / "www" / "dav").mkdir()
 
     def rss_kib(self) -> int:
-        assert self.node.proc is not None
-        for line in Path(f"/proc/{self.node.proc.pid}/status").read_text().splitlines():
+        for line in Path(f"/proc/{self.node.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
         return 0
@@ -256,49 +259,9 @@ class Bench:
         return [float(r["commit_seconds"]) for r in self.stored(body, form)]
 
 
-def _wait_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
-def curl(args: list[str]) -> tuple[float, int, str]:
-    """Run curl; (seconds, HTTP status, body)."""
-    out = subprocess.run(
-        ["curl", "-s", "-S", "-w", "\n%{http_code} %{time_total}", *args],
-        capture_output=True,
-        check=True,
-        text=True,
-    ).stdout
-    body, _, tail = out.rpartition("\n")
-    status, seconds = tail.split()
-    return float(seconds), int(status), body
-
-
-def make_payload(path: Path, size: int) -> None:
-    head = _jpeg_head()
-    block = os.urandom(MIB)
-    with path.open("wb") as f:
-        f.write(head)
-        left = size - len(head)
-        while left > 0:
-            f.write(block[: min(left, len(block))])
-            left -= len(block)
-
-
-def _jpeg_head() -> bytes:
-    image = pyvips.Image.gaussnoise(640, 480, mean=128, sigma=30).cast("uchar")
-    return bytes(image.jpegsave_buffer(Q=85))
-
-
 def stream_body(size: int) -> Iterator[bytes]:
     """A body produced on the fly: a JPEG, then the same random MiB again and again."""
-    head = _jpeg_head()
+    head = jpeg_head()
     yield head
     block = os.urandom(MIB)
     left = size - len(head)
@@ -344,19 +307,9 @@ def slow_chunks(size: int, per_second: int) -> Iterator[bytes]:
             view = view[len(piece) :]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process, all its threads, so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def nginx_worker(master: int) -> int:
     children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
     return int(children[0])
-
-
-def cpu_of(pids: tuple[int, ...]) -> float:
-    return sum(cpu_seconds(pid) for pid in pids)
 
 
 class Sample:
@@ -383,9 +336,8 @@ def throughput_rows(bench: Bench, args: argparse.Namespace) -> list[tuple[str, s
     payload = bench.work / "payload.jpg"
     make_payload(payload, size)
     payload.read_bytes()  # into the page cache for every client alike
-    assert bench.node.proc is not None and bench.site.service is not None
-    assert bench.site.service.proc is not None
-    node_pid, worker = bench.node.proc.pid, nginx_worker(bench.nginx.pid)
+    assert bench.site.service is not None and bench.site.service.proc is not None
+    node_pid, worker = bench.node.pid, nginx_worker(bench.nginx.pid)
     site_worker = nginx_worker(bench.site.service.proc.pid)
     nginx_url = f"http://127.0.0.1:{bench.nginx_port}/dav/payload.jpg"
 
@@ -430,11 +382,12 @@ def throughput_rows(bench: Bench, args: argparse.Namespace) -> list[tuple[str, s
     for _ in range(args.runs):
         for name, (pids, argv) in jobs.items():
             bench.clear_pool()
-            before = cpu_of(pids)
+            before = cpu_seconds(*pids)
             seconds, status, answer = curl(argv())
             if status not in (200, 201, 204):
-                raise RuntimeError(f"{name}: HTTP {status} {answer[:300]}\n{bench.node.log()}")
-            samples[name].add(seconds, cpu_of(pids) - before)
+                log = bench.node.log_tail(60)
+                raise RuntimeError(f"{name}: HTTP {status} {answer[:300]}\n{log}")
+            samples[name].add(seconds, cpu_seconds(*pids) - before)
         # Every upload is hashed; SHA-256 runs on one core, whatever overlaps it.
         started, cpu = time.perf_counter(), time.process_time()
         hashlib.sha256(body).hexdigest()
@@ -525,7 +478,7 @@ def rss_row(bench: Bench, args: argparse.Namespace) -> tuple[str, str, str]:
         done.set()
         sampler.join()
     if status != 201:
-        raise RuntimeError(f"{args.big_mib} MiB upload: HTTP {status}\n{bench.node.log()}")
+        raise RuntimeError(f"{args.big_mib} MiB upload: HTTP {status}\n{bench.node.log_tail(60)}")
     growth = (peak - before) / 1024
     note = f"goal <= 64 MB; {big / MB / seconds:.0f} MB/s from a Python socket client"
     return (f"node RSS growth, {args.big_mib} MiB PUT", f"{growth:7.1f} MB", note)

@@ -18,7 +18,7 @@ from .config import AppSettings
 from .db import close_db, init_db
 from .nodequeue import connect
 from .placement.region import parse_region_map
-from .upload.signing import key_status
+from .upload.token_keys import key_status
 
 log = logging.getLogger(__name__)
 

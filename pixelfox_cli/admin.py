@@ -79,7 +79,7 @@ def create_admin_command(
     username: str, password: str | None, generate: bool, email: str | None, update: bool
 ) -> None:
     """Create an administrator account."""
-    from pixelfox_app import accounts
+    from pixelfox_app.auth import accounts
 
     if password is not None and generate:
         raise click.UsageError("give either --password or --generate, not both")

@@ -57,7 +57,7 @@ async def prepare(
 
 async def _ensure_admin(username: str) -> tuple[str, str | None]:
     """The first admin's name, and a fresh password when the account was created now."""
-    from pixelfox_app.accounts import create_admin
+    from pixelfox_app.auth.accounts import create_admin
     from pixelfox_app.models import User
 
     existing = await User.filter(is_admin=True).order_by("id").first()

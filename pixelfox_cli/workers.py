@@ -36,7 +36,7 @@ def _report_health(found: dict[str, str | None]) -> None:
 def worker_cmd(node_id: str | None, lane: str, check: bool) -> None:
     """Run a storage node's worker: variants of fresh uploads, and background work."""
     from pixelfox_storage.config import StorageSettings
-    from pixelfox_storage.worker import LANES, check_node_worker, run_node_worker
+    from pixelfox_storage.node_worker import LANES, check_node_worker, run_node_worker
 
     overrides = {"node_id": node_id} if node_id else {}
     settings = StorageSettings.from_env(**overrides)
@@ -46,8 +46,8 @@ def worker_cmd(node_id: str | None, lane: str, check: bool) -> None:
         return
 
     from pixelfox_common import observe
+    from pixelfox_storage.node_worker.lanes import queue_name
     from pixelfox_storage.processing import parse_variants
-    from pixelfox_storage.worker.lanes import queue_name
 
     try:
         parse_variants(settings.variants)
@@ -74,7 +74,7 @@ def worker_cmd(node_id: str | None, lane: str, check: bool) -> None:
 def control_worker_cmd(check: bool) -> None:
     """Run the control worker: the stuck-processing sweeper and other app-side jobs."""
     from pixelfox_app.config import AppSettings
-    from pixelfox_app.jobs import check_control_worker, run_control_worker
+    from pixelfox_app.control_worker import check_control_worker, run_control_worker
 
     settings = AppSettings.from_env()
     if check:

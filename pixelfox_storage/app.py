@@ -9,7 +9,7 @@ from pixelfox_common import web
 from pixelfox_protocol.keys import RedisKeys
 from pixelfox_protocol.version import VERSION
 
-from . import heartbeat, move, serving
+from . import heartbeat, moves, serving
 from .config import StorageSettings
 from .upload import install as install_upload
 from .upload import spooled
@@ -38,7 +38,7 @@ def create_app(settings: StorageSettings | None = None) -> Quart:
     # The same uploads when this host's nginx received the body first (its spool).
     app.register_blueprint(spooled.blueprint)
     # Moves push files here with the app's grant; uses the upload module's pools and keys.
-    move.install(app)
+    moves.install(app)
     # After the upload module: the first beat reports the pools it loaded.
     heartbeat.install(app, settings, VERSION)
     if settings.serve_uploads:

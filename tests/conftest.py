@@ -21,6 +21,22 @@ POSTGRES_DSN = os.environ.get(
 )
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say loudly when lab tests were skipped: a green run then did not test the lab."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if "lab" in getattr(report, "keywords", {})
+    ]
+    if not skipped:
+        return
+    reasons = sorted({str(report.longrepr[-1]) for report in skipped if report.longrepr})
+    terminalreporter.write_sep("=", f"{len(skipped)} lab tests SKIPPED", yellow=True, bold=True)
+    for reason in reasons:
+        terminalreporter.write_line(f"  {reason}")
+    terminalreporter.write_line("  PIXELFOX_REQUIRE_LAB=1 (as in CI) makes this a failure.")
+
+
 @pytest.fixture
 def redis_url() -> str:
     return REDIS_URL

@@ -13,9 +13,9 @@ from quart_schema import validate_request, validate_response
 
 from pixelfox_protocol.errors import APIError
 
-from ..accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from ..models import ApiToken, User
 from . import sessions
+from .accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from .decorators import login_required, public
 from .login import (
     LOGIN_PER_IP_PER_MINUTE,

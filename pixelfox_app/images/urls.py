@@ -23,7 +23,7 @@ from pixelfox_protocol.internal import TUS_PATH, UPLOAD_PATH
 from ..config import AppSettings
 from ..models import StoragePool
 from ..nodes import node_of
-from . import signing
+from . import signed_links
 
 PROXY_UPLOAD_PATH = "/api/v1/upload"
 STATUS_PATH = "/api/v1/image/status/{image_uuid}"
@@ -58,13 +58,13 @@ def file_url(
 ) -> str:
     """Absolute URL of a pool-relative path (``original/…`` or ``variants/…``).
 
-    Files under ``private/`` get a signed, expiring link (see ``signing``); so
+    Files under ``private/`` get a signed, expiring link (see ``signed_links``); so
     does any file of an image the caller says is ``private``.
     """
     uri = f"{links.URI_PREFIX}{quote(relative_path.lstrip('/'))}"
     url = download_base(pool, settings) + uri
     if private or links.is_private(relative_path):
-        return signing.signed(url, uri, settings)
+        return signed_links.signed(url, uri, settings)
     return url
 
 

@@ -13,7 +13,7 @@ file links. A pool keeps private images' files under ``private/``, so:
   the old URLs keep working; after it they stop (the files are gone there).
 
 A fresh upload may still be making its variants: the node's jobs take the
-image's lock (``pixelfox_storage.worker.imagelock``), so the move waits for
+image's lock (``pixelfox_storage.node_jobs.imagelock``), so the move waits for
 the variants (or the variants are made after the move, where the original
 is then). While a change is running, asking for another one is refused
 (VISIBILITY_CHANGING); asking for the same one again queues its job again

@@ -6,7 +6,7 @@
 - :mod:`.progress` — counters, each image counted once, and the move's end;
 - :mod:`.api` — the admin's JSON API, ``/api/v1/admin/moves``.
 
-The node's half (copying, the replicate endpoint) is ``pixelfox_storage.move``;
+The node's half (copying, the replicate endpoint) is ``pixelfox_storage.moves``;
 docs/moves.md tells the whole story.
 """
 

@@ -1,7 +1,7 @@
 """Does each pool's upload API answer? ``HEAD upload_api_url`` → 204 within 2 s.
 
 The control worker runs :func:`check_pools` every few seconds (a cron of the
-control queue, see ``pixelfox_app.jobs.worker``). Each pool's result is kept as
+control queue, see ``pixelfox_app.control_worker.worker``). Each pool's result is kept as
 ``upload_api_reachable`` in Redis (``RedisKeys.pool_reachable``, JSON
 ``{"ok", "url", "status", "error", "checked_at"}``, TTL ``REACHABILITY_TTL``);
 a failed check also takes the pool's node out of placement until it sends two

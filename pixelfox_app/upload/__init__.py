@@ -1,5 +1,5 @@
 """The upload path of the control app: sessions and tokens, completion, proxy uploads."""
 
-from .signing import key_status
+from .token_keys import key_status
 
 __all__ = ["key_status"]

@@ -51,7 +51,7 @@ from ..nodes import node_of
 from .completion import complete_upload
 from .policy import UploadPolicy
 from .sessions import SessionRequest, open_session
-from .signing import public_keys
+from .token_keys import public_keys
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("proxy_upload", __name__)
@@ -61,7 +61,7 @@ _KEPT = KeptTasks()
 
 
 @dataclass
-class Grant:
+class ProxyAdmission:
     """What this request may store, and what to undo if it does not."""
 
     session: UploadSession
@@ -89,7 +89,7 @@ def _visibility() -> Visibility:
         raise APIError("VALIDATION_ERROR", f"visibility: one of {choices}") from exc
 
 
-async def _grant_for_login(policy: UploadPolicy, multipart: bool) -> Grant:
+async def _admit_by_login(policy: UploadPolicy, multipart: bool) -> ProxyAdmission:
     user: User | None = await current_user()
     if user is None:
         raise APIError("AUTH_REQUIRED")
@@ -111,7 +111,7 @@ async def _grant_for_login(policy: UploadPolicy, multipart: bool) -> Grant:
         visibility=visibility,
     )
     session = (await open_session(user, wanted, policy, with_token=False)).session
-    return Grant(session=session, opened_here=True)
+    return ProxyAdmission(session=session, opened_here=True)
 
 
 def _session_id_of(token: str) -> uuid.UUID:
@@ -124,7 +124,7 @@ def _session_id_of(token: str) -> uuid.UUID:
         raise APIError("TOKEN_INVALID") from exc
 
 
-async def _grant_for_token(token: str, policy: UploadPolicy) -> Grant:
+async def _admit_by_token(token: str, policy: UploadPolicy) -> ProxyAdmission:
     settings = _settings()
     if not settings.token_signing_key.strip():
         raise APIError("UNAVAILABLE", "Uploads are not configured: the signing key is missing.")
@@ -156,21 +156,21 @@ async def _grant_for_token(token: str, policy: UploadPolicy) -> Grant:
     ttl = max(1, claims.expires_at - int(time.time()) + JTI_LEEWAY)
     if not await _redis().set(key, "busy", nx=True, ex=ttl):
         raise APIError("TOKEN_USED")
-    return Grant(session=session, opened_here=False, jti_key=key)
+    return ProxyAdmission(session=session, opened_here=False, jti_key=key)
 
 
-async def _undo(grant: Grant, result: IngestResult | None) -> None:
+async def _undo(admission: ProxyAdmission, result: IngestResult | None) -> None:
     """Leave nothing behind: no file, no session this request opened, the token free again."""
     if result is not None:
         result.full_path.unlink(missing_ok=True)
-    if grant.opened_here:
-        await UploadSession.filter(id=grant.session.id).delete()
-    if grant.jti_key:
-        await _redis().delete(grant.jti_key)
+    if admission.opened_here:
+        await UploadSession.filter(id=admission.session.id).delete()
+    if admission.jti_key:
+        await _redis().delete(admission.jti_key)
 
 
-async def _record(grant: Grant, result: IngestResult) -> UploadResult:
-    session = grant.session
+async def _record(admission: ProxyAdmission, result: IngestResult) -> UploadResult:
+    session = admission.session
     completion = result.completion(
         session_id=str(session.id),
         image_uuid=str(session.image_uuid),
@@ -181,10 +181,10 @@ async def _record(grant: Grant, result: IngestResult) -> UploadResult:
         recorded = await complete_upload(completion, node_id=None)
     except BaseException:
         # Unrecorded means unacknowledged: the file must not stay.
-        await _undo(grant, result)
+        await _undo(admission, result)
         raise
-    if grant.jti_key:
-        await _redis().set(grant.jti_key, f"used:{session.image_uuid}", keepttl=True)
+    if admission.jti_key:
+        await _redis().set(admission.jti_key, f"used:{session.image_uuid}", keepttl=True)
     return recorded
 
 
@@ -204,26 +204,26 @@ async def _proxy_upload() -> Any:
     multipart = ingest.is_form_upload(request.method)
     bearer = bearer_value()
     if bearer is not None and not looks_like_api_token(bearer):
-        grant = await _grant_for_token(bearer, policy)
+        admission = await _admit_by_token(bearer, policy)
     else:
-        grant = await _grant_for_login(policy, multipart)
+        admission = await _admit_by_login(policy, multipart)
     try:
         result = await ingest.receive(
             request,
-            pool_base=Path(grant.session.pool.base_path),
-            image_uuid=str(grant.session.image_uuid),
-            limits=policy.ingest_limits(grant.session.max_size),
-            private=grant.session.visibility == Visibility.PRIVATE,
+            pool_base=Path(admission.session.pool.base_path),
+            image_uuid=str(admission.session.image_uuid),
+            limits=policy.ingest_limits(admission.session.max_size),
+            private=admission.session.visibility == Visibility.PRIVATE,
         )
     except BaseException:
-        await asyncio.shield(_KEPT.keep(_undo(grant, None), "proxy-upload-undo"))
+        await asyncio.shield(_KEPT.keep(_undo(admission, None), "proxy-upload-undo"))
         raise
     # The file is in place: recording it must finish even if the client leaves now.
-    recorded = await asyncio.shield(_KEPT.keep(_record(grant, result), "proxy-upload-record"))
+    recorded = await asyncio.shield(_KEPT.keep(_record(admission, result), "proxy-upload-record"))
     log.info(
         "proxy upload stored image=%s pool=%s bytes=%s request=%s",
         recorded.image_uuid,
-        grant.session.pool.id,
+        admission.session.pool.id,
         result.size,
         g.get("request_id"),
     )

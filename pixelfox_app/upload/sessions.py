@@ -18,7 +18,7 @@ from ..models import UploadSession, User, Visibility
 from ..nodes import node_of
 from ..placement import Explanation, PlacementRequest, place
 from .policy import UploadPolicy, check_rate, check_size, check_type
-from .signing import mint_upload_token
+from .token_keys import mint_upload_token
 
 NodeId = Annotated[str, Field(max_length=32)]
 REGION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$"

@@ -26,7 +26,7 @@ from ..pools import PoolMapUnavailable
 from .store import BackupMismatch, BackupUnavailable, client_for, object_key, put_original
 
 if TYPE_CHECKING:  # the worker's lanes import this module
-    from ..worker.context import NodeContext
+    from ..node_jobs.context import NodeContext
 
 log = logging.getLogger(__name__)
 

@@ -34,8 +34,8 @@ from pixelfox_protocol.keys import RedisKeys
 
 from ..appapi import AppAPI
 from ..config import StorageSettings
+from ..node_jobs.queue import connect, enqueue
 from ..pools import PoolMap, load_pool_map
-from ..worker.queue import connect, enqueue
 from .store import BackupUnavailable, client_for, fetch_original, file_sha256, object_key
 
 log = logging.getLogger(__name__)

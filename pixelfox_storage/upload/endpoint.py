@@ -35,7 +35,7 @@ from pixelfox_protocol.internal import UPLOAD_PATH, PoolInfo, UploadCompletion, 
 from pixelfox_protocol.tokens import UploadClaims
 
 from .. import usage
-from . import cors, grant
+from . import cors, token_check
 from .completion import UploadQueued, report
 from .node import APP_TIMEOUT_TOTAL, UploadNode, check_space, current_node
 
@@ -119,7 +119,7 @@ async def admit(
     node: UploadNode, authorization: str | None, method: str, content_length: int | None
 ) -> Admission:
     """Every check that needs no byte of the body, in the documented order (not single use)."""
-    claims = grant.verify(authorization, node.settings.node_id, node.public_keys)
+    claims = token_check.verify(authorization, node.settings.node_id, node.public_keys)
     logs.bind_request_id(claims.request_id)
     logs.bind(user_id=claims.user_id, pool_id=claims.pool_id, image_uuid=claims.image_uuid)
     multipart = ingest.is_form_upload(method)
@@ -138,7 +138,7 @@ async def store(
     """Take the token, ingest the body (the request's, or ``written``), report it to the app."""
     claims = admission.claims
     assert node.redis is not None
-    hold = grant.JtiHold(node.redis, node.keys, claims)
+    hold = token_check.JtiHold(node.redis, node.keys, claims)
     await hold.take()
 
     def receive(before_commit: BeforeCommit) -> Awaitable[IngestResult]:
@@ -245,7 +245,7 @@ def _completion(claims: UploadClaims, result: IngestResult) -> UploadCompletion:
 
 async def _finish(
     node: UploadNode,
-    hold: grant.JtiHold,
+    hold: token_check.JtiHold,
     claims: UploadClaims,
     result: IngestResult,
     request_id: str,

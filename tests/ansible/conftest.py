@@ -15,15 +15,13 @@ import pytest
 
 from pixelfox_lab import Lab
 from tests.ansible.helpers import BIN, LAB_PREFIX, LAB_SUBNET, REPO, Ansible, build_wheelhouse
-from tests.lab.helpers import lab_unsupported_reason
+from tests.lab.helpers import require_lab, running_lab
 
 
 @pytest.fixture(autouse=True)
 def _skip_lab_tests_without_support(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("lab") is not None:
-        reason = lab_unsupported_reason()
-        if reason is not None:
-            pytest.skip(reason)
+        require_lab()
 
 
 @pytest.fixture(scope="session")
@@ -36,10 +34,7 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
     """Bare hosts app, s01, s02 (s03 joins later), torn down after the module, also on failure."""
-    reason = lab_unsupported_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    with Lab(hosts=("app", "s01", "s02"), prefix=LAB_PREFIX, subnet=LAB_SUBNET) as running:
+    with running_lab(("app", "s01", "s02"), LAB_PREFIX, LAB_SUBNET) as running:
         yield running
 
 

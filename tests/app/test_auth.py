@@ -157,7 +157,7 @@ async def test_an_admin_disabling_a_user_ends_their_sessions_for_good(app_server
 
 
 async def test_an_operator_setting_a_password_ends_every_session(app_server: AppServer):
-    from pixelfox_app import accounts
+    from pixelfox_app.auth import accounts
 
     await app_server.user("ada")
     async with app_server.client() as client:

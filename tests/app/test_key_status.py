@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pixelfox_app.config import AppSettings
-from pixelfox_app.upload.signing import key_status, public_keys
+from pixelfox_app.upload.token_keys import key_status, public_keys
 from pixelfox_protocol.tokens import new_signing_key
 
 

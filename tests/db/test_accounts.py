@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pixelfox_app import accounts
-from pixelfox_app.accounts import AccountError
+from pixelfox_app.auth import accounts
+from pixelfox_app.auth.accounts import AccountError
 from pixelfox_app.auth.passwords import verify_password
 from pixelfox_app.models import User
 

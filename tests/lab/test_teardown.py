@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pixelfox_lab import Lab, LabError, hosts
 from pixelfox_lab.config import LabConfig
-from tests.lab.helpers import LAB_ROOT, is_running, lab_remains
+from tests.lab.helpers import LAB_ROOT, is_running, lab_remains, prefix_held, require_lab
 
 pytestmark = pytest.mark.lab
 
@@ -32,8 +33,16 @@ Lab(hosts=["app", "s01", "s02", "s03"], prefix={PREFIX!r}, subnet={SUBNET!r}).up
 """
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _own_prefix() -> Iterator[None]:
+    """These tests make and break labs of their own prefix; no other run may use it meanwhile."""
+    require_lab()
+    with prefix_held(PREFIX):
+        yield
+
+
 @pytest.fixture(autouse=True)
-def _clean_prefix() -> None:
+def _clean_prefix(_own_prefix: None) -> None:
     Lab(hosts=(), prefix=PREFIX).down()
 
 

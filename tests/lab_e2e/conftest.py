@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from pixelfox_lab import Lab
-from tests.lab.helpers import lab_unsupported_reason
+from tests.lab.helpers import require_lab, running_lab
 from tests.lab_e2e.stack import PYTHON, ROOT, LabStack
 
 LAB_PREFIX = "pfp"
@@ -29,9 +29,7 @@ NODES = ("s01", "s02", "s03")
 @pytest.fixture(autouse=True)
 def _skip_without_lab_support(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("lab") is not None:
-        reason = lab_unsupported_reason()
-        if reason is not None:
-            pytest.skip(reason)
+        require_lab()
 
 
 class Client:
@@ -79,11 +77,7 @@ class Client:
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    reason = lab_unsupported_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    Lab(hosts=(), prefix=LAB_PREFIX).down()  # a crashed earlier run may have left it
-    with Lab(hosts=HOSTS, prefix=LAB_PREFIX, subnet=LAB_SUBNET) as running:
+    with running_lab(HOSTS, LAB_PREFIX, LAB_SUBNET) as running:
         yield running
 
 

@@ -216,7 +216,9 @@ class LabStack:
              "--save", "", "--appendonly", "no", "--dir", "/tmp"],
         )  # fmt: skip
         self.run(
-            "app", "for i in $(seq 1 50); do redis-cli ping && exit 0; sleep 0.1; done; exit 1"
+            # Up to a minute: a busy machine starts processes slowly.
+            "app",
+            "for i in $(seq 1 600); do redis-cli ping && exit 0; sleep 0.1; done; exit 1",
         )
         if redis.proc.poll() is not None:
             raise RuntimeError(f"redis did not start:\n{redis.tail()}")
@@ -246,7 +248,7 @@ class LabStack:
              "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
         )  # fmt: skip
         ready = (
-            f"for i in $(seq 1 100); do {PG_BIN}/pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; "
+            f"for i in $(seq 1 600); do {PG_BIN}/pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; "
             "sleep 0.1; done; exit 1"
         )
         if self.lab.run("app", ready, check=False).returncode != 0:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from pixelfox_protocol.keys import RedisKeys
 from tests.app import images
 from tests.lab_e2e.conftest import NODES, Client
 from tests.lab_e2e.stack import POOL_DIR, LabStack
@@ -115,6 +116,33 @@ def settled(stack: LabStack) -> Iterator[None]:
     stack.knob("placement_strategy", "least_used")
 
 
+class _HealthLog:
+    """``redis-cli MONITOR`` on the app host: each (state, good) a node's health is given."""
+
+    def __init__(self, stack: LabStack, node_id: str) -> None:
+        self.key = RedisKeys(stack.app_env["PIXELFOX_REDIS_PREFIX"]).node_health(node_id)
+        self.path = stack.logs_dir / f"monitor-{node_id}.log"
+        self.handle = self.path.open("wb")
+        self.proc = stack.lab.popen("app", ["redis-cli", "monitor"], stdout=self.handle)
+        deadline = time.monotonic() + 60
+        while b"OK" not in self.path.read_bytes():  # MONITOR answers OK once it watches
+            assert self.proc.poll() is None and time.monotonic() < deadline, self.path.read_text()
+            time.sleep(0.05)
+
+    def close(self) -> list[tuple[str, str]]:
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.handle.close()
+        written = f'"HSET" "{self.key}" "state" '
+        states = []
+        for line in self.path.read_text(errors="replace").splitlines():
+            if written in line:
+                fields = line.split(written, 1)[1].split('"')
+                # "down" "good" "1" ... → fields: ['', 'down', ' ', 'good', ' ', '1', ...]
+                states.append((fields[1], fields[5]))
+        return states
+
+
 def _wait_for(check: Any, seconds: float, every: float = 0.5) -> tuple[Any, float]:
     started = time.monotonic()
     while True:
@@ -190,15 +218,21 @@ def test_a_stopped_node_leaves_placement_within_15_s_while_uploads_go_on(
     assert uploader.reason("s01") == ""
     stack.kill_storage("s01")
     stopped = time.monotonic()
-    left_after: float | None = None
+    # When each placement that still offered s01 was asked for. Timed by the
+    # question, not the answer: a slow machine answers late, but the app judged
+    # at or after the time asked, so no slowness can make s01 look late.
+    still_in: list[float] = []
     landed: list[tuple[str, list[str]]] = []
-    while time.monotonic() - stopped < LEAVE_WITHIN + 5:
+    while True:
         node, _, failed = uploader.upload()
         landed.append((node, failed))
-        if left_after is None and uploader.reason("s01"):
-            left_after = time.monotonic() - stopped
-    assert left_after is not None and left_after <= LEAVE_WITHIN, left_after
-    print(f"s01 left placement {left_after:.1f} s after its storage service was killed")
+        asked = time.monotonic() - stopped
+        if uploader.reason("s01"):
+            break
+        still_in.append(asked)
+        assert asked < 10 * LEAVE_WITHIN, f"s01 still in placement after {asked:.0f} s"
+    assert max(still_in, default=0.0) <= LEAVE_WITHIN, still_in
+    print(f"s01 left placement within {time.monotonic() - stopped:.1f} s of being killed")
     # Every upload succeeded, on a live node (after at most one retry elsewhere).
     assert all(node != "s01" for node, _ in landed)
     assert all(failed in ([], ["s01"]) for _, failed in landed)
@@ -209,20 +243,20 @@ def test_a_stopped_node_leaves_placement_within_15_s_while_uploads_go_on(
 
 
 def test_a_recovered_node_comes_back_after_two_healthy_beats(uploader: Uploader, stack: LabStack):
-    stack.start_storage("s01")  # returns once it answers through nginx
-    reasons: list[str] = []
+    # Every change of s01's health as Redis records it, however quickly the two
+    # beats follow each other: polling placement could miss the first one.
+    transitions = _HealthLog(stack, "s01")
+    try:
+        stack.start_storage("s01")  # returns once it answers through nginx
+        is_back, elapsed = _wait_for(lambda: uploader.reason("s01") == "", seconds=45)
+    finally:
+        states = transitions.close()
 
-    def back() -> bool:
-        reasons.append(uploader.reason("s01"))
-        return reasons[-1] == ""
-
-    is_back, elapsed = _wait_for(back, seconds=45)
-
-    assert is_back, reasons
-    print(f"s01 back in placement {elapsed:.1f} s after it answered again; seen: {reasons}")
-    # Its start-up beat alone was not enough: the second one comes 5 s later.
-    assert "node_recovering" in reasons
-    assert elapsed >= 3.0, (elapsed, reasons)
+    assert is_back, states
+    print(f"s01 back in placement {elapsed:.1f} s after it answered again; health: {states}")
+    # Its start-up beat alone was not enough: one healthy beat counted, then a second.
+    assert ("up", "0") in states, states
+    assert states[: states.index(("up", "0"))][-1:] == [("down", "1")], states
     # least_used: s01 holds the fewest bytes, so it takes the next upload.
     assert uploader.upload()[0] == "s01"
 

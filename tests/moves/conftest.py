@@ -225,18 +225,49 @@ class Stack:
         return body
 
     async def wait_for(
-        self, move_id: int, within: float = 60, *, done_at_least: int | None = None
+        self,
+        move_id: int,
+        within: float = 60,
+        *,
+        done_at_least: int | None = None,
+        planned_at_least: int | None = None,
     ) -> dict[str, Any]:
-        """The move once it ended (or once ``done_at_least`` images are done)."""
+        """The move once it ended (or once that many images are done, or planned)."""
         deadline = time.monotonic() + within
         while True:
             move = self.move(move_id)
             if done_at_least is not None and move["done"] >= done_at_least:
                 return move
-            if done_at_least is None and move["state"] in FINAL:
+            if planned_at_least is not None and move["planned"] >= planned_at_least:
+                return move
+            if done_at_least is None and planned_at_least is None and move["state"] in FINAL:
                 return move
             if time.monotonic() > deadline:
                 raise AssertionError(f"move {move_id} stuck: {move}\n{self.logs()}")
+            await asyncio.sleep(0.1)
+
+    def stop_worker(self, node_id: str) -> None:
+        """Stop the node's worker: the jobs queued for it wait until :meth:`start_worker`.
+
+        A test that must act on a move before any of its images is copied (pause,
+        cancel) holds the source's worker this way, however fast the copies are.
+        """
+        worker = self.nodes[node_id].worker
+        assert worker is not None
+        worker.stop()
+        self.nodes[node_id].worker = None
+
+    async def wait_for_log(
+        self, service: Service, count: int, *texts: str, within: float = 60
+    ) -> None:
+        """Until ``count`` lines of the service's log hold every one of ``texts``."""
+        deadline = time.monotonic() + within
+        while True:
+            lines = service.log_path.read_text(errors="replace").splitlines()
+            if sum(all(t in line for t in texts) for line in lines) >= count:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not {count} lines with {texts}:\n{service.log()}")
             await asyncio.sleep(0.1)
 
     def urls(self, stored: Stored) -> list[str]:

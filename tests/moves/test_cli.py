@@ -67,8 +67,10 @@ async def test_attach_follows_the_sources_unfinished_move_and_resumes_it(stack: 
     source, target = await stack.pool("s01"), await stack.pool("s02")
     for _ in range(4):
         await stack.image(source, variants=0)
+    stack.stop_worker("s01")  # the move is still unfinished when it is paused
     move_id = stack.start_move(source, target, batch_size=1)["id"]
     stack.act(move_id, "pause")
+    stack.start_worker("s01")
 
     refused = _pixelfox(stack, "start", "--from", source.name, "--to", target.name)
     run = _pixelfox(stack, "start", "--from", source.name, "--attach", "--wait")

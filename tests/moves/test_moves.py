@@ -93,17 +93,23 @@ async def test_a_missing_source_file_is_skipped_and_listed(stack: Stack):
 async def test_pause_stops_progress_and_resume_finishes(stack: Stack):
     source, target = await stack.pool("s01"), await stack.pool("s02")
     images = [await stack.image(source, variants=0) for _ in range(12)]
-
+    # Every image's job is queued before the pause, and none runs before it.
+    stack.stop_worker("s01")
     move_id = stack.start_move(source, target, batch_size=3)["id"]
+    await stack.wait_for(move_id, planned_at_least=len(images))
+
     paused = stack.act(move_id, "pause")
-    assert paused["state"] == "paused"
-    await asyncio.sleep(1.0)  # the job running at the pause may still finish
-    before = stack.move(move_id)
-    await asyncio.sleep(2.0)
+    stack.start_worker("s01")
+    # Each job comes up, finds the move paused and parks its image for the resume.
+    parked = stack.keys.move_parked(move_id)
+    deadline = asyncio.get_running_loop().time() + 60
+    while await stack.arq.scard(parked) < len(images):  # type: ignore[misc]
+        assert asyncio.get_running_loop().time() < deadline, stack.logs()
+        await asyncio.sleep(0.1)
     after = stack.move(move_id)
 
-    assert after["state"] == "paused"
-    assert after["done"] == before["done"] < len(images)
+    assert paused["state"] == after["state"] == "paused"
+    assert after["done"] == 0
     resumed = stack.act(move_id, "resume")
     assert resumed["state"] == "running"
     move = await stack.wait_for(move_id)
@@ -116,16 +122,20 @@ async def test_cancel_stops_the_move_and_leaves_the_rest_readable_on_the_source(
     source, target = await stack.pool("s01"), await stack.pool("s02")
     images = [await stack.image(source, variants=0) for _ in range(12)]
 
+    stack.stop_worker("s01")  # as for pause: every job queued, none run before the cancel
     move_id = stack.start_move(source, target, batch_size=2)["id"]
+    await stack.wait_for(move_id, planned_at_least=len(images))
+
     cancelled = stack.act(move_id, "cancel")
-    assert cancelled["state"] == "cancelled"
-    await asyncio.sleep(1.0)
-    before = stack.move(move_id)
-    await asyncio.sleep(1.5)
+    worker = stack.start_worker("s01")
+    # Each job comes up, finds the move cancelled and ends.
+    await stack.wait_for_log(
+        worker, len(images), "move is cancelled; image not moved now", f" move_id={move_id} "
+    )
     after = stack.move(move_id)
 
-    assert after["state"] == "cancelled"
-    assert after["done"] == before["done"] < len(images)
+    assert cancelled["state"] == after["state"] == "cancelled"
+    assert after["done"] == 0
     for stored in images:
         _readable(stack, stored)
 

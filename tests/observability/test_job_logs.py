@@ -38,7 +38,7 @@ def _jobs(kind: str, outcome: str) -> float:
 @metrics.observed_job("process")
 async def process_image(ctx: dict[str, Any], image_uuid: str, request_id: str) -> str:
     # A plain stdlib logger, as job modules use.
-    logging.getLogger("pixelfox_storage.worker.jobs").info("variants ready")
+    logging.getLogger("pixelfox_storage.node_worker.jobs").info("variants ready")
     if image_uuid == "retry":
         raise Retry(defer=1)
     if image_uuid == "broken":

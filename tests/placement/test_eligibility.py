@@ -8,6 +8,10 @@ import pytest
 
 from pixelfox_app.models import StoragePool
 from pixelfox_app.placement import REASONS, NoEligiblePool
+from pixelfox_app.placement.eligibility import PoolFacts, judge_direct, verdict_for
+from pixelfox_app.placement.explain import Verdict
+from pixelfox_app.placement.health import FRESH_SECONDS, StoredBeat
+from pixelfox_protocol.internal import Heartbeat, PoolHeartbeat
 from tests.placement.conftest import MB, TB, Fleet, ago
 
 
@@ -85,12 +89,28 @@ async def test_a_node_whose_last_beat_is_older_than_12_seconds_is_skipped(
     assert "limit 12.0 s" in verdict.detail
 
 
-async def test_a_beat_11_seconds_old_still_counts_as_fresh(fleet: Fleet, fallback: StoragePool):
-    await fleet.node("s01")
+async def test_a_beat_as_old_as_the_limit_still_counts_as_fresh_and_a_tenth_more_does_not(
+    fleet: Fleet,
+):
+    # The rule on its own, at a clock the test sets: a placement reading a real
+    # clock would age the beat by however long the test took to get there.
+    node = await fleet.node("s01")
     pool = await fleet.pool("p1", "s01")
-    await fleet.beat("s01", at=ago(11))
+    beat = StoredBeat(Heartbeat(node_id="s01", version="test", pools=[_reported(pool)]), 1000.0)
 
-    assert (await fleet.place()).pool.id == pool.id
+    def judged(age: float) -> Verdict:
+        facts = PoolFacts(pool=pool, node=node, beat=beat)
+        return judge_direct(verdict_for(pool), facts, MB, now=1000.0 + age)
+
+    assert judged(FRESH_SECONDS).eligible
+    stale = judged(FRESH_SECONDS + 0.1)
+    assert (stale.reason, stale.heartbeat_age) == ("heartbeat_stale", 12.1)
+
+
+def _reported(pool: StoragePool) -> PoolHeartbeat:
+    return PoolHeartbeat(
+        pool_id=pool.id, free_bytes=TB, used_bytes=0, capacity_bytes=TB, used_pct=0.0
+    )
 
 
 async def test_a_pool_whose_upload_api_failed_its_check_is_skipped(

@@ -1,6 +1,14 @@
-"""A node leaves placement when its beat stops or its API fails; two healthy beats bring it back."""
+"""A node leaves placement when its beat stops or its API fails; two healthy beats bring it back.
+
+Each test times its beats from one clock reading (``now``), so the gaps between
+beats are exactly what the test says however slow the machine; the beats a
+placement reads right after are the newest, so their age is only the time the
+test itself took.
+"""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 
@@ -8,7 +16,7 @@ from pixelfox_app.models import StoragePool
 from pixelfox_app.placement import NoEligiblePool
 from pixelfox_app.placement.health import mark_down
 from pixelfox_protocol.keys import NODE_HEALTH_TTL
-from tests.placement.conftest import Fleet, ago
+from tests.placement.conftest import Fleet
 
 
 @pytest.fixture
@@ -36,10 +44,11 @@ async def test_a_new_node_is_placeable_on_its_first_healthy_beat(fleet: Fleet, s
 async def test_after_its_beat_went_stale_a_node_needs_two_healthy_beats(
     fleet: Fleet, s01: StoragePool
 ):
-    await fleet.beat("s01", at=ago(40))
+    now = time.time()
+    await fleet.beat("s01", at=now - 40)
     assert await _placeable(fleet) == "heartbeat_stale"
 
-    first = await fleet.beat("s01", at=ago(5))
+    first = await fleet.beat("s01", at=now)
     assert first == "down"
     assert await _placeable(fleet) == "node_recovering"
     assert (await fleet.health("s01"))["reason"] == "heartbeat stopped"
@@ -51,36 +60,39 @@ async def test_after_its_beat_went_stale_a_node_needs_two_healthy_beats(
 async def test_a_failed_api_check_takes_the_node_out_until_two_healthy_beats(
     fleet: Fleet, s01: StoragePool
 ):
-    await fleet.beat("s01", at=ago(6))
+    now = time.time()
+    await fleet.beat("s01", at=now - 2)
     await mark_down(fleet.redis, fleet.keys, "s01", "upload API of pool 1 failed: refused")
     await fleet.reachable(s01, False, "refused")
     assert await _placeable(fleet) == "node_recovering"
 
     # Beats while the API still fails do not count.
-    assert await fleet.beat("s01", at=ago(5)) == "down"
+    assert await fleet.beat("s01", at=now - 1) == "down"
     assert (await fleet.health("s01"))["good"] == "0"
     assert "pool" in (await fleet.health("s01"))["reason"]
 
     await fleet.reachable(s01, True)
-    assert await fleet.beat("s01", at=ago(4)) == "down"
+    assert await fleet.beat("s01", at=now) == "down"
     assert await _placeable(fleet) == "node_recovering"
     assert await fleet.beat("s01") == "up"
     assert await _placeable(fleet) is True
 
 
 async def test_an_unhealthy_beat_starts_the_count_again(fleet: Fleet, s01: StoragePool):
+    now = time.time()
     await mark_down(fleet.redis, fleet.keys, "s01", "test")
-    assert await fleet.beat("s01", at=ago(9)) == "down"  # 1 of 2
+    assert await fleet.beat("s01", at=now - 9) == "down"  # 1 of 2
     await fleet.reachable(s01, False, "refused")
-    assert await fleet.beat("s01", at=ago(6)) == "down"  # unhealthy: 0 of 2
+    assert await fleet.beat("s01", at=now - 6) == "down"  # unhealthy: 0 of 2
     await fleet.reachable(s01, True)
-    assert await fleet.beat("s01", at=ago(3)) == "down"  # 1 of 2
-    assert await fleet.beat("s01") == "up"
+    assert await fleet.beat("s01", at=now - 3) == "down"  # 1 of 2
+    assert await fleet.beat("s01", at=now) == "up"
 
 
 async def test_a_healthy_node_stays_up_beat_after_beat(fleet: Fleet, s01: StoragePool):
-    for seconds in (20, 15, 10, 5, 0):
-        assert await fleet.beat("s01", at=ago(seconds)) == "up"
+    now = time.time()
+    for seconds in (20, 15, 10, 5, 0):  # a beat every 5 s
+        assert await fleet.beat("s01", at=now - seconds) == "up"
     assert await _placeable(fleet) is True
 
 

@@ -11,10 +11,10 @@ import pytest
 from arq.jobs import deserialize_result, serialize_job, serialize_result
 from arq.worker import Function
 
-from pixelfox_app.jobs.worker import CONTROL_FUNCTIONS
+from pixelfox_app.control_worker.worker import CONTROL_FUNCTIONS
 from pixelfox_protocol import jobs
 from pixelfox_protocol.keys import RedisKeys
-from pixelfox_storage.worker.lanes import BACKGROUND_FUNCTIONS, FRESH_FUNCTIONS
+from pixelfox_storage.node_worker.lanes import BACKGROUND_FUNCTIONS, FRESH_FUNCTIONS
 
 NOW = 1_700_000_000_000  # fixed: test ids are made of the records
 

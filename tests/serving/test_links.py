@@ -7,7 +7,7 @@ import hashlib
 from urllib.parse import parse_qs, urlsplit
 
 from pixelfox_app.config import AppSettings
-from pixelfox_app.images import signing, urls
+from pixelfox_app.images import signed_links, urls
 from pixelfox_app.models import StoragePool
 from pixelfox_protocol import links
 
@@ -59,7 +59,7 @@ def test_without_a_link_secret_a_private_url_stays_unsigned_and_so_is_refused() 
 
 def test_the_signature_is_nginxs_secure_link_md5_over_expiry_uri_and_secret() -> None:
     uri = f"/uploads/{PRIVATE}"
-    params = _params("?" + signing.sign_uri(uri, _settings(), now=NOW))  # type: ignore[operator]
+    params = _params("?" + signed_links.sign_uri(uri, _settings(), now=NOW))  # type: ignore[operator]
 
     expires = int(params["expires"])
     digest = hashlib.md5(f"{expires}{uri} s3cret".encode()).digest()
@@ -68,12 +68,12 @@ def test_the_signature_is_nginxs_secure_link_md5_over_expiry_uri_and_secret() ->
 
 
 def test_links_live_an_hour_at_least_and_a_page_shown_again_soon_gets_the_same_link() -> None:
-    first = signing.sign_uri("/uploads/private/x", _settings(), now=NOW)
-    later = signing.sign_uri("/uploads/private/x", _settings(), now=NOW + 100)
+    first = signed_links.sign_uri("/uploads/private/x", _settings(), now=NOW)
+    later = signed_links.sign_uri("/uploads/private/x", _settings(), now=NOW + 100)
     expires = int(_params("?" + str(first))["expires"])
 
-    assert NOW + 3600 <= expires < NOW + 3600 + signing.EXPIRY_STEP
-    assert expires % signing.EXPIRY_STEP == 0
+    assert NOW + 3600 <= expires < NOW + 3600 + signed_links.EXPIRY_STEP
+    assert expires % signed_links.EXPIRY_STEP == 0
     assert first == later
 
 

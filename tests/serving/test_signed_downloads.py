@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from pixelfox_app.config import AppSettings
-from pixelfox_app.images import signing, urls
+from pixelfox_app.images import signed_links, urls
 from pixelfox_app.models import StoragePool
 from tests.serving.conftest import CURRENT_SECRET, PREVIOUS_SECRET, Files
 
@@ -32,7 +32,7 @@ def _link(server: str, relative: str, secret: str, *, now: float | None = None) 
     url = urls.file_url(_pool(server), relative, settings)
     if now is not None:
         uri = urlsplit(url).path
-        url = signing.signed(url.split("?")[0], uri, settings, now=now)
+        url = signed_links.signed(url.split("?")[0], uri, settings, now=now)
     return url
 
 

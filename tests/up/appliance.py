@@ -85,11 +85,12 @@ class Up:
             text=True,
             start_new_session=True,
         )
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
         deadline = time.monotonic() + timeout
         while READY_LINE not in self.lines:
             if self.proc.poll() is not None:
-                time.sleep(0.2)  # let the reader catch the last lines
+                self.reader.join(10)  # it ends at the end of the output
                 raise AssertionError(f"pixelfox up exited early:\n{self.output}")
             if time.monotonic() > deadline:
                 raise AssertionError(f"pixelfox up not ready after {timeout}s:\n{self.output}")
@@ -123,7 +124,7 @@ class Up:
     def wait(self, timeout: float = 30.0) -> int:
         assert self.proc is not None
         code = self.proc.wait(timeout)
-        time.sleep(0.1)  # the reader thread drains the pipe
+        self.reader.join(10)  # every line read: it ends at the end of the output
         return code
 
     def close(self) -> None:

@@ -15,8 +15,8 @@ from arq.jobs import serialize_job
 from PIL import Image as PILImage
 
 from pixelfox_protocol import jobs
+from pixelfox_storage.node_worker.files import TEMP_DIR
 from pixelfox_storage.processing import parse_variants, render
-from pixelfox_storage.worker.files import TEMP_DIR
 from tests.support import PIXELFOX, free_port
 from tests.worker import images
 from tests.worker.conftest import NODE, Node, wait_for

@@ -11,10 +11,10 @@ import redis.asyncio as aioredis
 
 from pixelfox_protocol import layout, links
 from pixelfox_protocol.keys import RedisKeys
+from pixelfox_storage.node_jobs.imagelock import ImageBusy, image_lock
+from pixelfox_storage.node_worker.files import move_to_subtree, original_date
+from pixelfox_storage.node_worker.variants import make_variants
 from pixelfox_storage.processing import ImageLimits, parse_variants
-from pixelfox_storage.worker.files import move_to_subtree, original_date
-from pixelfox_storage.worker.imagelock import ImageBusy, image_lock
-from pixelfox_storage.worker.variants import make_variants
 from tests.conftest import REDIS_URL
 from tests.worker import images
 

@@ -7,9 +7,9 @@ import time
 import uuid
 from pathlib import Path
 
+from pixelfox_storage.node_worker.files import TEMP_DIR, sweep_temp_files
+from pixelfox_storage.node_worker.variants import make_variants
 from pixelfox_storage.processing import ImageLimits, parse_variants
-from pixelfox_storage.worker.files import TEMP_DIR, sweep_temp_files
-from pixelfox_storage.worker.variants import make_variants
 from tests.worker import images
 
 SPECS = parse_variants("")

@@ -1,67 +1,10 @@
-"""The HTMX admin: storage pools, nodes, queues, moves and settings."""
+"""The HTMX admin: storage pools, nodes, queues, moves and settings.
 
-from __future__ import annotations
+``base`` holds the blueprint; each view module registers its routes on it when
+imported here, and imports only ``base``, so no view imports this package.
+"""
 
-from dataclasses import dataclass
+from . import moves, nodes, pools, queues, settings
+from .base import blueprint
 
-from arq.connections import ArqRedis
-from quart import Blueprint, current_app, redirect
-from redis.asyncio import Redis
-
-from pixelfox_protocol.keys import RedisKeys
-
-from ..access import page_admin_required
-
-blueprint = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-@dataclass(frozen=True)
-class NavItem:
-    label: str
-    path: str | None  # None: a slot kept for a screen that is not built yet
-
-
-NAV = (
-    NavItem("Pools", "/admin/pools"),
-    NavItem("Nodes", "/admin/nodes"),
-    NavItem("Queues", "/admin/queues"),
-    NavItem("Moves", "/admin/moves"),
-    NavItem("Settings", "/admin/settings"),
-)
-
-
-def redis() -> Redis:
-    client: Redis = current_app.extensions["redis"]
-    return client
-
-
-def arq() -> ArqRedis:
-    """The same client, typed for enqueueing (see ``pixelfox_app.nodequeue.connect``)."""
-    client: ArqRedis = current_app.extensions["redis"]
-    return client
-
-
-def keys() -> RedisKeys:
-    names: RedisKeys = current_app.extensions["keys"]
-    return names
-
-
-@blueprint.context_processor
-def _nav() -> dict[str, object]:
-    return {"admin_nav": NAV}
-
-
-@blueprint.get("/")
-@page_admin_required
-async def index():
-    """The admin starts at the pools."""
-    return redirect("/admin/pools")
-
-
-from . import (  # noqa: E402,F401  (views register on the blueprint)
-    moves,
-    nodes,
-    pools,
-    queues,
-    settings,
-)
+__all__ = ["blueprint", "moves", "nodes", "pools", "queues", "settings"]

@@ -11,7 +11,7 @@ from ...moves import cancel_move, pause_move, resume_move, start_move
 from ...moves.progress import FINAL
 from ..access import page_admin_required
 from ..render import error_page, page
-from . import arq, blueprint, keys
+from .base import arq, blueprint, keys
 
 POLL_SECONDS = 2
 ITEMS_SHOWN = 100

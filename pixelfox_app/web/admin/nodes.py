@@ -9,7 +9,7 @@ from ...models import StorageNode, StoragePool
 from ...nodes import node_of
 from ..access import page_admin_required
 from ..render import page
-from . import blueprint, keys, redis
+from .base import blueprint, keys, redis
 from .health import STALE_AFTER, NodeBeat, read_beats
 
 POLL_SECONDS = 5

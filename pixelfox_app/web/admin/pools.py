@@ -13,7 +13,7 @@ from ...pools import PoolError, check_node, create_pool, edit_pool
 from ..access import page_admin_required
 from ..headers import forget_origins
 from ..render import error_page, page
-from . import blueprint, keys, redis
+from .base import blueprint, keys, redis
 from .health import pools_health
 from .history import SAMPLE_SECONDS, read_history
 from .pool_form import PoolForm, parse

@@ -8,8 +8,8 @@ from ...models import StorageNode, StoragePool
 from ...nodes import node_of
 from ..access import page_admin_required
 from ..render import page
-from . import arq, blueprint, keys, redis
 from .arq_queues import QueueRef, clear_failed, queue_refs, queue_stats, retry_failed
+from .base import arq, blueprint, keys, redis
 
 POLL_SECONDS = 5
 

@@ -7,10 +7,10 @@ from typing import Any
 from quart import current_app, g, request
 
 from ... import knobs
-from ...upload.signing import key_status
+from ...upload.token_keys import key_status
 from ..access import page_admin_required
 from ..render import page
-from . import blueprint
+from .base import blueprint
 from .pool_form import human_size, parse_size
 
 # Knobs shown together, in this order; a knob missing here still shows under "Other".

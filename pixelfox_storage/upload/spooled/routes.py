@@ -20,7 +20,7 @@ from quart_schema import hide
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.internal import UPLOAD_PATH
 
-from .. import cors, grant
+from .. import cors, token_check
 from ..endpoint import admit, store
 from ..node import UploadNode, current_node
 from .bodyfile import SPOOL_DIR, BodyFile, NotABodyFile, spool_dir
@@ -65,7 +65,7 @@ async def check() -> Response:
             _declared_length(),
         )
         assert node.redis is not None
-        await grant.JtiHold(node.redis, node.keys, admission.claims).check_free()
+        await token_check.JtiHold(node.redis, node.keys, admission.claims).check_free()
     except APIError as exc:
         # auth_request passes only 2xx, 401 and 403 on; the real answer comes
         # from the streaming route, which refuses before reading the body.

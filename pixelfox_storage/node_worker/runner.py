@@ -15,7 +15,7 @@ from arq.worker import Worker, create_worker
 from pixelfox_protocol import jobs
 
 from ..config import StorageSettings
-from .context import NodeContext
+from ..node_jobs.context import NodeContext
 from .lanes import node_worker_settings, queue_name
 
 log = logging.getLogger(__name__)

@@ -2,6 +2,10 @@
 
 No services here: the app's ``tickets.switch`` against a real database of each
 kind (migrated from empty) and real Redis, as the internal API calls it.
+
+It lives here, not beside the moves' live stack: each test opens the ORM on a
+database of its own, which in that package would replace the stack's open
+connection and leave its SQLite thread running, so the test process never exits.
 """
 
 from __future__ import annotations

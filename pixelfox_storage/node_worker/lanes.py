@@ -46,9 +46,9 @@ from pixelfox_protocol.keys import RedisKeys
 
 from ..backup.jobs import backup_original
 from ..config import StorageSettings
-from ..move.jobs import MAX_TRIES as MOVE_MAX_TRIES
-from ..move.jobs import move_image
-from .context import NodeContext
+from ..moves.jobs import MAX_TRIES as MOVE_MAX_TRIES
+from ..moves.jobs import move_image
+from ..node_jobs.context import NodeContext
 from .jobs import MAX_TRIES, change_visibility, ping, process_image, sweep_temp_files_job
 
 LANES = ("fresh", "background")

@@ -33,11 +33,11 @@ from pixelfox_protocol.internal import VariantReport, VisibilityReport
 from pixelfox_protocol.layout import UnsafePath
 
 from ..appapi import AppUnavailable, ImageGone
+from ..node_jobs.context import NodeContext
+from ..node_jobs.imagelock import ImageBusy, image_lock
 from ..pools import PoolMapUnavailable, UnknownPool
 from ..processing import ImageLimits
-from .context import NodeContext
 from .files import move_to_subtree, sweep_temp_files
-from .imagelock import ImageBusy, image_lock
 from .variants import make_variants
 
 log = logging.getLogger(__name__)

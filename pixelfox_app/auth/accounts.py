@@ -6,9 +6,9 @@ import re
 
 from tortoise.exceptions import IntegrityError
 
-from .auth import sessions
-from .auth.passwords import hash_password
-from .models import User
+from ..models import User
+from . import sessions
+from .passwords import hash_password
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MIN_PASSWORD_LENGTH = 8

@@ -38,14 +38,14 @@ from pixelfox_protocol.internal import MoveFile, MoveOutcome, MoveSwitch, MoveTi
 from pixelfox_protocol.keys import RedisKeys
 
 from ..appapi import AppAPI, AppError, AppRefused, AppUnavailable
+from ..node_jobs.imagelock import ImageBusy, image_lock
+from ..node_jobs.queue import enqueue
 from ..pools import PoolMapUnavailable, UnknownPool
-from ..worker.imagelock import ImageBusy, image_lock
-from ..worker.queue import enqueue
 from . import files
 from .calls import Refused, TryLater, WrongNode, move_ticket, push
 
 if TYPE_CHECKING:  # the worker's lanes import this module
-    from ..worker.context import NodeContext
+    from ..node_jobs.context import NodeContext
 
 log = logging.getLogger(__name__)
 
