@@ -161,7 +161,7 @@ async def store(
 async def ingest_held(
     node: UploadNode,
     admission: Admission,
-    hold: grant.JtiHold,
+    hold: token_check.JtiHold,
     started: float,
     receive: Callable[[BeforeCommit], Awaitable[IngestResult]],
     *,

@@ -25,7 +25,7 @@ from werkzeug.datastructures import Headers
 from pixelfox_common import imagecheck, ingest
 from pixelfox_protocol.errors import APIError
 
-from .. import grant
+from .. import token_check
 from ..endpoint import admit
 from . import protocol
 from .state import UploadFiles, UploadInfo, token_digest, tus_dir, upload_id
@@ -36,7 +36,7 @@ async def create(
     tus: TusUploads, authorization: str | None, headers: Headers
 ) -> tuple[Found, bool]:
     """The upload this request's token creates, and whether it is new."""
-    token = grant.bearer_token(authorization)
+    token = token_check.bearer_token(authorization)
     existing = await _existing(tus, upload_id(token), token)
     if existing is not None:
         return existing, False
@@ -113,7 +113,7 @@ async def _make(tus: TusUploads, files: UploadFiles, info: UploadInfo) -> None:
         raise
 
 
-async def _held_by(tus: TusUploads, hold: grant.JtiHold) -> bool:
+async def _held_by(tus: TusUploads, hold: token_check.JtiHold) -> bool:
     assert tus.node.redis is not None
     try:
         value = await tus.node.redis.get(hold.key)

@@ -80,7 +80,7 @@ class UploadInfo:
     created: float
     expires: float
     token_sha256: str
-    # The value this upload holds its token's single-use key with (see grant).
+    # The value this upload holds its token's single-use key with (see token_check).
     hold: str
     claims: dict[str, Any]
     filename: str = ""

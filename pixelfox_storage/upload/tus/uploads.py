@@ -10,7 +10,7 @@ upload is (:func:`pixelfox_storage.upload.endpoint.admit`), and every later
 request on it must carry that very token (compared by digest). The token's
 expiry is not looked at again — an upload may be finished with the token that
 created it until the upload's own expiry — and its single-use key is held as
-``busy:tus:<id>`` for the upload's life and spent at the commit (see grant).
+``busy:tus:<id>`` for the upload's life and spent at the commit (see token_check).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pixelfox_common import logs
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.internal import PoolInfo
 
-from .. import grant
+from .. import token_check
 from ..node import UploadNode
 from .digests import Digests
 from .locks import Holder, UploadLocks
@@ -75,7 +75,7 @@ class TusUploads:
 
     def authorize(self, info: UploadInfo, authorization: str | None) -> None:
         """TOKEN_MISSING, or TOKEN_INVALID unless the request carries the upload's own token."""
-        token = grant.bearer_token(authorization)
+        token = token_check.bearer_token(authorization)
         if not hmac.compare_digest(token_digest(token), info.token_sha256):
             raise APIError("TOKEN_INVALID", "This is not the token the upload was created with.")
         claims = info.claims
@@ -86,10 +86,10 @@ class TusUploads:
             image_uuid=claims.get("image_uuid"),
         )
 
-    def token_hold(self, info: UploadInfo) -> grant.JtiHold:
+    def token_hold(self, info: UploadInfo) -> token_check.JtiHold:
         """The upload's hold on its token's single-use key (taken at creation)."""
         assert self.node.redis is not None
-        return grant.JtiHold(
+        return token_check.JtiHold(
             self.node.redis,
             self.node.keys,
             info.upload_claims(),
