@@ -23,10 +23,7 @@ the sweep of cut-off single uploads leaves it alone; :mod:`.expiry` sweeps it.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import dataclasses
-import errno
 import hashlib
 import json
 import logging
@@ -39,18 +36,15 @@ from typing import Any
 
 from pixelfox_common.durable import fsync_dir, makedirs_durable
 from pixelfox_common.ingest.incoming import incoming_dir
-from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.tokens import UploadClaims
 
 from ..outbox import write_durable
+from . import disk
 
 log = logging.getLogger(__name__)
 
 TUS_DIR = "tus"
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
-_FALLOC_FL_KEEP_SIZE = 1
-_libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-_libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
 
 
 def tus_dir(pool_base: Path) -> Path:
@@ -143,7 +137,7 @@ class UploadFiles:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
         fd = os.open(self.data, flags, 0o640)
         try:
-            _allocate(fd, info.length)
+            disk.allocate(fd, info.length)
             os.fsync(fd)
         except BaseException:
             os.close(fd)
@@ -165,22 +159,6 @@ class UploadFiles:
         for path in (self.info, self.data, self.chunk):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-
-
-def _allocate(fd: int, length: int) -> None:
-    if length == 0:
-        return
-    if _libc.fallocate(fd, _FALLOC_FL_KEEP_SIZE, 0, length) == 0:
-        return
-    code = ctypes.get_errno()
-    if code in (errno.ENOSPC, errno.EDQUOT):
-        raise APIError("STORAGE_FULL")
-    if code in (errno.EOPNOTSUPP, errno.ENOSYS):
-        # A filesystem without fallocate: the upload still works, but its space
-        # is only taken as it arrives.
-        log.warning("the pool's filesystem cannot allocate ahead; tus space is not reserved")
-        return
-    raise OSError(code, os.strerror(code))
 
 
 def each_upload(folder: Path) -> Iterator[tuple[UploadFiles, os.stat_result]]:

@@ -19,11 +19,9 @@ import time
 from pixelfox_common.ingest.incoming import FLUSH_BYTES, FLUSH_SECONDS
 from pixelfox_protocol.errors import APIError
 
-log = logging.getLogger(__name__)
+from . import disk
 
-# Flush to the device every so often while a long PATCH arrives, so the final
-# fdatasync before the answer finds little left.
-SYNC_BYTES = 64 * 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 class ChunkSink:
@@ -37,7 +35,6 @@ class ChunkSink:
         self._pending_bytes = 0
         self._flushed_at = time.monotonic()
         self._inflight: asyncio.Future[None] | None = None
-        self._unsynced = 0
         self.received = 0
 
     def add(self, data: bytes) -> None:
@@ -79,15 +76,13 @@ class ChunkSink:
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         for hasher in self._hashers:
             hasher.update(data)
+        start = self._next
         view = memoryview(data)
         while view:
             written = os.pwrite(self._fd, view, self._next)
             self._next += written
             view = view[written:]
-        self._unsynced += len(data)
-        if self._unsynced >= SYNC_BYTES:
-            os.fdatasync(self._fd)
-            self._unsynced = 0
+        disk.start_writeback(self._fd, start, len(data))
 
 
 def _disk_error(exc: OSError) -> APIError:
