@@ -5,11 +5,11 @@ One command, prints a table with ratios:
     .venv/bin/python bench/tus_ingest.py             # ~1 minute
     .venv/bin/python bench/tus_ingest.py --runs 1    # quicker, noisier
 
-What runs (loopback, real processes): a storage service (``pixelfox
-serve-storage``) with a pool in a temp dir, real Redis (own key prefix,
-deleted after) and a tiny "app" that accepts completions (so uploads end in
-201, like production). curl is the client of every row and reads the same
-bytes from the page cache:
+What runs (loopback, real processes): the storage service of
+``bench/upload_ingest.py`` (``pixelfox serve-storage``, a pool in a temp dir,
+real Redis with its own key prefix, a tiny "app" that accepts completions, so
+uploads end in 201 like production), talked to directly. curl is the client
+of every row and reads the same bytes from the page cache:
 
 - single POST: the seed's ``curl -F file=@…`` to ``/api/internal/upload``;
 - tus, 8 MiB chunks: a creation, then one PATCH per 8 MiB on one kept-alive
@@ -35,16 +35,13 @@ code on the payload.
 from __future__ import annotations
 
 import argparse
-import http.server
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -55,18 +52,12 @@ sys.path.insert(0, str(ROOT))
 from bench.harness import (  # noqa: E402
     MB,
     MIB,
-    PIXELFOX,
-    REDIS_URL,
-    Processes,
     cpu_seconds,
     curl,
-    delete_keys,
-    free_port,
     make_payload,
 )
-from bench.upload_ingest import FakeApp  # noqa: E402
+from bench.upload_ingest import Bench  # noqa: E402
 from pixelfox_protocol.internal import TUS_PATH, UPLOAD_PATH  # noqa: E402
-from pixelfox_protocol.tokens import UploadClaims, mint, new_signing_key  # noqa: E402
 from pixelfox_storage.upload.tus.digests import prefix_sha256  # noqa: E402
 
 CHUNK = 8 * MIB
@@ -77,55 +68,22 @@ NO_EXPECT = ["-H", "Expect:"]
 
 
 class Node:
-    """One storage service and what a client needs to upload to it."""
+    """The storage service of ``bench/upload_ingest.py`` (its nginx stay idle here)."""
 
     def __init__(self, work: Path) -> None:
-        self.pool = work / "pool"
-        self.pool.mkdir()
-        self.prefix = f"pfbench-{uuid.uuid4().hex[:8]}"
-        self.private, public = new_signing_key()
-        app_port, port = free_port(), free_port()
-        self.app = http.server.ThreadingHTTPServer(("127.0.0.1", app_port), FakeApp)
-        threading.Thread(target=self.app.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{port}"
-        self.processes = Processes(work / "logs")
-        self.child = self.processes.start(
-            "storage",
-            [*PIXELFOX, "serve-storage", "--bind", f"127.0.0.1:{port}"],
-            {
-                "PIXELFOX_NODE_ID": "s01",
-                "PIXELFOX_NODE_POOLS": f"1={self.pool}",
-                "PIXELFOX_STATE_DIR": str(work / "state"),
-                "PIXELFOX_TOKEN_PUBLIC_KEYS": public,
-                "PIXELFOX_REDIS_URL": REDIS_URL,
-                "PIXELFOX_REDIS_PREFIX": self.prefix,
-                "PIXELFOX_APP_URL": f"http://127.0.0.1:{app_port}",
-                "PIXELFOX_METRICS_BIND": "off",
-            },
-            f"{self.url}/healthz",
-        )
+        self.bench = Bench(work)
+        self.child = self.bench.node
+        self.url = self.bench.upload_url.removesuffix(UPLOAD_PATH)
 
     def close(self) -> None:
-        self.processes.stop_all()
-        self.app.shutdown()
-        delete_keys(self.prefix)
+        self.bench.close()
 
     def token(self, size: int) -> str:
-        claims = UploadClaims(
-            node_id="s01",
-            user_id=1,
-            pool_id=1,
-            session_id=str(uuid.uuid4()),
-            jti=uuid.uuid4().hex,
-            max_size=size,
-            expires_at=int(time.time()) + 3600,
-            image_uuid=str(uuid.uuid4()),
-        )
-        return mint(claims, self.private)
+        return self.bench.token(size)
 
     def clear(self) -> None:
-        shutil.rmtree(self.pool / "original", ignore_errors=True)
-        shutil.rmtree(self.pool / ".incoming" / "tus", ignore_errors=True)
+        self.bench.clear_pool()
+        shutil.rmtree(self.bench.pool / ".incoming" / "tus", ignore_errors=True)
 
 
 def single_post(node: Node, payload: Path, pace: list[str]) -> int:
