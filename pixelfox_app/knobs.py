@@ -39,6 +39,14 @@ KNOBS: dict[str, Knob] = {
         ),
         Knob("max_upload_bytes", 50 * 1024 * 1024, int, "Largest upload in bytes"),
         Knob(
+            "resumable_upload_bytes",
+            8 * 1024 * 1024,
+            int,
+            "Resumable uploads above (bytes)",
+            "The upload page sends larger files resumably (tus), in chunks that survive a cut "
+            "or a reload; smaller ones in one request. 0 = every file.",
+        ),
+        Knob(
             "allowed_types",
             ["image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"],
             list,

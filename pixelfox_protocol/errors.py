@@ -64,6 +64,21 @@ CODES = _codes(
     ErrorCode("MOVE_TARGET_UNAVAILABLE", 409, "The target pool cannot take files now."),
     ErrorCode("MOVE_RUNNING", 409, "The source pool already has a move in progress."),
     ErrorCode("MOVE_STATE", 409, "The move is not in a state that allows this."),
+    # Resumable (tus 1.0) uploads on a node: the protocol's own statuses.
+    ErrorCode("TUS_VERSION_UNSUPPORTED", 412, "This tus version is not supported; send 1.0.0."),
+    ErrorCode("TUS_CONTENT_TYPE", 415, "Send the chunk as application/offset+octet-stream."),
+    ErrorCode("TUS_UPLOAD_NOT_FOUND", 404, "There is no resumable upload at this address."),
+    ErrorCode("TUS_UPLOAD_EXPIRED", 410, "This resumable upload has expired; start a new one."),
+    ErrorCode(
+        "TUS_OFFSET_MISMATCH", 409, "The chunk does not start where the upload stands; ask (HEAD)."
+    ),
+    ErrorCode("TUS_UPLOAD_LOCKED", 423, "Another request is writing this upload; try again."),
+    ErrorCode(
+        "TUS_CHECKSUM_UNSUPPORTED", 400, "This checksum algorithm is not supported (sha1, sha256)."
+    ),
+    ErrorCode(
+        "TUS_CHECKSUM_MISMATCH", 460, "The chunk does not match its checksum; it was discarded."
+    ),
     ErrorCode("UNAVAILABLE", 503, "A service this request needs is not reachable."),
     ErrorCode("INTERNAL", 500, "Something went wrong on our side."),
 )

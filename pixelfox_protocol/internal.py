@@ -35,6 +35,8 @@ MOVE_OUTCOME_PATH = MOVE_IMAGE_PATH + "/outcome"
 # (and scripts) post to it with an upload token the app handed out, never with a
 # node credential; everything else under /api/internal/ is for nodes and the app.
 UPLOAD_PATH = "/api/internal/upload"
+# The same uploads over tus 1.0 (resumable): POST here creates one, at TUS_PATH/<id>.
+TUS_PATH = UPLOAD_PATH + "/tus"
 # Node → node, with a replication grant.
 REPLICATE_PATH = "/api/internal/replicate"
 

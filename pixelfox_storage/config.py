@@ -34,6 +34,12 @@ class StorageSettings:
     # removed; the sweep runs at start-up and then every upload_sweep_seconds.
     upload_temp_max_age: int = 1800
     upload_sweep_seconds: int = 300
+    # Resumable (tus) uploads: an unfinished one lives this long after its creation
+    # (Upload-Expires), holding its token and its disk space, then it is swept.
+    tus_expiry_seconds: int = 24 * 3600
+    # The largest Upload-Length taken at all (Tus-Max-Size); each token allows at
+    # most its own max_size.
+    tus_max_size: int = 4 * 1024**3
     # Shared with this host's nginx, which receives upload bodies into <pool>/.spool/
     # and hands the node the file (see upload.spooled); empty: only streamed uploads.
     spool_secret: str = ""

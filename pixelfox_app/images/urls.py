@@ -18,7 +18,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from pixelfox_protocol import links
-from pixelfox_protocol.internal import UPLOAD_PATH
+from pixelfox_protocol.internal import TUS_PATH, UPLOAD_PATH
 
 from ..config import AppSettings
 from ..models import StoragePool
@@ -84,6 +84,11 @@ def upload_url(pool: StoragePool, settings: AppSettings) -> str:
         return pool.upload_api_url.strip()
     base = pool.public_base_url.strip() or settings.public_domain
     return _origin(base) + UPLOAD_PATH
+
+
+def tus_url(pool: StoragePool, settings: AppSettings) -> str:
+    """The node's resumable (tus) endpoint: beside the upload URL, as the node serves it."""
+    return upload_url(pool, settings).rstrip("/") + TUS_PATH.removeprefix(UPLOAD_PATH)
 
 
 def proxy_upload_url(settings: AppSettings) -> str:

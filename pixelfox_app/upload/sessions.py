@@ -76,6 +76,11 @@ class SessionAnswer(BaseModel):
     max_size: int
     visibility: Visibility = Visibility.PUBLIC
     direct: bool = Field(description="False: upload_url is the app itself (proxy mode)")
+    tus_url: str | None = Field(
+        default=None,
+        description="The node's resumable upload endpoint (tus 1.0, the same token); "
+        "None in proxy mode",
+    )
     node_id: str = Field("", description="The storage node of the pool (to avoid it on a retry)")
     placement: dict[str, Any] | None = Field(
         default=None, description="Why this pool (admins, with explain=1)"
@@ -170,5 +175,6 @@ def answer(session: UploadSession, token: str, direct: bool) -> SessionAnswer:
         max_size=session.max_size,
         visibility=session.visibility,
         direct=direct,
+        tus_url=urls.tus_url(pool, settings) if direct else None,
         node_id=node_of(pool),
     )

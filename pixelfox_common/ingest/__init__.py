@@ -46,7 +46,14 @@ final commit undoes the commit.
 from .form import FormParser, PartSink, form_boundary
 from .incoming import BlockingIncomingFile, IncomingFile, sweep_folder, sweep_incoming
 from .limits import DEFAULT_TYPES, MULTIPART_OVERHEAD, IngestLimits, check_declared_length
-from .receive import ingest_multipart, ingest_raw, is_form_upload, raw_filename, receive
+from .receive import (
+    check_declared_type,
+    ingest_multipart,
+    ingest_raw,
+    is_form_upload,
+    raw_filename,
+    receive,
+)
 from .result import BeforeCommit, IngestResult
 from .upload import PendingFile
 from .written import FollowedPart, WrittenBody
@@ -65,6 +72,7 @@ __all__ = [
     "PendingFile",
     "WrittenBody",
     "check_declared_length",
+    "check_declared_type",
     "form_boundary",
     "ingest_multipart",
     "ingest_raw",

@@ -99,6 +99,16 @@ async def receive(
     )
 
 
+def check_declared_type(content_type: str, limits: IngestLimits) -> None:
+    """UNSUPPORTED_TYPE before reading, when a raw body's declared type already says so."""
+    declared = content_type.split(";", 1)[0].strip().lower()
+    if declared and declared != "application/octet-stream":
+        if "svg" in declared or "xml" in declared:
+            raise APIError("UNSUPPORTED_TYPE", "SVG and XML files are not accepted.")
+        if declared not in limits.allowed_types:
+            raise APIError("UNSUPPORTED_TYPE", details={"content_type": declared})
+
+
 async def ingest_raw(
     body: AsyncIterable[bytes] | WrittenBody,
     *,
@@ -113,12 +123,7 @@ async def ingest_raw(
     private: bool = False,
 ) -> IngestResult:
     """Ingest a raw body (the whole body is the image). See the module docstring."""
-    declared = content_type.split(";", 1)[0].strip().lower()
-    if declared and declared != "application/octet-stream":
-        if "svg" in declared or "xml" in declared:
-            raise APIError("UNSUPPORTED_TYPE", "SVG and XML files are not accepted.")
-        if declared not in limits.allowed_types:
-            raise APIError("UNSUPPORTED_TYPE", details={"content_type": declared})
+    check_declared_type(content_type, limits)
     check_declared_length(content_length, limits, multipart=False)
     if isinstance(body, WrittenBody) and body.device != pool_base.stat().st_dev:
         body = body.chunks()  # another filesystem: no link possible, stream it over

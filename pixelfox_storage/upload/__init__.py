@@ -5,6 +5,7 @@
   (storage hosts; its nginx spool); the node checks the token before and takes
   the file after, on a blueprint of its own (``spooled.blueprint``, registered
   by the app factory);
+- :mod:`.tus` — the same uploads, resumable (tus 1.0): ``/api/internal/upload/tus``;
 - :mod:`.grant` — the Ed25519 upload token and its single use in Redis;
 - :mod:`.completion` — reporting a stored file to the app; :mod:`.outbox` — when the
   app is away;
@@ -23,7 +24,7 @@ from quart import Quart
 from pixelfox_common import streambody
 
 from ..config import StorageSettings
-from . import background
+from . import background, tus
 from .endpoint import blueprint
 from .node import UploadNode
 
@@ -45,6 +46,9 @@ def install(app: Quart, settings: StorageSettings) -> UploadNode:
     async def _start_uploads() -> None:
         await node.open(app.extensions["redis"])
         background.start(node)
+
+    # The same uploads, resumable (tus); its sweep starts once the pools are known.
+    tus.install(app, node)
 
     @app.after_serving
     async def _stop_uploads() -> None:

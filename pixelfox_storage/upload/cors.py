@@ -23,17 +23,25 @@ def allowed_origins(setting: str) -> frozenset[str]:
     return frozenset(o.strip().rstrip("/") for o in setting.split(",") if o.strip())
 
 
-def apply(response: Response, request: Request, origins: frozenset[str]) -> Response:
+def apply(
+    response: Response,
+    request: Request,
+    origins: frozenset[str],
+    *,
+    methods: str = ALLOWED_METHODS,
+    headers: str = ALLOWED_HEADERS,
+    exposed: str = EXPOSED_HEADERS,
+) -> Response:
     """Add CORS headers to ``response`` when the request's origin is allowed."""
     response.vary.add("Origin")
     origin = request.headers.get("Origin", "")
     if not origin or origin not in origins:
         return response
     response.headers["Access-Control-Allow-Origin"] = origin
-    response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+    response.headers["Access-Control-Expose-Headers"] = exposed
     if request.method == "OPTIONS":
-        response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
-        response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+        response.headers["Access-Control-Allow-Methods"] = methods
+        response.headers["Access-Control-Allow-Headers"] = headers
         response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
     return response
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from quart import Blueprint, Response, g, jsonify, request
 from quart_schema import document_response, security_scheme
 
 from pixelfox_common import ingest, logs, metrics, streambody
-from pixelfox_common.ingest import IngestResult, WrittenBody
+from pixelfox_common.ingest import BeforeCommit, IngestResult, WrittenBody
 from pixelfox_common.web import public_api, raises
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.internal import UPLOAD_PATH, PoolInfo, UploadCompletion, UploadResult
@@ -139,6 +140,41 @@ async def store(
     assert node.redis is not None
     hold = token_check.JtiHold(node.redis, node.keys, claims)
     await hold.take()
+
+    def receive(before_commit: BeforeCommit) -> Awaitable[IngestResult]:
+        return ingest.receive(
+            request,
+            pool_base=Path(admission.pool.base_path),
+            image_uuid=claims.image_uuid,
+            limits=admission.limits,
+            private=claims.private,
+            before_commit=before_commit,
+            written=written,
+        )
+
+    # Where the bytes came from: the request itself, or a file nginx spooled.
+    source = "streamed" if written is None else "spooled"
+    body, status = await ingest_held(node, admission, hold, started, receive, source=source)
+    return jsonify(body), status
+
+
+async def ingest_held(
+    node: UploadNode,
+    admission: Admission,
+    hold: token_check.JtiHold,
+    started: float,
+    receive: Callable[[BeforeCommit], Awaitable[IngestResult]],
+    *,
+    source: str,
+) -> tuple[dict[str, Any], int]:
+    """Ingest with the token held by ``hold``; the answer's body and status (201 or 202).
+
+    ``receive(before_commit)`` runs the ingest. The outbox record is written
+    ahead of the commit, the app hears of the file, and the token is spent —
+    or, when nothing was stored, given back. Also the end of a resumable upload
+    (``upload.tus``), whose hold has lasted since the upload was created.
+    """
+    claims = admission.claims
     request_id: str = g.request_id
     queued: list[Path] = []
 
@@ -158,15 +194,7 @@ async def store(
 
     try:
         with metrics.upload_in_flight():
-            result = await ingest.receive(
-                request,
-                pool_base=Path(admission.pool.base_path),
-                image_uuid=claims.image_uuid,
-                limits=admission.limits,
-                private=claims.private,
-                before_commit=write_ahead,
-                written=written,
-            )
+            result = await receive(write_ahead)
     except BaseException as exc:
         # Not stored: the token may be tried again (see grant). Shielded from our
         # own cancellation (client gone) by running as a kept task.
@@ -193,8 +221,8 @@ async def store(
             "user_id": claims.user_id,
             "image_uuid": claims.image_uuid,
             "bytes": result.size,
-            # Where the bytes came from: the request itself, or a file nginx spooled.
-            "body": "streamed" if written is None else "spooled",
+            # streamed, spooled (nginx wrote it to disk first) or tus (resumable).
+            "body": source,
             # Hashed (and parsed) while nginx wrote it: see upload.spooled.follower.
             "followed": result.followed,
             "form": "multipart" if admission.multipart else "raw",
@@ -206,7 +234,7 @@ async def store(
             "mb_per_s": round(result.size / 1e6 / seconds, 1) if seconds > 0 else None,
         },
     )
-    return jsonify(body), status
+    return body, status
 
 
 def _completion(claims: UploadClaims, result: IngestResult) -> UploadCompletion:

@@ -5,6 +5,9 @@ Single use is a Redis key per token id (``RedisKeys.token_jti``), taken with
 where the upload stands:
 
 - ``busy:<nonce>`` while this node receives the body;
+- ``busy:tus:<upload id>`` for the life of a resumable upload the token
+  created (``pixelfox_storage.upload.tus``), which may span many requests and
+  outlive the token itself;
 - ``used:<image_uuid>`` once the file is committed — from then on the token
   is spent for good (TOKEN_USED), whatever the app answers.
 
@@ -64,11 +67,22 @@ def verify(
 class JtiHold:
     """This request's claim on a token id."""
 
-    def __init__(self, redis: Redis, keys: RedisKeys, claims: tokens.UploadClaims) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: RedisKeys,
+        claims: tokens.UploadClaims,
+        *,
+        value: str | None = None,
+        until: float | None = None,
+    ) -> None:
+        """``value`` names a holder that outlives one request (a resumable upload), ``until``
+        the Unix time the key must last to at least, beyond the token's own expiry."""
         self.redis = redis
         self.key = keys.token_jti(claims.jti)
-        self.ttl = max(1, claims.expires_at - int(time.time()) + JTI_LEEWAY)
-        self.value = f"busy:{secrets.token_hex(8)}"
+        keep_until = max(claims.expires_at, int(until or 0))
+        self.ttl = max(1, keep_until - int(time.time()) + JTI_LEEWAY)
+        self.value = value or f"busy:{secrets.token_hex(8)}"
 
     async def take(self) -> None:
         """TOKEN_USED when another request holds or spent this token."""

@@ -27,6 +27,7 @@ async def test_logged_in_browser_gets_the_pools_upload_url_and_a_session(app_ser
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["upload_url"] == "http://s01.pixelfox.test/api/internal/upload"
+    assert body["tus_url"] == "http://s01.pixelfox.test/api/internal/upload/tus"
     assert body["pool_id"] == pool.id
     assert body["direct"] is True
     assert abs(body["expires_at"] - (time.time() + 15 * 60)) < 60
@@ -247,6 +248,7 @@ async def test_with_direct_upload_off_the_session_points_at_the_app_and_a_local_
         body = (await client.post("/api/v1/upload/sessions", json=JPEG)).json()
     assert body["upload_url"] == f"{app_server.url}/api/v1/upload"
     assert body["direct"] is False
+    assert body["tus_url"] is None  # the app itself takes no resumable uploads
     assert body["pool_id"] == local.id
 
 

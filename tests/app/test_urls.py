@@ -102,3 +102,5 @@ def test_upload_url_falls_back_like_the_seeds_runtime_defaults(
     pool_fields: dict[str, object], expected: str
 ):
     assert urls.upload_url(_pool(**pool_fields), _settings()) == expected
+    # Resumable uploads (tus) are taken beside it, on the same node.
+    assert urls.tus_url(_pool(**pool_fields), _settings()) == expected + "/tus"

@@ -58,6 +58,15 @@
       MOVE_TARGET_UNAVAILABLE: { text: "The target pool cannot take files now.", retry: false },
       REPLICATION_DENIED: { text: "A storage node refused a copy without a valid permission.", retry: false },
       REPLICATION_FORBIDDEN: { text: "A storage node refused a copy it was not permitted.", retry: false },
+      // Resumable uploads (tus): the client inside Uppy handles most of these itself.
+      TUS_UPLOAD_NOT_FOUND: { text: "The storage node no longer has this upload; starting it again.", retry: true, renew: true },
+      TUS_UPLOAD_EXPIRED: { text: "The unfinished upload expired; starting it again.", retry: true, renew: true },
+      TUS_OFFSET_MISMATCH: { text: "The upload and the storage node disagreed on where it stood.", retry: true },
+      TUS_UPLOAD_LOCKED: { text: "The storage node is still busy with this upload. Please retry.", retry: true },
+      TUS_CHECKSUM_MISMATCH: { text: "A part of the file changed on the way.", retry: true },
+      TUS_CHECKSUM_UNSUPPORTED: { text: "The storage node does not know this checksum.", retry: false },
+      TUS_VERSION_UNSUPPORTED: { text: "The storage node speaks another version of the resumable protocol.", retry: false },
+      TUS_CONTENT_TYPE: { text: "The storage node refused how a part of the file was sent.", retry: false },
       NETWORK: { text: "The connection was interrupted.", retry: true },
       PROCESSING_FAILED: { text: "The image was stored but could not be processed.", retry: false }
     };

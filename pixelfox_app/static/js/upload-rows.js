@@ -106,8 +106,9 @@
       }
     }
 
-    function startProgress(id) {
-      speeds[id] = { t: performance.now(), bytes: 0, rate: 0 };
+    // from: bytes already there (a resumed upload), so its speed counts only what it sends.
+    function startProgress(id, from) {
+      speeds[id] = { t: performance.now(), bytes: from || 0, rate: 0 };
     }
 
     function progress(id, sent, total) {

@@ -64,9 +64,29 @@
       // The proxy is the app itself: the browser's cookies ride along, so the
       // app wants this page's CSRF token too. A node never sees it.
       if (mode === "proxy") headers["X-CSRF-Token"] = csrfToken;
-      var target = { route: mode, node: body.node_id || "", url: body.upload_url, headers: headers };
+      var target = {
+        route: mode, node: body.node_id || "", url: body.upload_url, headers: headers,
+        // Resumable uploads (upload-tus.js): the node's tus endpoint, and what to remember.
+        tusUrl: body.tus_url || null, imageUuid: body.image_uuid
+      };
       targets[file.id] = target;
       return target;
+    }
+
+    // A session kept from before (a resumable upload the page remembered): no new one.
+    function adopt(fileId, target) {
+      targets[fileId] = target;
+      setMode(target.route);
+      return target;
+    }
+
+    // A failed tus request (tus-js-client's error, or Uppy's network error around it).
+    function tusError(error) {
+      var answer = (error && (error.originalResponse || (error.cause && error.cause.originalResponse))) || null;
+      if (!answer) return apiError(0, null, null);
+      var body = null;
+      try { body = JSON.parse(answer.getBody()); } catch (e) { body = null; }
+      return apiError(answer.getStatus(), body, answer.getHeader("Retry-After"));
     }
 
     function avoidNode(fileId, target, code) {
@@ -111,11 +131,13 @@
     return {
       mode: function () { return mode; },
       resolve: resolve,
+      adopt: adopt,
       target: function (fileId) { return targets[fileId]; },
       decide: decide,
       // The user pressed Retry: a fresh allowance of quiet retries.
       reset: function (fileId) { attempts[fileId] = 0; },
-      httpError: xhrError
+      httpError: xhrError,
+      tusError: tusError
     };
   };
 })();

@@ -5,6 +5,7 @@
 //   upload-sessions.js  where each file goes, and what to do when it fails
 //   upload-status.js    following an image through "processing"
 //   upload-errors.js    every stable error code as a sentence
+//   upload-tus.js       large files, resumably (tus): their own Uppy with the tus plugin
 (function () {
   "use strict";
 
@@ -34,10 +35,25 @@
   // ---------------------------------------------------------------- uppy
 
   var Uppy = window.Uppy.Uppy;
+  var single = {};  // file ids handed back from the resumable route (proxy mode meanwhile)
   var uppy = new Uppy({
     autoProceed: true,
     allowMultipleUploadBatches: true,
-    restrictions: { maxFileSize: config.maxBytes, allowedFileTypes: config.allowedTypes }
+    restrictions: { maxFileSize: config.maxBytes, allowedFileTypes: config.allowedTypes },
+    // Large files take the resumable route (upload-tus.js); the rest one request each.
+    onBeforeFileAdded: function (file) {
+      if (single[file.id] || !tus.wants(file)) return true;
+      tus.take(file);
+      return false;
+    }
+  });
+  var tus = window.pixelfoxUploadTus(config, sessions, rows, {
+    added: showAdded,
+    failed: failed,
+    handOver: function (id, file) {
+      single[id] = true;
+      uppy.addFile(file);
+    }
   });
 
   uppy.use(window.Uppy.XHRUpload, {
@@ -74,15 +90,20 @@
 
   uppy.use(window.Uppy.DropTarget, { target: document.body });
 
-  uppy.on("file-added", function (file) {
+  function showAdded(file) {
+    if (rows.row(file.id)) return;  // handed over between the routes: it has its row
     rows.make(file.id, file.name, file.size);
     if (file.type && file.type.indexOf("image/") === 0 && file.size < 25 * 1024 * 1024) {
       rows.setThumb(file.id, URL.createObjectURL(file.data), false);
     }
     rows.setState(file.id, "queued", "Waiting…");
-  });
+  }
 
-  uppy.on("restriction-failed", function (file, error) {
+  uppy.on("file-added", showAdded);
+
+  function refused(file, error) {
+    // Not a refusal: onBeforeFileAdded sent the file the resumable way.
+    if (error && error.isUserFacing === false) return;
     var name = (file && file.name) || "file";
     var bytes = file && (file.size != null ? file.size : file.data && file.data.size);
     var id = "refused-" + Math.random().toString(36).slice(2);
@@ -93,40 +114,59 @@
       : "Not an image we accept. Allowed: " + messages.typeList() + ".";
     rows.setState(id, "error", text, { code: code, retry: false });
     rows.row(id).querySelector(".remove").dataset.refused = "1";
-  });
+  }
 
-  uppy.on("upload-start", function (files) {
+  function started(files) {
     files.forEach(function (file) {
       rows.startProgress(file.id);
       rows.setState(file.id, "uploading", "");
     });
-  });
+  }
 
-  uppy.on("upload-progress", function (file, progress) {
+  function progressed(file, progress) {
+    if (!file) return;
     rows.progress(file.id, progress.bytesUploaded, progress.bytesTotal);
-  });
+    var note = tus.progressNote(file.id, (100 * progress.bytesUploaded) / progress.bytesTotal);
+    if (note) rows.setMessage(file.id, note);
+  }
 
-  uppy.on("upload-success", function (file, response) {
-    var body = (response && response.body) || {};
+  function stored(file, body) {
     var row = rows.row(file.id);
     if (row && body.view_url) row.dataset.viewUrl = body.view_url;
     rows.setState(file.id, "processing", "Processing: making thumbnails and variants…");
     if (body.image_uuid) follow(file.id, body.image_uuid, body.status_url);
-  });
+  }
 
-  uppy.on("upload-error", function (file, error) {
-    if (!file) return;
-    var next = sessions.decide(file.id, error);
+  // Go again: a resumable file with a new session, any other by Uppy's retry.
+  function retry(id) {
+    if (tus.has(id)) tus.retry(id); else uppy.retryUpload(id);
+  }
+
+  function failed(id, error) {
+    var next = sessions.decide(id, error);
     if (next.again != null) {
-      rows.setState(file.id, "queued", next.message);
-      setTimeout(function () { uppy.retryUpload(file.id); }, next.again);
+      rows.setState(id, "queued", next.message);
+      setTimeout(function () { retry(id); }, next.again);
     } else if (next.wait != null) {
-      countdown(file.id, next.wait, next.code);
+      countdown(id, next.wait, next.code);
     } else {
-      rows.setState(file.id, "error", next.fail, { code: next.code, retry: next.retry });
-      rows.dropPreview(file.id);
+      rows.setState(id, "error", next.fail, { code: next.code, retry: next.retry });
+      rows.dropPreview(id);
     }
+  }
+
+  [uppy, tus.uppy].forEach(function (instance) {
+    instance.on("restriction-failed", refused);
+    instance.on("upload-start", started);
+    instance.on("upload-progress", progressed);
   });
+  uppy.on("upload-success", function (file, response) { stored(file, (response && response.body) || {}); });
+  uppy.on("upload-error", function (file, error) { if (file) failed(file.id, error); });
+  tus.uppy.on("upload-success", function (file, response) {
+    stored(file, tus.answer(file, response));
+    tus.done(file.id);
+  });
+  tus.uppy.on("upload-error", function (file, error) { if (file) failed(file.id, sessions.tusError(error)); });
 
   function countdown(id, wait, code) {
     var left = Math.max(1, Math.ceil(wait));
@@ -134,7 +174,7 @@
       var row = rows.row(id);
       if (!row || row.dataset.state !== "waiting") return;
       if (left <= 0) {
-        uppy.retryUpload(id);
+        retry(id);
         return;
       }
       rows.setMessage(id, "Too many uploads: trying again in " + format.seconds(left) + ".");
@@ -182,13 +222,21 @@
     if (event.target.closest(".retry")) {
       sessions.reset(id);
       rows.setState(id, "queued", "Retrying…");
-      uppy.retryUpload(id);
+      retry(id);
     } else if (event.target.closest(".remove")) {
+      // A resumable upload removed is terminated on its node, its space given back.
+      if (tus.uppy.getFile(id)) tus.uppy.removeFile(id);
+      if (tus.has(id)) tus.done(id);
       if (uppy.getFile(id)) uppy.removeFile(id);
       rows.remove(id);
     }
   });
 
   showMode(sessions.mode());
+  var cut = tus.leftOver().length;
+  if (cut) {
+    modeLabel.textContent += " · " + cut + (cut === 1 ? " upload was" : " uploads were") +
+      " cut off: choose the same file" + (cut === 1 ? "" : "s") + " again to resume.";
+  }
   window.pixelfoxUppy = uppy;
 })();

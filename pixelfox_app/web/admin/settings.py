@@ -15,7 +15,17 @@ from .pool_form import human_size, parse_size
 
 # Knobs shown together, in this order; a knob missing here still shows under "Other".
 GROUPS = (
-    ("Uploads", ("direct_upload", "max_upload_bytes", "allowed_types", "max_pixels", "max_frames")),
+    (
+        "Uploads",
+        (
+            "direct_upload",
+            "max_upload_bytes",
+            "resumable_upload_bytes",
+            "allowed_types",
+            "max_pixels",
+            "max_frames",
+        ),
+    ),
     ("Rate limits", ("upload_rate_limit_per_minute", "upload_user_rate_limit_per_minute")),
     ("Placement and replication", ("placement_strategy", "replication_require_checksum")),
 )

@@ -28,6 +28,8 @@ async def upload_config() -> dict[str, object]:
     return {
         "direct": bool(values["direct_upload"]),
         "maxBytes": int(values["max_upload_bytes"]),
+        # Larger files go resumably over tus to the node's tus_url (upload-tus.js).
+        "resumableBytes": int(values["resumable_upload_bytes"]),
         "allowedTypes": list(values["allowed_types"]),
         "sessionUrl": SESSIONS_PATH,
         "proxyUrl": urls.PROXY_UPLOAD_PATH,
