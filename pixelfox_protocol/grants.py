@@ -19,7 +19,8 @@ Claims (kept small):
 - ``pool_id``: the target pool;
 - ``mv``: the move id; ``img``: the image uuid (logs, and the layout check);
 - ``f``: the files, each ``[path, size, sha256]`` (pool-relative, layout paths);
-- ``max``: the cumulative byte cap, the sum of the files' sizes;
+- ``max``: the cumulative byte cap over all writes with the grant, at most
+  the sum of the files' sizes (the app mints the sum);
 - ``jti``: the grant's id, the key of the target's ledger of files written;
 - ``iss``, ``iat``, ``nbf``, ``exp``.
 """
@@ -64,10 +65,13 @@ class ReplicationGrant:
     files: tuple[GrantedFile, ...]
     jti: str = field(default_factory=lambda: secrets.token_hex(16))
     expires: int = 0  # set by verify (the ``exp`` claim)
+    # The byte cap when below the files' sum (the app mints the sum).
+    cap: int | None = None
 
     @property
     def max_bytes(self) -> int:
-        return sum(f.size for f in self.files)
+        total = sum(f.size for f in self.files)
+        return total if self.cap is None else min(self.cap, total)
 
     def file(self, pool_id: int, path: str) -> GrantedFile:
         """The granted file at ``path`` in ``pool_id``; REPLICATION_FORBIDDEN otherwise."""
@@ -139,12 +143,13 @@ def verify(
             files=files,
             jti=str(payload["jti"]),
             expires=int(payload["exp"]),
+            cap=int(payload["max"]),
         )
     except (TypeError, ValueError) as exc:
         raise APIError("REPLICATION_DENIED") from exc
     # Signed by the app, and still checked here: a grant never covers a non-layout
     # file, whatever minted it.
     check_files(grant.image_uuid, grant.files)
-    if int(payload["max"]) != grant.max_bytes or not grant.jti:
+    if int(payload["max"]) > sum(f.size for f in files) or not grant.jti:
         raise APIError("REPLICATION_DENIED")
     return grant
