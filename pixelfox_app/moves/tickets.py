@@ -106,8 +106,8 @@ async def grant(
     Only for the node that holds the move's source pool (POOL_NOT_ON_NODE), while
     the move runs (MOVE_NOT_RUNNING), for an image on the source pool
     (MOVE_ITEM_UNKNOWN), and only for the image's own files as its rows and the
-    layout name them (MOVE_FILE_UNKNOWN), the original as the upload recorded it
-    (CHECKSUM_MISMATCH).
+    layout name them, of the rows' sizes (MOVE_FILE_UNKNOWN), the original with
+    the upload's SHA-256 (CHECKSUM_MISMATCH).
     """
     move = await _own_move(node, move_id)
     if move.state != MoveState.RUNNING:
@@ -122,13 +122,15 @@ async def grant(
         raise APIError("BAD_REQUEST", "Source and target are on this node: copy, no grant.")
     if not settings.token_signing_key.strip():
         raise APIError("UNAVAILABLE", "Moves to other nodes need the app's signing key.")
-    own = {image.path} | set(
-        await ImageVariant.filter(image_id=image.id).values_list("path", flat=True)
-    )
+    # Path → size as the rows know them: a listed file must be one, of that size
+    # (so a node cannot grow the grant's byte cap past what its image holds).
+    own = {image.path: image.size}
+    for variant in await ImageVariant.filter(image_id=image.id):
+        own[variant.path] = variant.size
     listed = {f.path: f for f in request.files}
     for file in request.files:
-        if file.path not in own or not file.sha256:
-            raise APIError("MOVE_FILE_UNKNOWN", details={"path": file.path})
+        if own.get(file.path) != file.size or not file.sha256:
+            raise APIError("MOVE_FILE_UNKNOWN", details={"path": file.path, "size": file.size})
     original = listed.get(image.path)
     if original is None or len(listed) != len(request.files):
         raise APIError("MOVE_FILE_UNKNOWN", "List the original once, and each variant once.")

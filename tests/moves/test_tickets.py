@@ -138,7 +138,9 @@ async def test_no_grant_for_files_that_are_not_the_images_own(held: Held):
     other_variant = _files(other)[1]
     traversal = {**own[1], "path": f"{day_folder}/../../../../{stored.uuid}_w16.webp"}
 
-    for files in ([*own, html], [*own, other_variant], [*own, traversal], own[1:]):
+    inflated = [own[0], {**own[1], "size": 1 << 30}, *own[2:]]  # a bigger cap, same path
+
+    for files in ([*own, html], [*own, other_variant], [*own, traversal], own[1:], inflated):
         answer = _ask(held.stack, held.move_id, stored.id, files)
         assert _code(answer) == (422, "MOVE_FILE_UNKNOWN"), files
 
