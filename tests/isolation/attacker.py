@@ -10,10 +10,12 @@ prints one JSON answer:
   ``{"error": message}`` per command. An argument ``{"pickle": "<shell
   command>"}`` is replaced by a pickle that runs the command when unpickled:
   arq's default serializer would execute it.
-- ``{"http": {"method", "url", "as_node", "json", "content", "headers"}}``: one
-  request; ``as_node`` names whose node id goes into the node authorization
-  header, always with this node's own credential. The answer is the status
-  and the body.
+- ``{"http": {"method", "url", "as_node", "json", "content", "content_file",
+  "extra_bytes", "params", "headers"}}``: one request; ``as_node`` names whose
+  node id goes into the node authorization header, always with this node's own
+  credential (a ``headers`` Authorization replaces it); ``content_file`` sends
+  a file of this node's disk, with ``extra_bytes`` more bytes after it. The
+  answer is the status and the body.
 """
 
 from __future__ import annotations
@@ -67,12 +69,19 @@ def run_http(order: dict[str, Any]) -> dict[str, Any]:
     headers = {"Authorization": f"Node {node}:{credential}", **order.get("headers", {})}
     if order.get("no_auth"):
         headers.pop("Authorization")
+    content: bytes | None = None
+    if "content_file" in order:
+        with open(order["content_file"], "rb") as file:
+            content = file.read() + b"x" * int(order.get("extra_bytes", 0))
+    elif "content" in order:
+        content = order["content"].encode("latin-1")
     response = httpx.request(
         order["method"],
         order["url"],
         headers=headers,
+        params=order.get("params"),
         json=order.get("json"),
-        content=order.get("content", "").encode("latin-1") if "content" in order else None,
+        content=content,
         verify=_verify(),
         timeout=30,
     )

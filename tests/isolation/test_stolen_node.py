@@ -15,13 +15,22 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from pixelfox_protocol import links
-from pixelfox_protocol.internal import HEARTBEAT_PATH, UPLOAD_COMPLETE_PATH, VARIANTS_PATH
+from pixelfox_protocol.internal import (
+    HEARTBEAT_PATH,
+    MOVE_GRANT_PATH,
+    MOVE_IMAGE_PATH,
+    UPLOAD_COMPLETE_PATH,
+    VARIANTS_PATH,
+)
 from pixelfox_protocol.keys import RedisKeys
 from tests.isolation.conftest import REDIS_PREFIX, Image, Installation, StolenNode
 
@@ -268,3 +277,168 @@ def test_nothing_on_s02s_disk_opens_the_app_or_another_node(installation: Instal
     assert scanned > 100, "s02's disk looks empty: was it built?"
     assert any(name.startswith("pixelfox_token_signing_key") for name in wanted), wanted
     assert not found, found
+
+
+# Replication: s02 takes part in a move out of its own pool, as an operator may
+# start one, and uses its grant against s01. Its own worker is stopped first, so
+# the move stays running and every push below is the attacker's own.
+
+_LOOK_UP = """
+import asyncio, json, sys
+from pixelfox_app.config import AppSettings
+from pixelfox_app.db import close_db, init_db
+from pixelfox_app.models import Image, StoragePool
+
+async def main():
+    await init_db(AppSettings.from_env().effective_database_url)
+    try:
+        images = {str(i.uuid): i.id for i in await Image.filter(uuid__in=sys.argv[1:])}
+        pools = {p.id: p.base_path for p in await StoragePool.all()}
+        print(json.dumps({"images": images, "pools": pools}))
+    finally:
+        await close_db()
+
+asyncio.run(main())
+"""
+
+
+@dataclass
+class MoveUnderAttack:
+    move_id: int
+    image_ids: dict[str, int]  # by image uuid
+    pool_roots: dict[int, str]
+    moved: Image  # on s02, an item of the move
+    other: Image  # on s02 too, another item
+    ticket: dict[str, Any]
+
+    def grant_url(self, app_url: str, image_id: int) -> str:
+        return app_url + MOVE_GRANT_PATH.format(move_id=self.move_id, image_id=image_id)
+
+    def files(self) -> list[dict[str, Any]]:
+        return [self.ticket["original"], *self.ticket["variants"]]
+
+
+def _admin(installation: Installation, method: str, path: str, body: Any = None) -> Any:
+    args = ["-X", method, "-H", f"Authorization: Bearer {installation.client.api_token}"]
+    if body is not None:
+        args += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
+    status, text = installation.client.curl(*args, f"{installation.client.app_origin}{path}")
+    assert status < 300, (path, status, text)
+    return json.loads(text)
+
+
+@pytest.fixture(scope="module")
+def move(
+    installation: Installation, stolen: StolenNode, images: dict[str, Image], jpeg: Path
+) -> Iterator[MoveUnderAttack]:
+    other = installation.upload(jpeg, "s02")
+    worker = "/etc/init.d/pixelfox-worker@s02"
+    installation.lab.run("s02", [worker, "stop"])
+    move_id = 0
+    try:
+        source, target = (int(images[n].token_claims["pool_id"]) for n in ("s02", "s01"))
+        move_id = int(
+            _admin(
+                installation,
+                "POST",
+                "/api/v1/admin/moves",
+                {"source": str(source), "target": str(target)},
+            )["id"]
+        )
+        deadline = time.monotonic() + 60
+        while _admin(installation, "GET", f"/api/v1/admin/moves/{move_id}")["state"] != "running":
+            assert time.monotonic() < deadline, "the move never ran"
+            time.sleep(1)
+        uuids = [images["s02"].image_uuid, other.image_uuid, images["s01"].image_uuid]
+        found = json.loads(installation.app_python(_LOOK_UP, *uuids))
+        image_ids = {u: int(i) for u, i in found["images"].items()}
+        url = stolen.app_url + MOVE_IMAGE_PATH.format(
+            move_id=move_id, image_id=image_ids[images["s02"].image_uuid]
+        )
+        status, ticket = stolen.http("GET", url)
+        assert status == 200, ticket
+        pools = {int(p): root for p, root in found["pools"].items()}
+        yield MoveUnderAttack(move_id, image_ids, pools, images["s02"], other, ticket)
+    finally:
+        if move_id:
+            _admin(installation, "POST", f"/api/v1/admin/moves/{move_id}/cancel")
+        installation.lab.run("s02", [worker, "start"])
+
+
+def test_s02_gets_no_grant_for_files_or_images_outside_its_move(
+    stolen: StolenNode, images: dict[str, Image], move: MoveUnderAttack
+) -> None:
+    own_id = move.image_ids[move.moved.image_uuid]
+    original = move.ticket["original"]["path"]
+    html = {"path": str(Path(original.replace("original/", "variants/", 1)).with_suffix(".html")),
+            "size": 30, "sha256": "0" * 64}  # fmt: skip
+    status, body = stolen.http(
+        "POST", move.grant_url(stolen.app_url, own_id), json={"files": [*move.files(), html]}
+    )
+    assert (status, body["error"]["code"]) == (422, "MOVE_FILE_UNKNOWN"), body
+    # An image of s01's pool is no item of a move out of s02's.
+    s01_id = move.image_ids[images["s01"].image_uuid]
+    status, body = stolen.http(
+        "POST", move.grant_url(stolen.app_url, s01_id), json={"files": move.files()}
+    )
+    assert (status, body["error"]["code"]) == (409, "MOVE_ITEM_UNKNOWN"), body
+
+
+def test_a_grant_writes_only_its_own_files_once_and_no_more_bytes(
+    installation: Installation, stolen: StolenNode, move: MoveUnderAttack
+) -> None:
+    own_id = move.image_ids[move.moved.image_uuid]
+    status, granted = stolen.http(
+        "POST", move.grant_url(stolen.app_url, own_id), json={"files": move.files()}
+    )
+    assert status == 200, granted
+    source_root = move.pool_roots[int(move.ticket["source_pool_id"])]
+    target_root = move.pool_roots[int(move.ticket["target_pool_id"])]
+    target_pool = int(move.ticket["target_pool_id"])
+
+    def push(file: dict[str, Any], content_file: str, **order: Any) -> tuple[int, str]:
+        params = {"pool_id": target_pool, "path": file["path"], "size": file["size"],
+                  "sha256": file["sha256"]}  # fmt: skip
+        status, body = stolen.http(
+            "PUT", move.ticket["replicate_url"], params=params, content_file=content_file,
+            headers={"Authorization": f"Bearer {granted['grant']}",
+                     "Content-Type": "application/octet-stream"},
+            **order,
+        )  # fmt: skip
+        return status, body.get("error", {}).get("code", "")
+
+    original = move.ticket["original"]
+    own_file = f"{source_root}/{original['path']}"
+    # Another image's original, with its true size and hash: not in the grant.
+    other_status, other_ticket = stolen.http(
+        "GET",
+        stolen.app_url + MOVE_IMAGE_PATH.format(
+            move_id=move.move_id, image_id=move.image_ids[move.other.image_uuid]
+        ),
+    )  # fmt: skip
+    assert other_status == 200, other_ticket
+    other = other_ticket["original"]
+    assert push(other, f"{source_root}/{other['path']}") == (403, "REPLICATION_FORBIDDEN")
+    # An .html file beside the variants: no path of the layout at all.
+    html = dict(original, path=str(Path(original["path"].replace("original/", "variants/", 1))
+                                   .with_suffix(".html")))  # fmt: skip
+    assert push(html, own_file) == (400, "BAD_REQUEST")
+    # The granted file with more bytes than granted.
+    assert push(original, own_file, extra_bytes=4096) == (413, "FILE_TOO_LARGE")
+    # The granted file itself: once, not twice.
+    assert push(original, own_file) == (201, "")
+    assert push(original, own_file) == (409, "REPLICATION_USED")
+    for refused in (other["path"], html["path"]):
+        found = installation.lab.run("s01", ["test", "-e", f"{target_root}/{refused}"], check=False)
+        assert found.returncode != 0, f"{refused} was written on s01"
+
+
+def test_no_grant_once_the_move_is_paused(
+    installation: Installation, stolen: StolenNode, move: MoveUnderAttack
+) -> None:
+    _admin(installation, "POST", f"/api/v1/admin/moves/{move.move_id}/pause")
+    own_id = move.image_ids[move.moved.image_uuid]
+    status, body = stolen.http(
+        "POST", move.grant_url(stolen.app_url, own_id), json={"files": move.files()}
+    )
+    assert (status, body["error"]["code"]) == (409, "MOVE_NOT_RUNNING"), body
