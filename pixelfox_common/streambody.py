@@ -159,7 +159,7 @@ def install(app: Quart) -> None:
 # (for at most this long): a server that closes a connection with unread bytes
 # in it sends a reset, and the client loses the answer along with it. nginx
 # does the same with its lingering close; hypercorn has none.
-DRAIN_BYTES = 4 * 1024 * 1024
+DRAIN_BYTES = 64 * 1024 * 1024
 DRAIN_SECONDS = 5.0
 # A client that sends nothing for this long is not waiting to be heard out.
 DRAIN_IDLE_SECONDS = 0.5

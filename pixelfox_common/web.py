@@ -48,7 +48,7 @@ from werkzeug.exceptions import HTTPException
 
 from pixelfox_protocol.errors import APIError, status_code_error
 
-from . import apidocs, logs, metrics
+from . import apidocs, logs, metrics, streambody
 from .openapi import INTERNAL_TAG, ErrorBody, PixelFoxOpenAPI, public_api, raises
 
 __all__ = ["REQUEST_ID_HEADER", "ErrorBody", "error_response", "install", "public_api", "raises"]
@@ -185,15 +185,18 @@ def install(app: Quart, *, title: str, version: str, description: str | None = N
 
     @app.errorhandler(APIError)
     async def _api_error(error: APIError) -> ErrorAnswer:
+        await _hear_out()
         return error_response(error)
 
     @app.errorhandler(RequestSchemaValidationError)
     async def _validation_error(error: RequestSchemaValidationError) -> ErrorAnswer:
+        await _hear_out()
         details = {"errors": _describe(error.validation_error)}
         return error_response(APIError("VALIDATION_ERROR", details=details))
 
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> ErrorAnswer:
+        await _hear_out()
         api_error = status_code_error(error.code or 500)
         # Keep what the framework says about the error: Allow on 405, Retry-After, …
         for name, value in error.get_headers():
@@ -204,9 +207,22 @@ def install(app: Quart, *, title: str, version: str, description: str | None = N
     @app.errorhandler(Exception)
     async def _unhandled(error: Exception) -> ErrorAnswer:
         _error_log.error("unhandled exception", exc_info=error)
+        await _hear_out()
         return error_response(APIError("INTERNAL"))
 
     return schema
+
+
+async def _hear_out() -> None:
+    """Before any refusal, read away a bounded rest of the request's unread body.
+
+    A refusal may come before the handler read a byte (a query that does not
+    validate, a missing grant): closing then with the body still arriving makes
+    the kernel reset the connection, and the client (or nginx in front, which
+    answers 502) loses the refusal. See :func:`streambody.drain` for the bounds.
+    """
+    if request.content_length or "chunked" in request.headers.get("Transfer-Encoding", ""):
+        await streambody.drain(request.body)
 
 
 def _describe(validation_error: object) -> list[dict[str, str]]:

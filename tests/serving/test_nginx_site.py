@@ -111,6 +111,22 @@ def test_the_other_node_api_keeps_the_larger_backstop(nginx: NginxSite) -> None:
     assert response.headers.get("x-request-id")
 
 
+def test_a_refusal_before_the_body_is_read_reaches_the_client_through_nginx(
+    nginx: NginxSite,
+) -> None:
+    # The node refuses these before reading a byte (the query does not validate).
+    # Were it to close with the body still arriving, the reset would cost the
+    # answer: nginx then says 502, or cuts the node's answer short.
+    answers = [
+        httpx.put(f"{nginx.url}/api/internal/replicate", content=b"x" * 2_000_000)
+        for _ in range(30)
+    ]
+
+    assert {a.status_code for a in answers} == {422}
+    assert {a.json()["error"]["code"] for a in answers} == {"VALIDATION_ERROR"}
+    assert all(a.headers.get("x-request-id") for a in answers)
+
+
 def test_anything_but_uploads_and_the_node_api_is_404(nginx: NginxSite) -> None:
     for path in ("/", "/index.html", "/uploads/", "/api/v1/upload/sessions"):
         assert httpx.get(f"{nginx.url}{path}").status_code == 404
