@@ -52,6 +52,7 @@ def spool_hold_seconds(declared_length: int) -> int:
     pace = max(0, declared_length) // SPOOL_HOLD_BYTES_PER_SECOND
     return min(SPOOL_HOLD_MAX_SECONDS, SPOOL_HOLD_SECONDS + pace)
 
+
 # Delete the key only if it still holds our own "busy" value.
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -111,7 +112,9 @@ class JtiHold:
         return self.value.removeprefix("busy:")
 
     @classmethod
-    def named(cls, redis: Redis, keys: RedisKeys, claims: tokens.UploadClaims, nonce: str) -> JtiHold:
+    def named(
+        cls, redis: Redis, keys: RedisKeys, claims: tokens.UploadClaims, nonce: str
+    ) -> JtiHold:
         """The hold the pre-check took and named ``nonce``, for the handover to take over."""
         return cls(redis, keys, claims, value=f"busy:{nonce}")
 

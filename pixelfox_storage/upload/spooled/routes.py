@@ -8,6 +8,7 @@ this host's spool secret is refused.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import os
 import time
@@ -37,6 +38,12 @@ ORIGINAL_LENGTH_HEADER = "X-Original-Content-Length"
 # The pre-check's hold on the token (its nonce): nginx passes it from the check's
 # answer to the handover (auth_request_set), which takes the same hold over.
 HOLD_HEADER = "X-Pixelfox-Hold"
+# A refusal at the check, for nginx to give the client as it is (status, JSON body):
+# the body is then never read by the node, so never streamed to a node that
+# stopped reading it (which nginx would turn into a 502).
+REFUSAL_HEADER = "X-Pixelfox-Refusal"
+REFUSAL_STATUS_HEADER = "X-Pixelfox-Refusal-Status"
+REFUSAL_BODY_HEADER = "X-Pixelfox-Refusal-Body"
 
 blueprint = Blueprint("upload_spooled", __name__)
 # The handover answers the browser's upload (nginx passes it on): the same CORS.
@@ -53,7 +60,7 @@ def from_nginx(node: UploadNode) -> bool:
 @blueprint.route(UPLOAD_CHECK_PATH, methods=["GET"])
 @hide
 async def check() -> Response:
-    """nginx's question before it reads a body: 204 go ahead, 403 let the node answer.
+    """nginx's question before it reads a body: 204 go ahead, 403 with the refusal to give.
 
     A yes holds the token (``busy``, for :func:`token_check.spool_hold_seconds`
     of the declared length) and names the hold in ``X-Pixelfox-Hold``: a second
@@ -81,10 +88,14 @@ async def check() -> Response:
         await hold.take()
         verdict.headers[HOLD_HEADER] = hold.nonce
     except APIError as exc:
-        # auth_request passes only 2xx, 401 and 403 on; the real answer comes
-        # from the streaming route, which refuses before reading the body.
+        # auth_request passes only 2xx, 401 and 403 on: the real answer goes in
+        # headers, and nginx answers with it (or, for a status its site does not
+        # list, passes the request to the streaming route, which refuses before
+        # reading the body).
         verdict.status_code = 403
-        verdict.headers["X-Pixelfox-Refusal"] = exc.code
+        verdict.headers[REFUSAL_HEADER] = exc.code
+        verdict.headers[REFUSAL_STATUS_HEADER] = str(exc.status)
+        verdict.headers[REFUSAL_BODY_HEADER] = json.dumps(exc.to_dict(), separators=(",", ":"))
     return verdict
 
 
