@@ -52,10 +52,13 @@ from bench.harness import (  # noqa: E402
 )
 from pixelfox_app.config import AppSettings  # noqa: E402
 from pixelfox_app.images import signed_links  # noqa: E402
+from pixelfox_protocol import links  # noqa: E402
 from tests.serving.nginx import NginxSite  # noqa: E402
 
 SIZES = {"1 KB": 1024, "100 KB": 100 * 1024, "2 MB": 2 * 1024 * 1024}
+# The master link secrets; the node (nginx and the storage service) holds its own.
 SECRET, PREVIOUS = "bench-link-secret", "bench-previous-secret"
+NODE_ID = "s01"
 CONNECTIONS = 16
 _RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
 _COUNT = re.compile(r"(\d+) requests in")
@@ -83,7 +86,7 @@ def make_pool(root: Path) -> dict[str, tuple[str, str]]:
 
 def signed_url(base: str, relative: str) -> str:
     uri = f"/uploads/{relative}"
-    return signed_links.signed(base + uri, uri, AppSettings(link_secret=SECRET))
+    return signed_links.signed(base + uri, uri, AppSettings(link_secret=SECRET), NODE_ID)
 
 
 def run_wrk(url: str, seconds: int) -> tuple[float, int]:
@@ -152,12 +155,13 @@ def main() -> None:
             "storage",
             [*PIXELFOX, "serve-storage", "--bind", f"127.0.0.1:{port}"],
             {
+                "PIXELFOX_NODE_ID": NODE_ID,
                 "PIXELFOX_NODE_POOLS": f"1={pool}",
                 "PIXELFOX_REDIS_URL": REDIS_URL,
                 "PIXELFOX_REDIS_PREFIX": prefix,
                 "PIXELFOX_STATE_DIR": str(tmp / "state"),
-                "PIXELFOX_LINK_SECRET": SECRET,
-                "PIXELFOX_LINK_PREVIOUS_SECRET": PREVIOUS,
+                "PIXELFOX_LINK_SECRET": links.node_secret(SECRET, NODE_ID),
+                "PIXELFOX_LINK_PREVIOUS_SECRET": links.node_secret(PREVIOUS, NODE_ID),
                 "PIXELFOX_METRICS_BIND": "off",
                 "PIXELFOX_LOG_LEVEL": "WARNING",
             },

@@ -44,6 +44,9 @@ class Context:
     settings: AppSettings
     timeout: float = 5.0
     nginx_url: str = ""
+    # The node whose nginx that is (its links are signed with that node's secret);
+    # "" asks the node behind it (/healthz).
+    node_id: str = ""
     database_ok: bool = False
     redis: Redis | None = None
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=5.0))
@@ -181,16 +184,30 @@ async def check_upload_apis(ctx: Context) -> AsyncIterator[Result]:
 PROBE_URI = "/uploads/private/original/doctor-probe.jpg"
 
 
+async def _node_behind(ctx: Context) -> str:
+    """The id of the node behind ``ctx.nginx_url`` (its /healthz), or the appliance's own."""
+    from pixelfox_app.nodes import DEFAULT_NODE_ID
+
+    try:
+        answer = await ctx.http.get(ctx.nginx_url.rstrip("/") + "/healthz", timeout=ctx.timeout)
+        node_id = answer.json().get("node_id") if answer.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        node_id = None
+    return node_id if isinstance(node_id, str) and node_id else DEFAULT_NODE_ID
+
+
 async def check_nginx(ctx: Context) -> AsyncIterator[Result]:
     if not ctx.nginx_url:
         yield Result("warn", "nginx signed links", "not checked: pass --nginx-url to check")
         return
-    secret = ctx.settings.link_secret.strip()
-    if not secret:
+    master = ctx.settings.link_secret.strip()
+    if not master:
         yield Result("fail", "nginx signed links", "PIXELFOX_LINK_SECRET is not set")
         return
     from pixelfox_protocol import links
 
+    # Each node's nginx knows only its own secret, derived from the master.
+    secret = links.node_secret(master, ctx.node_id or await _node_behind(ctx))
     now = int(time.time())
     good = links.sign(PROBE_URI, secret, now + 300)
     expired = links.sign(PROBE_URI, secret, now - 60)

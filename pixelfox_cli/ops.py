@@ -79,7 +79,12 @@ def error_codes_check(docs_dir: Path) -> None:
 @click.option(
     "--nginx-url", default="", help="An nginx origin serving /uploads/, to check signed links."
 )
-def doctor_command(timeout: float, nginx_url: str) -> None:
+@click.option(
+    "--node-id",
+    default="",
+    help="The node whose nginx --nginx-url is (default: what its /healthz says).",
+)
+def doctor_command(timeout: float, nginx_url: str, node_id: str) -> None:
     """Check a running installation end to end: one line per check, exit 1 on any failure.
 
     Reads the control app's settings (PIXELFOX_* variables): database, Redis,
@@ -92,7 +97,7 @@ def doctor_command(timeout: float, nginx_url: str) -> None:
         results.append(result)
         click.echo(result.line())
 
-    ctx = doctor.Context(settings, timeout=timeout, nginx_url=nginx_url)
+    ctx = doctor.Context(settings, timeout=timeout, nginx_url=nginx_url, node_id=node_id)
     healthy = asyncio.run(doctor.run(ctx, emit))
     click.echo(doctor.summary(results))
     if not healthy:

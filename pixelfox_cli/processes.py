@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pixelfox_protocol import links
+
 HOST = "127.0.0.1"
 NODE_ID = "local"
 # Variables of the control app that a storage node must never see (trust rule).
@@ -84,6 +86,11 @@ def plan(
     }
     node_env = {
         **{k: v for k, v in common.items() if k not in APP_ONLY},
+        # The node checks links with its own secret; the master stays with the app.
+        "PIXELFOX_LINK_SECRET": links.node_secret(secrets["PIXELFOX_LINK_SECRET"], NODE_ID),
+        "PIXELFOX_LINK_PREVIOUS_SECRET": links.node_secret(
+            os.environ.get("PIXELFOX_LINK_PREVIOUS_SECRET", "").strip(), NODE_ID
+        ),
         "PIXELFOX_NODE_ID": NODE_ID,
         "PIXELFOX_NODE_CREDENTIAL": node_credential,
         "PIXELFOX_APP_URL": ports.app_url,

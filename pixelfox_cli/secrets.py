@@ -49,7 +49,7 @@ GENERATED: dict[str, tuple[Callable[[], str], str]] = {
         lambda: new_signing_key()[0],
         "Ed25519 key that signs upload tokens (app host only)",
     ),
-    "pixelfox_link_secret": (_urlsafe, "signs download links; nginx on every node checks them"),
+    "pixelfox_link_secret": (_urlsafe, "master link secret; each node's nginx gets its own"),
     "pixelfox_redis_password": (_hex, "Redis requirepass; part of every PIXELFOX_REDIS_URL"),
     "pixelfox_postgresql_password": (_hex, "password of the database role pixelfox"),
     "pixelfox_admin_password": (_urlsafe, "first administrator's password"),

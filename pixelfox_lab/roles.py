@@ -6,8 +6,9 @@ caller's values, as the template module would fill it in on a host. Jinja2 is
 set up as that module sets it up (blocks trimmed, the last newline kept); a
 default that is itself an expression is resolved when something reads it, as
 Ansible resolves variables (so one default may name another, or an
-installation fact the caller gives); and the one Ansible filter the templates
-use, ``hash``, is provided here. A template that needs another one fails
+installation fact the caller gives); and the filters the templates use,
+Ansible's ``hash`` and the project's ``pixelfox_node_link_secret``
+(filter_plugins/), are provided here. A template that needs another one fails
 loudly with its name, as does one that reads a variable nobody gave.
 ``tests/ansible/test_role_templates.py`` renders the same templates with
 Ansible itself and compares them byte for byte.
@@ -24,6 +25,8 @@ import yaml  # type: ignore[import-untyped]
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError
 from jinja2.nativetypes import NativeEnvironment, native_concat
 
+from pixelfox_protocol import links
+
 ROLES = Path(__file__).resolve().parents[1] / "roles"
 # Ansible's own default for {{ ansible_managed }}; inventories set their own line.
 ANSIBLE_MANAGED = "Ansible managed"
@@ -36,8 +39,15 @@ def _hash(data: object, hashtype: str = "sha1") -> str:
     return digest.hexdigest()
 
 
+def _node_link_secret(master: object, node_id: object) -> str:
+    """The project's filter (filter_plugins/pixelfox_links.py): a node's own link secret."""
+    secret, node = str(master or "").strip(), str(node_id or "").strip()
+    return links.node_secret(secret, node) if secret and node else ""
+
+
 def _configured(environment: Environment) -> Environment:
     environment.filters["hash"] = _hash
+    environment.filters["pixelfox_node_link_secret"] = _node_link_secret
     return environment
 
 

@@ -23,8 +23,10 @@ RENDER_DOCS_COMMAND = ".venv/bin/python -m pixelfox_lab render-docs"
 DOCS_VALUES: dict[str, Any] = {
     "nginx_storage_server_name": "s01.example.net",
     "nginx_storage_pool_path": "/srv/pixelfox/pools/s01-hot",
-    "nginx_storage_link_secret": "example-link-secret",
-    "nginx_storage_link_previous_secret": "example-previous-link-secret",
+    # The master link secrets: the site gets node s01's own, derived from them.
+    "nginx_storage_node_id": "s01",
+    "pixelfox_link_secret": "example-link-secret",
+    "pixelfox_link_previous_secret": "example-previous-link-secret",
     "nginx_storage_spool_secret": "example-spool-secret",
     "nginx_tls_certificate": "/etc/letsencrypt/live/s01.example.net/fullchain.pem",
     "nginx_tls_certificate_key": "/etc/letsencrypt/live/s01.example.net/privkey.pem",

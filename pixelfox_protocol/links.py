@@ -21,6 +21,13 @@ files of private images under ``private/`` (``private/original/…``,
 ``private/variants/…``), and both servers serve that subtree only with a
 valid link. A path outside it is public, signed or not.
 
+One secret per node: the app holds the *master* link secret and signs a link
+with the secret of the node that serves the file, ``node_secret(master,
+node_id)`` = hex HMAC-SHA256(master, ``"link:" + node_id``). Each node's nginx
+gets only its own, so a stolen node can sign links to its own files, never to
+another node's; the master never lands on a node. A rotation derives the
+previous secret the same way.
+
 MD5 is what nginx's built-in module offers. The construction puts the secret
 last, and the app signs only paths it chose, so MD5's known weaknesses
 (collisions, length extension) give an attacker no link to a file of its choice.
@@ -81,6 +88,23 @@ def file_now(base: Path, relative_path: str) -> str:
         if resolve_file(base, candidate).is_file():
             return candidate
     return relative_path
+
+
+NODE_SECRET_CONTEXT = "link:"  # noqa: S105 (a domain-separation label, not a secret)
+
+
+def node_secret(master: str, node_id: str) -> str:
+    """The link secret of node ``node_id``: hex HMAC-SHA256(``master``, ``"link:" + node_id``).
+
+    "" for an empty master (no secret configured: links stay unsigned, and
+    nodes refuse them). A node id is needed: no secret is shared by all nodes.
+    """
+    if not master:
+        return ""
+    if not node_id:
+        raise ValueError("a node's link secret needs the node id")
+    message = f"{NODE_SECRET_CONTEXT}{node_id}".encode()
+    return hmac.new(master.encode(), message, hashlib.sha256).hexdigest()
 
 
 def key_id(secret: str) -> str:

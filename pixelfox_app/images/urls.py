@@ -64,7 +64,8 @@ def file_url(
     uri = f"{links.URI_PREFIX}{quote(relative_path.lstrip('/'))}"
     url = download_base(pool, settings) + uri
     if private or links.is_private(relative_path):
-        return signed_links.signed(url, uri, settings)
+        # With the secret of the node that serves the pool: the only one its nginx knows.
+        return signed_links.signed(url, uri, settings, node_of(pool))
     return url
 
 

@@ -133,13 +133,22 @@ async def admit(
 
 
 async def store(
-    node: UploadNode, admission: Admission, started: float, written: WrittenBody | None = None
+    node: UploadNode,
+    admission: Admission,
+    started: float,
+    written: WrittenBody | None = None,
+    *,
+    hold: token_check.JtiHold | None = None,
 ) -> Any:
-    """Take the token, ingest the body (the request's, or ``written``), report it to the app."""
+    """Take the token, ingest the body (the request's, or ``written``), report it to the app.
+
+    ``hold``: the token is held already (nginx's pre-check, taken over by the handover).
+    """
     claims = admission.claims
     assert node.redis is not None
-    hold = token_check.JtiHold(node.redis, node.keys, claims)
-    await hold.take()
+    if hold is None:
+        hold = token_check.JtiHold(node.redis, node.keys, claims)
+        await hold.take()
 
     def receive(before_commit: BeforeCommit) -> Awaitable[IngestResult]:
         return ingest.receive(

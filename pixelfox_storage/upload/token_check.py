@@ -4,7 +4,10 @@ Single use is a Redis key per token id (``RedisKeys.token_jti``), taken with
 ``SET NX`` for the token's remaining life plus ``JTI_LEEWAY``. Its value says
 where the upload stands:
 
-- ``busy:<nonce>`` while this node receives the body;
+- ``busy:<nonce>`` while this node receives the body — for a body that nginx
+  spools, from nginx's pre-check on (:func:`spool_hold_seconds`, then taken
+  over by the handover with :meth:`JtiHold.take_over`), so parallel
+  connections with one token cannot each make nginx spool a body;
 - ``busy:tus:<upload id>`` for the life of a resumable upload the token
   created (``pixelfox_storage.upload.tus``), which may span many requests and
   outlive the token itself;
@@ -27,13 +30,28 @@ import time
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 
 from pixelfox_protocol import tokens
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.keys import JTI_LEEWAY, RedisKeys
 
 log = logging.getLogger(__name__)
+
+# The pre-check's hold on a token whose body nginx is about to spool: long enough
+# for the declared length at a slow client's pace, and no longer, because a
+# connection that nginx drops (cut off, a body shorter than declared) never
+# reaches the handover that would give the token back.
+SPOOL_HOLD_SECONDS = 30
+SPOOL_HOLD_BYTES_PER_SECOND = 128 * 1024
+SPOOL_HOLD_MAX_SECONDS = 3600
+
+
+def spool_hold_seconds(declared_length: int) -> int:
+    """How long the pre-check holds a token for a body of ``declared_length`` bytes."""
+    pace = max(0, declared_length) // SPOOL_HOLD_BYTES_PER_SECOND
+    return min(SPOOL_HOLD_MAX_SECONDS, SPOOL_HOLD_SECONDS + pace)
+
 
 # Delete the key only if it still holds our own "busy" value.
 _RELEASE = """
@@ -75,14 +93,30 @@ class JtiHold:
         *,
         value: str | None = None,
         until: float | None = None,
+        ttl: int | None = None,
     ) -> None:
         """``value`` names a holder that outlives one request (a resumable upload), ``until``
-        the Unix time the key must last to at least, beyond the token's own expiry."""
+        the Unix time the key must last to at least, beyond the token's own expiry;
+        ``ttl`` shortens the hold (nginx's pre-check, :func:`spool_hold_seconds`)."""
         self.redis = redis
         self.key = keys.token_jti(claims.jti)
         keep_until = max(claims.expires_at, int(until or 0))
         self.ttl = max(1, keep_until - int(time.time()) + JTI_LEEWAY)
+        if ttl is not None:
+            self.ttl = max(1, min(self.ttl, ttl))
         self.value = value or f"busy:{secrets.token_hex(8)}"
+
+    @property
+    def nonce(self) -> str:
+        """What names this hold to nginx (``X-Pixelfox-Hold``): the value after ``busy:``."""
+        return self.value.removeprefix("busy:")
+
+    @classmethod
+    def named(
+        cls, redis: Redis, keys: RedisKeys, claims: tokens.UploadClaims, nonce: str
+    ) -> JtiHold:
+        """The hold the pre-check took and named ``nonce``, for the handover to take over."""
+        return cls(redis, keys, claims, value=f"busy:{nonce}")
 
     async def take(self) -> None:
         """TOKEN_USED when another request holds or spent this token."""
@@ -94,15 +128,29 @@ class JtiHold:
         if not taken:
             raise APIError("TOKEN_USED")
 
-    async def check_free(self) -> None:
-        """TOKEN_USED when the token is held or spent already; takes nothing (nginx's pre-check)."""
+    async def take_over(self) -> None:
+        """Make the pre-check's hold this request's, for the token's whole life.
+
+        The key must still hold this very value (or have lapsed, with nobody
+        else taking it since); TOKEN_USED when another request holds or spent
+        the token meanwhile. A transaction (WATCH/MULTI), not a script.
+        """
         try:
-            held = await self.redis.exists(self.key)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                await pipe.watch(self.key)
+                current = await pipe.get(self.key)
+                if isinstance(current, bytes):
+                    current = current.decode()
+                if current is not None and current != self.value:
+                    raise APIError("TOKEN_USED")
+                pipe.multi()
+                pipe.set(self.key, self.value, ex=self.ttl)
+                await pipe.execute()
+        except WatchError as exc:
+            raise APIError("TOKEN_USED") from exc
         except RedisError as exc:
-            log.error("redis unreachable while checking a token id: %s", exc)
+            log.error("redis unreachable while taking over a token id: %s", exc)
             raise APIError("UNAVAILABLE") from exc
-        if held:
-            raise APIError("TOKEN_USED")
 
     async def release(self) -> None:
         """Give the token back after a failed upload (best effort)."""

@@ -21,6 +21,7 @@ import pytest
 import pytest_asyncio
 
 from pixelfox_app.models import Image, ImageVariant
+from pixelfox_protocol import links
 from pixelfox_protocol.internal import UPLOAD_PATH
 from tests.app import images
 from tests.app.conftest import AppServer, Servers
@@ -59,7 +60,8 @@ async def stack(servers: Servers, tmp_path: Path) -> AsyncIterator[Stack]:
         "PIXELFOX_NODE_CREDENTIAL": headers["Authorization"].split(":", 1)[1],
         "PIXELFOX_APP_URL": app.url,
         "PIXELFOX_TOKEN_PUBLIC_KEYS": app.public_key,
-        "PIXELFOX_LINK_SECRET": link_secret,
+        # The node's own link secret; nginx derives the same (the master stays with the app).
+        "PIXELFOX_LINK_SECRET": links.node_secret(link_secret, "s01"),
         "PIXELFOX_REDIS_URL": app.env["PIXELFOX_REDIS_URL"],
         "PIXELFOX_REDIS_PREFIX": app.keys.prefix,
         "PIXELFOX_STATE_DIR": str(tmp_path / "state-s01"),

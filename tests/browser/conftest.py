@@ -24,6 +24,7 @@ from pixelfox_app.db import close_db, init_db
 from pixelfox_app.dbschema import migrate
 from pixelfox_app.models import StoragePool, User
 from pixelfox_app.nodes import register_node
+from pixelfox_protocol import links
 from pixelfox_protocol.tokens import new_signing_key
 from tests.conftest import REDIS_URL, delete_redis_keys
 from tests.support import PIXELFOX, ROOT, Service, free_port
@@ -145,6 +146,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     def node_env(node_id: str) -> dict[str, str]:
         return {
             **common,
+            # The node's own link secret (the app holds the master).
+            "PIXELFOX_LINK_SECRET": links.node_secret(common["PIXELFOX_LINK_SECRET"], node_id),
             "PIXELFOX_NODE_ID": node_id,
             "PIXELFOX_NODE_CREDENTIAL": creds[node_id],
             "PIXELFOX_APP_URL": app_url,

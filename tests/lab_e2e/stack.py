@@ -62,7 +62,10 @@ http {{
 
 
 def render_nginx(node: str, link_secret: str) -> tuple[str, str]:
-    """(nginx.conf, storage site) of a storage host: the nginx role's site, this lab's values."""
+    """(nginx.conf, storage site) of a storage host: the nginx role's site, this lab's values.
+
+    ``link_secret`` is the app's master: the site gets the node's own, as the role derives it.
+    """
     site = storage_site(
         {
             "nginx_ipv6": False,
@@ -70,7 +73,8 @@ def render_nginx(node: str, link_secret: str) -> tuple[str, str]:
             "nginx_storage_pool_path": POOL_DIR,
             "nginx_storage_upstream": f"127.0.0.1:{STORAGE_PORT}",
             "nginx_storage_spool_secret": SPOOL_SECRET,
-            "nginx_storage_link_secret": link_secret,
+            "nginx_storage_node_id": node,
+            "pixelfox_link_secret": link_secret,
         }
     )
     return _NGINX_MAIN.format(node=node), site

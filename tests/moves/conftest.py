@@ -46,7 +46,7 @@ from pixelfox_app.models import (
     Visibility,
 )
 from pixelfox_app.nodes import register_node
-from pixelfox_protocol import jobs, layout
+from pixelfox_protocol import jobs, layout, links
 from pixelfox_protocol.internal import UPLOAD_PATH
 from pixelfox_protocol.keys import RedisKeys
 from pixelfox_protocol.tokens import new_signing_key
@@ -113,7 +113,8 @@ class Stack:
             "PIXELFOX_REDIS_PREFIX": self.prefix,
             "PIXELFOX_STATE_DIR": str(self.tmp / f"state-{node_id}"),
             "PIXELFOX_TOKEN_PUBLIC_KEYS": self.public_key,
-            "PIXELFOX_LINK_SECRET": LINK_SECRET,
+            # The node's own link secret (the app holds the master).
+            "PIXELFOX_LINK_SECRET": links.node_secret(LINK_SECRET, node_id),
             "PIXELFOX_HEARTBEAT_SECONDS": "1",
             "PIXELFOX_METRICS_BIND": "off",
             "PIXELFOX_WORKER_METRICS_BIND": "off",

@@ -17,12 +17,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pixelfox_protocol import links
 from tests.conftest import REDIS_URL, fresh_redis_prefix
 from tests.serving.nginx import NginxSite
 from tests.support import PIXELFOX, Service, free_port
 
+# The app's master link secrets; node s01 (nginx and the storage service) holds its own.
 CURRENT_SECRET = "current-link-secret"
 PREVIOUS_SECRET = "previous-link-secret"
+NODE_ID = "s01"
 DAY = "2026/11/27"
 
 
@@ -78,13 +81,13 @@ def package_prefix() -> Iterator[str]:
 
 def storage_env(files: Files, prefix: str, state: Path, **extra: str) -> dict[str, str]:
     return {
-        "PIXELFOX_NODE_ID": "s01",
+        "PIXELFOX_NODE_ID": NODE_ID,
         "PIXELFOX_NODE_POOLS": f"1={files.pool},2={files.second_pool}",
         "PIXELFOX_REDIS_URL": REDIS_URL,
         "PIXELFOX_REDIS_PREFIX": prefix,
         "PIXELFOX_STATE_DIR": str(state),
-        "PIXELFOX_LINK_SECRET": CURRENT_SECRET,
-        "PIXELFOX_LINK_PREVIOUS_SECRET": PREVIOUS_SECRET,
+        "PIXELFOX_LINK_SECRET": links.node_secret(CURRENT_SECRET, NODE_ID),
+        "PIXELFOX_LINK_PREVIOUS_SECRET": links.node_secret(PREVIOUS_SECRET, NODE_ID),
         "PIXELFOX_METRICS_BIND": "off",
         "PIXELFOX_LOG_LEVEL": "WARNING",
         **extra,

@@ -62,8 +62,11 @@ http {{
 class NginxSite:
     directory: Path
     pool_path: Path
+    # The master link secrets (pixelfox_link_secret, ..._previous_secret): the role
+    # gives the site node ``node_id``'s own secrets, derived from them.
     secret: str
     previous_secret: str = ""
+    node_id: str = "s01"
     upstream: str = "127.0.0.1:9"
     # PIXELFOX_SPOOL_SECRET of the node behind it; a node without it gets streamed uploads.
     spool_secret: str = "spool-secret"
@@ -87,8 +90,9 @@ class NginxSite:
             "nginx_storage_server_name": "localhost",
             "nginx_storage_pool_path": str(self.pool_path).rstrip("/"),
             "nginx_storage_upstream": self.upstream,
-            "nginx_storage_link_secret": self.secret,
-            "nginx_storage_link_previous_secret": self.previous_secret,
+            "nginx_storage_node_id": self.node_id,
+            "pixelfox_link_secret": self.secret,
+            "pixelfox_link_previous_secret": self.previous_secret,
             "nginx_storage_spool_secret": self.spool_secret,
             "nginx_storage_max_upload_bytes": self.max_upload_bytes,
             **self.extra,

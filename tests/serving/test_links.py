@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from urllib.parse import parse_qs, urlsplit
 
 from pixelfox_app.config import AppSettings
@@ -20,13 +21,13 @@ def _settings(secret: str = "s3cret") -> AppSettings:
     return AppSettings(public_domain="https://pixelfox.test", link_secret=secret)
 
 
-def _pool() -> StoragePool:
+def _pool(node_id: str = "s01") -> StoragePool:
     return StoragePool(
         id=1,
-        name="hot-s01",
-        node_id="s01",
+        name=f"hot-{node_id}",
+        node_id=node_id,
         base_path="/srv/pool",
-        public_base_url="https://s01.pixelfox.test",
+        public_base_url=f"https://{node_id}.pixelfox.test",
         cdn_base_url="",
         upload_api_url="",
     )
@@ -59,17 +60,44 @@ def test_without_a_link_secret_a_private_url_stays_unsigned_and_so_is_refused() 
 
 def test_the_signature_is_nginxs_secure_link_md5_over_expiry_uri_and_secret() -> None:
     uri = f"/uploads/{PRIVATE}"
-    params = _params("?" + signed_links.sign_uri(uri, _settings(), now=NOW))  # type: ignore[operator]
+    params = _params("?" + signed_links.sign_uri(uri, _settings(), "s01", now=NOW))  # type: ignore[operator]
 
+    # Signed with the secret of node s01 (which serves the pool), not the master.
+    secret = links.node_secret("s3cret", "s01")
     expires = int(params["expires"])
-    digest = hashlib.md5(f"{expires}{uri} s3cret".encode()).digest()
+    digest = hashlib.md5(f"{expires}{uri} {secret}".encode()).digest()
     assert params["md5"] == base64.urlsafe_b64encode(digest).decode().rstrip("=")
-    assert params["k"] == hashlib.sha256(b"s3cret").hexdigest()[:8]
+    assert params["k"] == hashlib.sha256(secret.encode()).hexdigest()[:8]
+
+
+def test_a_nodes_link_secret_is_hmac_sha256_of_its_id_under_the_master() -> None:
+    # Test vector, computed apart from the code:
+    #   printf 'link:s01' | openssl dgst -sha256 -hmac 'example-link-secret'
+    assert links.node_secret("example-link-secret", "s01") == (
+        "64f83ba21f23b6666606f90cd8a28b8262d410b0b8f7187d11cc66705fa1ee84"
+    )
+    assert links.node_secret("example-link-secret", "s02") == (
+        "e2dae7a9bcac21b33c3f03cffdc2eb0755e67cc962735b176000359b3f9c789c"
+    )
+    assert links.node_secret("", "s01") == ""  # no master: nothing is signed
+
+
+def test_the_app_signs_each_pools_links_with_its_nodes_secret() -> None:
+    on_s01 = _params(urls.file_url(_pool("s01"), PRIVATE, _settings()))
+    on_s02 = _params(urls.file_url(_pool("s02"), PRIVATE, _settings()))
+
+    assert on_s01["k"] == links.key_id(links.node_secret("s3cret", "s01"))
+    assert on_s02["k"] == links.key_id(links.node_secret("s3cret", "s02"))
+    s01_keys = links.LinkKeys.of(links.node_secret("s3cret", "s01"))
+    uri = f"/uploads/{PRIVATE}"
+    now = time.time()  # file_url signs for the real clock
+    assert links.verify(uri, on_s01, s01_keys, now) == links.LinkState.VALID
+    assert links.verify(uri, on_s02, s01_keys, now) == links.LinkState.INVALID
 
 
 def test_links_live_an_hour_at_least_and_a_page_shown_again_soon_gets_the_same_link() -> None:
-    first = signed_links.sign_uri("/uploads/private/x", _settings(), now=NOW)
-    later = signed_links.sign_uri("/uploads/private/x", _settings(), now=NOW + 100)
+    first = signed_links.sign_uri("/uploads/private/x", _settings(), "s01", now=NOW)
+    later = signed_links.sign_uri("/uploads/private/x", _settings(), "s01", now=NOW + 100)
     expires = int(_params("?" + str(first))["expires"])
 
     assert NOW + 3600 <= expires < NOW + 3600 + signed_links.EXPIRY_STEP

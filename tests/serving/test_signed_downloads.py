@@ -11,14 +11,15 @@ import pytest
 from pixelfox_app.config import AppSettings
 from pixelfox_app.images import signed_links, urls
 from pixelfox_app.models import StoragePool
+from pixelfox_protocol import links
 from tests.serving.conftest import CURRENT_SECRET, PREVIOUS_SECRET, Files
 
 
-def _pool(base_url: str) -> StoragePool:
+def _pool(base_url: str, node_id: str = "s01") -> StoragePool:
     return StoragePool(
         id=1,
-        name="hot-s01",
-        node_id="s01",
+        name=f"hot-{node_id}",
+        node_id=node_id,
         base_path="/srv/pool",
         public_base_url=base_url,
         cdn_base_url="",
@@ -26,13 +27,18 @@ def _pool(base_url: str) -> StoragePool:
     )
 
 
-def _link(server: str, relative: str, secret: str, *, now: float | None = None) -> str:
-    """The URL the app hands out for ``relative`` while signing with ``secret``."""
+def _link(
+    server: str, relative: str, secret: str, *, now: float | None = None, node_id: str = "s01"
+) -> str:
+    """The URL the app hands out for ``relative`` of a pool on ``node_id``, with master ``secret``.
+
+    Both servers are node s01 (nginx and the storage service hold s01's secrets).
+    """
     settings = AppSettings(public_domain="https://pixelfox.test", link_secret=secret)
-    url = urls.file_url(_pool(server), relative, settings)
+    url = urls.file_url(_pool(server, node_id), relative, settings)
     if now is not None:
         uri = urlsplit(url).path
-        url = signed_links.signed(url.split("?")[0], uri, settings, now=now)
+        url = signed_links.signed(url.split("?")[0], uri, settings, node_id, now=now)
     return url
 
 
@@ -67,6 +73,31 @@ def test_a_link_signed_by_a_secret_the_node_does_not_know_is_refused(
     server: str, files: Files
 ) -> None:
     assert httpx.get(_link(server, files.private, "retired-secret")).status_code == 403
+
+
+def test_a_link_signed_with_another_nodes_secret_is_refused(server: str, files: Files) -> None:
+    # What a stolen s02 can sign: links with its own secret. s01 knows only its own.
+    s02_link = _link(server, files.private, CURRENT_SECRET, node_id="s02")
+    assert parse_qs(urlsplit(s02_link).query)["k"] == [
+        links.key_id(links.node_secret(CURRENT_SECRET, "s02"))
+    ]
+
+    assert httpx.get(s02_link).status_code == 403
+
+
+def test_a_link_signed_with_the_master_secret_itself_is_refused(server: str, files: Files) -> None:
+    uri = f"/uploads/{files.private}"
+    query = links.sign(uri, CURRENT_SECRET, int(time.time()) + 600)
+
+    assert httpx.get(f"{server}{uri}?{query}").status_code == 403
+
+
+def test_a_previous_secrets_link_lasts_until_it_expires(server: str, files: Files) -> None:
+    # Well signed with the previous key, and past its time: gone (410), not refused (403).
+    two_hours_ago = time.time() - 2 * 3600
+    link = _link(server, files.private, PREVIOUS_SECRET, now=two_hours_ago)
+
+    assert httpx.get(link).status_code == 410
 
 
 def test_an_expired_link_is_gone(server: str, files: Files) -> None:

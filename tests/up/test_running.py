@@ -6,10 +6,12 @@ import io
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from PIL import Image
 
+from pixelfox_protocol import links
 from pixelfox_protocol.internal import UPLOAD_PATH
 from tests.support import PIXELFOX, ROOT, free_port
 
@@ -70,10 +72,8 @@ def admin_credentials(data_dir: Path) -> dict[str, str]:
     return {"username": fields["username"], "password": fields["password"]}
 
 
-def test_the_printed_admin_uploads_an_image_that_the_node_stores_processes_and_serves(
-    running: Up,
-):
-    data = jpeg(640, 480)
+def _upload(running: Up, data: bytes, **session: str) -> dict[str, object]:
+    """Log in as the printed admin, upload ``data`` to the node, wait: the image's status."""
     with httpx.Client(base_url=running.app_url, timeout=30) as app:
         login = app.post("/api/v1/auth/login", json=admin_credentials(running.data_dir))
         assert login.status_code == 200, login.text
@@ -82,14 +82,15 @@ def test_the_printed_admin_uploads_an_image_that_the_node_stores_processes_and_s
 
         answer = app.post(
             "/api/v1/upload/sessions",
-            json={"file_size": len(data), "filename": "fox.jpg", "content_type": "image/jpeg"},
-        )
+            json={"file_size": len(data), "filename": "fox.jpg", "content_type": "image/jpeg",
+                  **session},
+        )  # fmt: skip
         assert answer.status_code == 201, answer.text
-        session = answer.json()
-        assert session["upload_url"] == running.node_url + UPLOAD_PATH
+        token = answer.json()
+        assert token["upload_url"] == running.node_url + UPLOAD_PATH
         uploaded = httpx.post(
-            session["upload_url"],
-            headers={"Authorization": f"Bearer {session['token']}", "Origin": running.app_url},
+            token["upload_url"],
+            headers={"Authorization": f"Bearer {token['token']}", "Origin": running.app_url},
             files={"file": ("fox.jpg", data, "image/jpeg")},
             timeout=30,
         )
@@ -104,6 +105,14 @@ def test_the_printed_admin_uploads_an_image_that_the_node_stores_processes_and_s
                 break
             time.sleep(0.25)
     assert status["state"] == "ready", status
+    return status
+
+
+def test_the_printed_admin_uploads_an_image_that_the_node_stores_processes_and_serves(
+    running: Up,
+):
+    data = jpeg(640, 480)
+    status = _upload(running, data)
 
     assert str(status["url"]).startswith(f"{running.node_url}/uploads/original/")
     original = httpx.get(str(status["url"]), timeout=30)
@@ -114,3 +123,22 @@ def test_the_printed_admin_uploads_an_image_that_the_node_stores_processes_and_s
     for variant in variants:
         assert httpx.get(variant["url"], timeout=30).status_code == 200
     assert list((running.data_dir / "pool-local" / "original").rglob("*.jpg"))
+
+
+def test_the_node_checks_private_links_with_its_own_secret_not_the_apps_master(running: Up):
+    environments = {name: _environ(pid) for name, pid in running.children().items()}
+    master = environments["app"]["PIXELFOX_LINK_SECRET"]
+    for name in ("node", "node-worker"):
+        assert environments[name]["PIXELFOX_LINK_SECRET"] == links.node_secret(master, "local")
+    data = jpeg(320, 240)
+
+    status = _upload(running, data, visibility="private")
+
+    url = urlsplit(str(status["url"]))
+    assert url.path.startswith("/uploads/private/original/"), url
+    assert httpx.get(url.geturl(), timeout=30).content == data
+    # Signed with the master itself (what the node would need to know): refused.
+    forged = links.sign(url.path, master, int(time.time()) + 600)
+    answer = httpx.get(f"{running.node_url}{url.path}?{forged}", timeout=30)
+    assert answer.status_code == 403
+    assert answer.json()["error"]["code"] == "LINK_INVALID"

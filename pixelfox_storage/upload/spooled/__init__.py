@@ -6,14 +6,18 @@ On storage hosts nginx fronts the node (docs/nginx/pixelfox-storage.conf). For
 1. asks ``GET /api/internal/upload/check`` (``auth_request``, no body) with the
    client's Authorization, Content-Type and, as ``X-Original-Method`` and
    ``X-Original-Content-Length``, what the body will be: every check of the
-   streaming path that needs no byte of the body, except that the token is
-   only looked at, not taken. 204 lets nginx read the body; any refusal is a
-   403, and nginx then passes the request to the streaming route, which gives
-   the client the real answer (same status, same code) before reading the body;
+   streaming path that needs no byte of the body. 204 lets nginx read the body
+   and holds the token as busy for a while (``X-Pixelfox-Hold`` names the
+   hold), so a second connection with the token is refused before nginx
+   spools a byte of it. A refusal is a 403 carrying the real answer (status
+   and JSON body, ``X-Pixelfox-Refusal-*``), which nginx gives the client
+   while it discards the body: a refused body never reaches the node;
 2. receives the body into ``<pool>/.spool/`` (``client_body_in_file_only
    clean``: the file is nginx's and deleted when the request ends) and
    proxies the request without its body to ``/api/internal/upload/spooled``,
-   naming the file in ``X-Pixelfox-Body-File``.
+   naming the file in ``X-Pixelfox-Body-File`` and the check's hold in
+   ``X-Pixelfox-Hold``: the handover takes that hold over (or gives it back
+   when it refuses the body).
 
 The name is trusted only from nginx: the request must carry the shared secret
 (``X-Pixelfox-Spool-Secret``, ``PIXELFOX_SPOOL_SECRET``, compared in constant

@@ -62,15 +62,19 @@ class Front:
         return [record["body"] for record in self.log_records("upload stored")]
 
 
-@pytest.fixture(scope="module")
-def front(
-    tmp_path_factory: pytest.TempPathFactory, fake_app: FakeApp, module_prefix: str
+@contextlib.contextmanager
+def running_front(
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_app: FakeApp,
+    prefix: str,
+    *,
+    max_upload_bytes: int = 64 * 1024 * 1024,
 ) -> Iterator[Front]:
-    """A node behind the shipped nginx site, for the whole test module."""
+    """A node behind the shipped nginx site; ``max_upload_bytes`` is the operator's limit."""
     node = start_node(
         tmp_path_factory.mktemp("node"),
         fake_app,
-        module_prefix,
+        prefix,
         PIXELFOX_SPOOL_SECRET=SPOOL_SECRET,
         PIXELFOX_LOG_FORMAT="json",
         PIXELFOX_UPLOAD_SWEEP_SECONDS="1",
@@ -81,11 +85,22 @@ def front(
         secret="link-secret",
         upstream=node.url.removeprefix("http://"),
         spool_secret=SPOOL_SECRET,
-        max_upload_bytes=64 * 1024 * 1024,
+        max_upload_bytes=max_upload_bytes,
     ).start()
-    yield Front(site, node)
-    site.stop()
-    assert node.service.stop() == 0, node.service.log()
+    try:
+        yield Front(site, node)
+    finally:
+        site.stop()
+        assert node.service.stop() == 0, node.service.log()
+
+
+@pytest.fixture(scope="module")
+def front(
+    tmp_path_factory: pytest.TempPathFactory, fake_app: FakeApp, module_prefix: str
+) -> Iterator[Front]:
+    """A node behind the shipped nginx site, for the whole test module."""
+    with running_front(tmp_path_factory, fake_app, module_prefix) as running:
+        yield running
 
 
 @contextlib.contextmanager
