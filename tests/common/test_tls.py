@@ -265,3 +265,48 @@ def test_the_shared_context_always_checks_names_and_certificates(pki: Pki) -> No
         context = tls.ssl_context(ca)
         assert context.check_hostname is True
         assert context.verify_mode is ssl.CERT_REQUIRED
+
+
+async def test_the_services_redis_clients_use_tls(pki: Pki, tls_redis: int) -> None:
+    from pixelfox_app import nodequeue
+    from pixelfox_storage.node_jobs import queue
+
+    url, ca = _url(tls_redis), str(pki.ca.cert_file)
+    app = nodequeue.connect(url, ca)
+    node = await queue.connect(url, ca)
+    try:
+        assert await app.ping()
+        assert await node.ping()
+    finally:
+        await app.aclose()
+        await node.aclose()
+
+
+def test_the_ca_file_is_a_setting_of_app_and_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pixelfox_app.config import AppSettings
+
+    monkeypatch.setenv("PIXELFOX_CA_FILE", "/etc/pixelfox/ca.crt")
+
+    assert AppSettings.from_env().ca_file == "/etc/pixelfox/ca.crt"
+    assert StorageSettings.from_env().ca_file == "/etc/pixelfox/ca.crt"
+
+
+@pytest.mark.parametrize("role", ["pixelfox_app", "pixelfox_storage"])
+def test_the_roles_switch_to_rediss_and_name_the_ca_when_redis_has_a_certificate(
+    role: str,
+) -> None:
+    given = {
+        "pixelfox_control_host": "app",
+        "pixelfox_redis_host": "app.example.net",
+        "pixelfox_redis_password": "pw",
+        "pixelfox_ca_file": "files/ca.crt",
+    }
+    with_cert = roles.variables(
+        role, {**given, "hostvars": {"app": {"redis_tls_cert_file": "files/app.crt"}}}
+    )
+    without = roles.variables(role, {**given, "hostvars": {"app": {}}, "pixelfox_ca_file": ""})
+
+    assert with_cert[f"{role}_redis_url"] == "rediss://:pw@app.example.net:6379/0"
+    assert with_cert[f"{role}_ca_file"] == "/etc/pixelfox/ca.crt"
+    assert without[f"{role}_redis_url"].startswith("redis://:pw@")
+    assert without[f"{role}_ca_file"] == ""
