@@ -22,6 +22,8 @@ import yaml  # type: ignore[import-untyped]
 
 from tests.ansible.helpers import BIN, REPO
 
+pytestmark = pytest.mark.ansible
+
 PUBLIC_APP, PUBLIC_NODE = "203.0.113.10", "203.0.113.21"
 PRIVATE_APP, PRIVATE_NODE = "10.0.0.10", "10.0.0.21"
 
