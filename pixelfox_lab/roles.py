@@ -6,8 +6,8 @@ caller's values, as the template module would fill it in on a host. Jinja2 is
 set up as that module sets it up (blocks trimmed, the last newline kept); a
 default that is itself an expression is resolved when something reads it, as
 Ansible resolves variables (so one default may name another, or an
-installation fact the caller gives); and the one Ansible filter the templates
-use, ``hash``, is provided here. A template that needs another one fails
+installation fact the caller gives); and the Ansible filters the templates
+use, ``hash`` and ``bool``, are provided here. A template that needs another one fails
 loudly with its name, as does one that reads a variable nobody gave.
 ``tests/ansible/test_role_templates.py`` renders the same templates with
 Ansible itself and compares them byte for byte.
@@ -36,8 +36,16 @@ def _hash(data: object, hashtype: str = "sha1") -> str:
     return digest.hexdigest()
 
 
+def _bool(value: object) -> bool:
+    """Ansible's ``bool`` filter: "yes", "on", "1", "true" (any case) and 1 are true."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("yes", "on", "1", "true")
+
+
 def _configured(environment: Environment) -> Environment:
     environment.filters["hash"] = _hash
+    environment.filters["bool"] = _bool
     return environment
 
 

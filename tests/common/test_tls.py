@@ -310,3 +310,13 @@ def test_the_roles_switch_to_rediss_and_name_the_ca_when_redis_has_a_certificate
     assert with_cert[f"{role}_ca_file"] == "/etc/pixelfox/ca.crt"
     assert without[f"{role}_redis_url"].startswith("redis://:pw@")
     assert without[f"{role}_ca_file"] == ""
+
+
+def test_redis_tls_given_as_text_false_stays_plain() -> None:
+    # -e pixelfox_redis_tls=false arrives as the text "false".
+    conf = roles.render(
+        "redis", "etc/redis/redis.conf.j2",
+        {"redis_bind_addresses": ["127.0.0.1"], "pixelfox_redis_password": "x",
+         "pixelfox_redis_tls": "false", "redis_tls_cert_file": "app.crt"},
+    )  # fmt: skip
+    assert "tls-port" not in conf
