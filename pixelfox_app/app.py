@@ -49,7 +49,7 @@ def create_app(settings: AppSettings | None = None) -> Quart:
             log.warning("%s", warning)
         await init_db(settings.effective_database_url)
         # One client for everything: plain Redis commands, arq jobs and rate limits.
-        redis = connect(settings.redis_url)
+        redis = connect(settings.redis_url, settings.ca_file)
         app.extensions["redis"] = redis
         app.extensions["rate_limits"] = RateLimits(redis, keys.rate_limit_prefix)
 

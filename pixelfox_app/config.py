@@ -16,6 +16,9 @@ class AppSettings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Prefix of every Redis key; lets several installations (or tests) share one Redis.
     redis_prefix: str = "pixelfox"
+    # CA bundle (PEM) that signed the internal certificates (Redis over rediss://,
+    # node and app HTTPS); empty: the system's CAs. See pixelfox_common.tls.
+    ca_file: str = ""
     # Public origin of the app; the fallback base of image URLs (the seed's PUBLIC_DOMAIN).
     public_domain: str = "http://127.0.0.1:8080"
     # Origin the storage nodes use to reach the internal API.

@@ -22,6 +22,7 @@ from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import DeserializationError, Job, JobStatus
 
+from pixelfox_common import tls
 from pixelfox_common.logs import new_request_id
 from pixelfox_protocol import jobs
 from pixelfox_protocol.keys import RedisKeys
@@ -34,9 +35,9 @@ log = logging.getLogger(__name__)
 _ALIVE = (JobStatus.queued, JobStatus.deferred, JobStatus.in_progress)
 
 
-def connect(redis_url: str) -> ArqRedis:
-    """The app's Redis client: plain commands, and arq jobs in JSON."""
-    redis = ArqRedis.from_url(redis_url)
+def connect(redis_url: str, ca_file: str | None = None) -> ArqRedis:
+    """The app's Redis client: plain commands, and arq jobs in JSON (rediss://: verified TLS)."""
+    redis = ArqRedis.from_url(redis_url, **tls.redis_options(redis_url, ca_file))
     # from_url hands its keyword arguments to the connection pool, not the client.
     redis.job_serializer = jobs.dumps
     redis.job_deserializer = jobs.loads

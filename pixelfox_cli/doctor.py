@@ -20,6 +20,7 @@ import httpx
 from redis.asyncio import Redis
 
 from pixelfox_app.config import AppSettings
+from pixelfox_common import tls
 from pixelfox_protocol import tokens
 from pixelfox_protocol.keys import RedisKeys
 
@@ -49,7 +50,10 @@ class Context:
     node_id: str = ""
     database_ok: bool = False
     redis: Redis | None = None
-    http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=5.0))
+    # Trusts PIXELFOX_CA_FILE, which is also where settings.ca_file comes from.
+    http: httpx.AsyncClient = field(
+        default_factory=lambda: httpx.AsyncClient(timeout=5.0, verify=tls.http_verify())
+    )
 
     @property
     def keys(self) -> RedisKeys:
@@ -93,7 +97,11 @@ async def check_redis(ctx: Context) -> AsyncIterator[Result]:
 
     url = masked(ctx.settings.redis_url)
     started = time.perf_counter()
-    redis = Redis.from_url(ctx.settings.redis_url, socket_connect_timeout=ctx.timeout)
+    redis = Redis.from_url(
+        ctx.settings.redis_url,
+        socket_connect_timeout=ctx.timeout,
+        **tls.redis_options(ctx.settings.redis_url, ctx.settings.ca_file),
+    )
     try:
         await ctx.bounded(redis.ping())
     except Exception as exc:

@@ -18,6 +18,8 @@ from urllib.parse import urlparse
 
 import redis
 
+from pixelfox_common import tls
+
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -27,7 +29,9 @@ class RedisUnavailable(Exception):
 
 def answers(url: str, timeout: float = 1.0) -> bool:
     """True when a Redis at ``url`` answers PING (auth errors count as 'no')."""
-    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    client = redis.Redis.from_url(
+        url, socket_connect_timeout=timeout, socket_timeout=timeout, **tls.redis_options(url)
+    )
     try:
         return bool(client.ping())
     except redis.RedisError:

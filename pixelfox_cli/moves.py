@@ -32,7 +32,7 @@ def _run(work: Callable[[ArqRedis, RedisKeys], Awaitable[T]]) -> T:
     settings = AppSettings.from_env()
 
     async def session() -> T:
-        redis = connect(settings.redis_url)
+        redis = connect(settings.redis_url, settings.ca_file)
         try:
             return await work(redis, RedisKeys(settings.redis_prefix))
         except APIError as exc:

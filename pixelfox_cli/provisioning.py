@@ -113,10 +113,15 @@ async def _probe(
     import httpx
     from redis.asyncio import Redis
 
+    from pixelfox_common import tls
     from pixelfox_protocol.keys import RedisKeys
 
     lines: list[tuple[bool, str]] = []
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=probe_seconds)
+    redis = Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=probe_seconds,
+        **tls.redis_options(settings.redis_url, settings.ca_file),
+    )
     try:
         beat = await redis.get(RedisKeys(settings.redis_prefix).node_heartbeat(node_id))
         lines.append((beat is not None, f"heartbeat of {node_id}: {'fresh' if beat else 'none'}"))
@@ -124,7 +129,9 @@ async def _probe(
         lines.append((False, f"heartbeat of {node_id}: Redis: {exc}"))
     finally:
         await redis.aclose()
-    async with httpx.AsyncClient(timeout=probe_seconds) as http:
+    async with httpx.AsyncClient(
+        timeout=probe_seconds, verify=tls.http_verify(settings.ca_file)
+    ) as http:
         for name, url in urls:
             try:
                 status = (await http.head(url)).status_code

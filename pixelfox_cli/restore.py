@@ -103,7 +103,7 @@ def backup_command(pool_id: int) -> None:
             raise ValueError(f"there is no pool {pool_id}")
         if not pool.backup_bucket.strip():
             raise ValueError(f"pool {pool_id} has no backup bucket; set one first")
-        redis = connect(settings.redis_url)
+        redis = connect(settings.redis_url, settings.ca_file)
         keys = RedisKeys(settings.redis_prefix)
         queued = pending = 0
         try:

@@ -138,11 +138,16 @@ class _QueueDepths(Collector):
     def watch(self, redis_url: str, queues: Iterable[str]) -> None:
         import redis
 
+        from . import tls
+
         with self._lock:
             # The scrape runs in the listener's thread: a small synchronous client
             # with short timeouts, so a dead Redis costs a scrape one second at most.
             self._redis = redis.Redis.from_url(
-                redis_url, socket_timeout=1.0, socket_connect_timeout=1.0
+                redis_url,
+                socket_timeout=1.0,
+                socket_connect_timeout=1.0,
+                **tls.redis_options(redis_url),
             )
             self._queues = tuple(sorted(set(queues)))
 

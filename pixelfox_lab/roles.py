@@ -7,7 +7,7 @@ set up as that module sets it up (blocks trimmed, the last newline kept); a
 default that is itself an expression is resolved when something reads it, as
 Ansible resolves variables (so one default may name another, or an
 installation fact the caller gives); and the filters the templates use,
-Ansible's ``hash`` and the project's ``pixelfox_node_link_secret``
+Ansible's ``hash`` and ``bool`` and the project's ``pixelfox_node_link_secret``
 (filter_plugins/), are provided here. A template that needs another one fails
 loudly with its name, as does one that reads a variable nobody gave.
 ``tests/ansible/test_role_templates.py`` renders the same templates with
@@ -45,9 +45,17 @@ def _node_link_secret(master: object, node_id: object) -> str:
     return links.node_secret(secret, node) if secret and node else ""
 
 
+def _bool(value: object) -> bool:
+    """Ansible's ``bool`` filter: "yes", "on", "1", "true" (any case) and 1 are true."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("yes", "on", "1", "true")
+
+
 def _configured(environment: Environment) -> Environment:
     environment.filters["hash"] = _hash
     environment.filters["pixelfox_node_link_secret"] = _node_link_secret
+    environment.filters["bool"] = _bool
     return environment
 
 

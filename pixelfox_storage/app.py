@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Quart, Response, jsonify
 from redis.asyncio import Redis
 
-from pixelfox_common import web
+from pixelfox_common import tls, web
 from pixelfox_protocol.keys import RedisKeys
 from pixelfox_protocol.version import VERSION
 
@@ -25,7 +25,9 @@ def create_app(settings: StorageSettings | None = None) -> Quart:
 
     @app.before_serving
     async def _open() -> None:
-        app.extensions["redis"] = Redis.from_url(settings.redis_url)
+        app.extensions["redis"] = Redis.from_url(
+            settings.redis_url, **tls.redis_options(settings.redis_url, settings.ca_file)
+        )
 
     @app.after_serving
     async def _close() -> None:

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from pixelfox_common import tls
 from pixelfox_common.logs import REQUEST_ID_HEADER, valid_request_id
 from pixelfox_protocol.internal import (
     BACKUP_PATH,
@@ -165,7 +166,7 @@ class AppAPI:
     def __init__(self, settings: StorageSettings, *, timeout: httpx.Timeout = APP_TIMEOUT) -> None:
         self.settings = settings
         self.base_url = settings.app_url.rstrip("/")
-        self.http = httpx.AsyncClient(timeout=timeout)
+        self.http = httpx.AsyncClient(timeout=timeout, verify=tls.http_verify(settings.ca_file))
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -19,6 +19,9 @@ class StorageSettings:
     token_public_keys: str = ""
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "pixelfox"
+    # CA bundle (PEM) that signed the internal certificates (Redis over rediss://,
+    # node and app HTTPS); empty: the system's CAs. See pixelfox_common.tls.
+    ca_file: str = ""
     # Node-local state: outbox, cached pool map.
     state_dir: Path = Path("var/node")
     # Origin allowed to upload from browsers (the app's public origin).

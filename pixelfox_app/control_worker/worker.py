@@ -11,10 +11,11 @@ import logging
 from typing import Any
 
 from arq import cron, func
-from arq.connections import RedisSettings, create_pool
+from arq.connections import create_pool
 from arq.constants import health_check_key_suffix
 from arq.worker import create_worker
 
+from pixelfox_common import tls
 from pixelfox_protocol import jobs
 from pixelfox_protocol.keys import RedisKeys
 
@@ -49,7 +50,7 @@ def control_worker_settings(settings: AppSettings) -> dict[str, Any]:
 
     return {
         "queue_name": queue,
-        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "redis_settings": tls.arq_settings(settings.redis_url, settings.ca_file),
         **jobs.SERIALIZERS,
         "functions": CONTROL_FUNCTIONS,
         "cron_jobs": [
@@ -99,7 +100,9 @@ def run_control_worker(settings: AppSettings) -> None:
 
 async def _health(settings: AppSettings) -> dict[str, str | None]:
     queue = RedisKeys(settings.redis_prefix).control_queue
-    redis = await create_pool(RedisSettings.from_dsn(settings.redis_url), **jobs.SERIALIZERS)
+    redis = await create_pool(
+        tls.arq_settings(settings.redis_url, settings.ca_file), **jobs.SERIALIZERS
+    )
     try:
         raw = await redis.get(queue + health_check_key_suffix)
         return {queue: raw.decode() if raw else None}

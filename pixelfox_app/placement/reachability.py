@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from redis.asyncio import Redis
 
+from pixelfox_common import tls
 from pixelfox_protocol.internal import UPLOAD_PATH
 from pixelfox_protocol.keys import REACHABILITY_TTL, RedisKeys
 
@@ -104,7 +105,7 @@ async def check_pools(
     if not pools:
         return {}
     own_client = client is None
-    http = client or httpx.AsyncClient(trust_env=False)
+    http = client or httpx.AsyncClient(trust_env=False, verify=tls.http_verify(settings.ca_file))
     try:
         results = await asyncio.gather(*(check_pool(http, p, settings) for p in pools))
     finally:
@@ -134,7 +135,9 @@ async def check_upload_apis(ctx: dict[str, Any]) -> dict[str, int]:
     """Cron of the control worker, every few seconds: check every pool's upload API."""
     client: httpx.AsyncClient | None = ctx.get("reachability_client")
     if client is None:
-        client = ctx["reachability_client"] = httpx.AsyncClient(trust_env=False)
+        client = ctx["reachability_client"] = httpx.AsyncClient(
+            trust_env=False, verify=tls.http_verify(ctx["settings"].ca_file)
+        )
     results = await check_pools(ctx["redis"], ctx["keys"], ctx["settings"], client)
     failed = sum(1 for r in results.values() if not r.ok)
     return {"checked": len(results), "failed": failed}

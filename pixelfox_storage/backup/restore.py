@@ -178,7 +178,7 @@ async def _remake_variants(settings: StorageSettings, pool: PoolInfo, done: list
     if not done:
         return
     keys = RedisKeys(settings.redis_prefix)
-    redis = await connect(settings.redis_url)
+    redis = await connect(settings.redis_url, settings.ca_file)
     try:
         for outcome in done:
             args = jobs.ProcessImage(

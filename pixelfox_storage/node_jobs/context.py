@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from pixelfox_common import tls
 from pixelfox_protocol.keys import RedisKeys
 
 from ..appapi import AppAPI
@@ -40,7 +41,7 @@ class NodeContext:
             keys=RedisKeys(settings.redis_prefix),
             specs=specs,
             limits=ImageLimits(),
-            http=httpx.AsyncClient(timeout=NODE_TIMEOUT),
+            http=httpx.AsyncClient(timeout=NODE_TIMEOUT, verify=tls.http_verify(settings.ca_file)),
             pools=PoolDirectory(settings, app),
             app=app,
         )

@@ -9,14 +9,15 @@ serializers to arq).
 
 from __future__ import annotations
 
-from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.connections import ArqRedis, create_pool
 
+from pixelfox_common import tls
 from pixelfox_protocol import jobs
 
 
-async def connect(redis_url: str) -> ArqRedis:
+async def connect(redis_url: str, ca_file: str | None = None) -> ArqRedis:
     """An arq client outside a worker (``pixelfox restore``); the caller closes it."""
-    return await create_pool(RedisSettings.from_dsn(redis_url), **jobs.SERIALIZERS)
+    return await create_pool(tls.arq_settings(redis_url, ca_file), **jobs.SERIALIZERS)
 
 
 async def enqueue(redis: ArqRedis, args: jobs.JobArgs, *, queue: str, job_id: str) -> bool:

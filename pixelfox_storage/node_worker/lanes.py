@@ -38,9 +38,10 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from arq import cron, func
-from arq.connections import ArqRedis, RedisSettings
+from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix
 
+from pixelfox_common import tls
 from pixelfox_protocol import jobs
 from pixelfox_protocol.keys import RedisKeys
 
@@ -90,7 +91,7 @@ def node_worker_settings(settings: StorageSettings, lane: str) -> dict[str, Any]
     common: dict[str, Any] = {
         **jobs.SERIALIZERS,
         "queue_name": queue,
-        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "redis_settings": tls.arq_settings(settings.redis_url, settings.ca_file),
         "on_startup": _startup(settings, queue),
         "on_shutdown": _shutdown,
         "keep_result": KEEP_RESULT,

@@ -8,10 +8,11 @@ import logging
 import signal
 from collections.abc import Sequence
 
-from arq.connections import RedisSettings, create_pool
+from arq.connections import create_pool
 from arq.constants import health_check_key_suffix
 from arq.worker import Worker, create_worker
 
+from pixelfox_common import tls
 from pixelfox_protocol import jobs
 
 from ..config import StorageSettings
@@ -84,9 +85,11 @@ async def run_node_worker(settings: StorageSettings, lanes: Sequence[str]) -> No
             raise run.exception()  # type: ignore[misc]
 
 
-async def lane_health(redis_url: str, queues: Sequence[str]) -> dict[str, str | None]:
+async def lane_health(
+    redis_url: str, queues: Sequence[str], ca_file: str | None = None
+) -> dict[str, str | None]:
     """The health line each lane's worker last recorded, or None when it is stale."""
-    redis = await create_pool(RedisSettings.from_dsn(redis_url), **jobs.SERIALIZERS)
+    redis = await create_pool(tls.arq_settings(redis_url, ca_file), **jobs.SERIALIZERS)
     try:
         found: dict[str, str | None] = {}
         for queue in queues:
@@ -100,5 +103,9 @@ async def lane_health(redis_url: str, queues: Sequence[str]) -> dict[str, str | 
 def check_node_worker(settings: StorageSettings, lanes: Sequence[str]) -> dict[str, str | None]:
     """Like ``arq --check``: each lane's worker recorded its health within ~10 s."""
     return asyncio.run(
-        lane_health(settings.redis_url, [queue_name(settings, lane) for lane in lanes])
+        lane_health(
+            settings.redis_url,
+            [queue_name(settings, lane) for lane in lanes],
+            settings.ca_file,
+        )
     )

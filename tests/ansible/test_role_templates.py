@@ -137,3 +137,40 @@ def test_the_one_init_script_is_a_shell_script_for_both_roles(tmp_path: Path) ->
             assert f"--chdir {values['common_init_chdir']} " in text
             assert f'"$NAME" {values["common_init_env_file"]} ' in text
             assert text.rstrip().endswith("esac")
+
+
+def test_ansible_renders_the_tls_redis_config_with_its_include_as_the_tests_do(
+    tmp_path: Path,
+) -> None:
+    # The include ('etc/redis/redis-tls.conf.j2') is found through the role's
+    # templates folder, so Ansible renders it here as a role does: a role whose
+    # templates are the redis role's.
+    role = tmp_path / "roles" / "redis_copy"
+    (role / "tasks").mkdir(parents=True)
+    (role / "templates").symlink_to(roles.ROLES / "redis" / "templates")
+    dest = tmp_path / "redis.conf"
+    (role / "tasks" / "main.yml").write_text(yaml.safe_dump([
+        {"name": "Render", "ansible.builtin.template": {
+            "src": "etc/redis/redis.conf.j2", "dest": str(dest), "mode": "0644"}},
+    ]))  # fmt: skip
+    values = {"redis_bind_addresses": ["127.0.0.1", "10.0.0.10"], "redis_tls": True,
+              "redis_tls_ca_file": "ca.crt", "pixelfox_redis_password": "pw",
+              "ansible_managed": MANAGED}  # fmt: skip
+    playbook = tmp_path / "render.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "hosts": "localhost", "connection": "local", "gather_facts": False,
+        "vars": {**roles.defaults("redis"), **values}, "roles": ["redis_copy"]}]))  # fmt: skip
+
+    result = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", "localhost,", str(playbook)],
+        cwd=REPO,
+        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+             "ANSIBLE_ROLES_PATH": str(tmp_path / "roles")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert dest.read_text() == roles.render("redis", "etc/redis/redis.conf.j2", values)
+    assert "tls-port 6379" in dest.read_text().splitlines()
