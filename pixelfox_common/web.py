@@ -45,6 +45,7 @@ from quart import Quart, Response, g, jsonify, request
 from quart.wrappers import Request
 from quart_schema import QuartSchema, RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 
 from pixelfox_protocol.errors import APIError, status_code_error
 
@@ -75,6 +76,10 @@ def _request_id() -> str:
 
 
 ErrorAnswer = tuple[Response, int, dict[str, str]]
+
+
+# The largest id a row can have in every database we run on (SQLite, PostgreSQL integer).
+MAX_ROW_ID = 2**31 - 1
 
 
 def error_response(error: APIError) -> ErrorAnswer:
@@ -133,9 +138,23 @@ class PixelFoxRequest(Request):
         )
 
 
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` of every route: a row id, so at most the largest 32-bit integer.
+
+    A larger number in a path is answered 404 by the router, as any id that names
+    no row, and never reaches a database that would fail to bind it (a 500).
+    """
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 def install(app: Quart, *, title: str, version: str, description: str | None = None) -> QuartSchema:
     """Error format, request ids, logs, metrics, nosniff and the OpenAPI document."""
     app.request_class = PixelFoxRequest
+    # Before any route is added: every <int:…> in a path names a database row.
+    app.url_map.converters["int"] = RowIdConverter
     info: dict[str, Any] = {"title": title, "version": version}
     if description:
         info["description"] = description

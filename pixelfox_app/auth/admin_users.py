@@ -62,7 +62,7 @@ async def list_users() -> UserList:
     return UserList(users=[await _row(u) for u in await User.all().order_by("id")])
 
 
-@blueprint.post("/<int(max=2147483647):user_id>/disable")
+@blueprint.post("/<int:user_id>/disable")
 @admin_required
 @validate_response(UserRow)
 async def disable_user(user_id: int) -> UserRow:
@@ -77,7 +77,7 @@ async def disable_user(user_id: int) -> UserRow:
     return await _row(user)
 
 
-@blueprint.post("/<int(max=2147483647):user_id>/enable")
+@blueprint.post("/<int:user_id>/enable")
 @admin_required
 @validate_response(UserRow)
 async def enable_user(user_id: int) -> UserRow:

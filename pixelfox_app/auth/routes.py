@@ -161,7 +161,7 @@ async def new_token(data: TokenRequest) -> tuple[NewToken, int]:
 
 
 # Ids are 32-bit in the database: a larger one is simply not there (404, not a 500).
-@blueprint.delete("/tokens/<int(max=2147483647):token_id>")
+@blueprint.delete("/tokens/<int:token_id>")
 @login_required
 async def delete_token(token_id: int) -> tuple[dict[str, bool], int]:
     """Revoke one of the caller's tokens; it is refused from the next request on."""

@@ -249,3 +249,14 @@ async def test_status_of_a_private_image_answers_only_its_owner(app_server: AppS
         garbage = await anonymous.get("/api/v1/image/status/not-a-uuid")
     assert seen.status_code == 200
     assert hidden.status_code == nobody.status_code == garbage.status_code == 404
+
+
+async def test_an_id_beyond_any_row_in_a_path_is_not_found_not_a_server_error(
+    app_server: AppServer,
+):
+    # Found by the fuzz run: 10**27 reached the database, which cannot bind it (500).
+    node = await app_server.node("s01")
+    async with app_server.client(headers=node) as client:
+        for move_id, image_id in ((10**27, 0), (2**31, 1), (1, 2**31)):
+            answer = await client.get(f"/api/internal/v1/moves/{move_id}/images/{image_id}")
+            assert (answer.status_code, answer.json()["error"]["code"]) == (404, "NOT_FOUND")
