@@ -58,6 +58,12 @@
       MOVE_TARGET_UNAVAILABLE: { text: "The target pool cannot take files now.", retry: false },
       REPLICATION_DENIED: { text: "A storage node refused a copy without a valid permission.", retry: false },
       REPLICATION_FORBIDDEN: { text: "A storage node refused a copy it was not permitted.", retry: false },
+      REPLICATION_USED: { text: "A storage node refused a second copy under the same permission.", retry: false },
+      REPLICATION_OVER_CAP: { text: "A storage node refused more bytes than the copy was permitted.", retry: false },
+      REPLICATION_EXISTS: { text: "A storage node already holds another file at that place.", retry: false },
+      MOVE_NOT_RUNNING: { text: "The move is not running now.", retry: false },
+      MOVE_ITEM_UNKNOWN: { text: "The image is not part of this move.", retry: false },
+      MOVE_FILE_UNKNOWN: { text: "A file is not one of the image's own files.", retry: false },
       // Resumable uploads (tus): the client inside Uppy handles most of these itself.
       TUS_UPLOAD_NOT_FOUND: { text: "The storage node no longer has this upload; starting it again.", retry: true, renew: true },
       TUS_UPLOAD_EXPIRED: { text: "The unfinished upload expired; starting it again.", retry: true, renew: true },
