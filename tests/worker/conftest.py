@@ -190,7 +190,7 @@ class Node:
     async def enqueue(self, stored: Stored, *, request_id: str = "") -> None:
         """Queue processing exactly as the app's completion does."""
         assert self.arq is not None
-        job_id = self.keys.process_job(stored.uuid)
+        job_id = self.keys.process_job(NODE, stored.uuid)
         self.job_ids.append(job_id)
         args = jobs.ProcessImage(
             image_uuid=stored.uuid,
