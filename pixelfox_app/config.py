@@ -16,6 +16,10 @@ class AppSettings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Prefix of every Redis key; lets several installations (or tests) share one Redis.
     redis_prefix: str = "pixelfox"
+    # Redis URL of the user that manages the installation's Redis users
+    # (pixelfox_app.redis_users): the control worker's ``<prefix>-worker``. Empty:
+    # redis_url, which on a Redis of our own is the app's user without ACL rights.
+    redis_users_url: str = ""
     # Public origin of the app; the fallback base of image URLs (the seed's PUBLIC_DOMAIN).
     public_domain: str = "http://127.0.0.1:8080"
     # Origin the storage nodes use to reach the internal API.
@@ -54,6 +58,10 @@ class AppSettings:
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite://{self.data_dir / 'pixelfox.sqlite3'}"
+
+    @property
+    def effective_redis_users_url(self) -> str:
+        return self.redis_users_url or self.redis_url
 
     @property
     def effective_internal_url(self) -> str:

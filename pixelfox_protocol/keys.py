@@ -141,6 +141,11 @@ class RedisKeys:
     def move_state(self, move_id: int) -> str:
         return f"{self.prefix}:move:{move_id}:state"
 
+    @property
+    def move_state_pattern(self) -> str:
+        """Every move's state key (``ACL`` pattern: nodes may read them, not write)."""
+        return f"{self.prefix}:move:*:state"
+
     # Image ids whose move job found the move paused and stopped; resume queues
     # them again (owner: node jobs add, app pops; TTL as move_state).
     def move_parked(self, move_id: int) -> str:

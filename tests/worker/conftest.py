@@ -32,7 +32,7 @@ from pixelfox_app.nodes import register_node
 from pixelfox_protocol import jobs
 from pixelfox_protocol.keys import RedisKeys
 from pixelfox_protocol.tokens import new_signing_key
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, delete_redis_users
 from tests.support import PIXELFOX, Service, free_port
 from tests.worker import images
 
@@ -88,6 +88,7 @@ def control_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlApp
     keys = list(client.scan_iter(f"{prefix}:*", count=1000))
     if keys:
         client.delete(*keys)
+    delete_redis_users(client, prefix)
     client.close()
 
 
