@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from arq.constants import abort_jobs_ss
 from redis.asyncio import Redis
 from redis.exceptions import NoPermissionError, ResponseError
 
@@ -35,11 +36,13 @@ log = logging.getLogger(__name__)
 # What a node's code sends, and nothing more: arq's worker and enqueue (WATCH /
 # MULTI transactions, sorted-set queues, PSETEX'd job records, INFO once at
 # start), the used-token ids and image locks (SET NX, GET, EXISTS, DEL under
-# WATCH), the queue depth it reports (ZCARD). No EVAL/SCRIPT/FUNCTION: a node
-# gets no code to run inside Redis.
+# WATCH), the queue depth it reports (ZCARD). arq's worker logs INFO and DBSIZE
+# when it starts: counts and versions, no key names. No EVAL/SCRIPT/FUNCTION: a
+# node gets no code to run inside Redis.
 NODE_COMMANDS = (
     "ping",
     "info",
+    "dbsize",
     "select",
     "get",
     "mget",
@@ -54,6 +57,7 @@ NODE_COMMANDS = (
     "ttl",
     "pttl",
     "incr",
+    "incrby",
     "zadd",
     "zrem",
     "zincrby",
@@ -135,10 +139,17 @@ def worker_user(prefix: str, password: str) -> RedisUser:
     return RedisUser(worker_user_name(prefix), (*rules, "+@all", "-@dangerous", "+info", *manage))
 
 
+# arq's worker takes every finished job's id out of its global abort set
+# (``arq:abort``) whether or not it aborts jobs: a selector lets a node do just
+# that ZREM (none of our workers honours aborts, so the set stays empty).
+_ARQ_ABORT_SELECTOR = f"(~{abort_jobs_ss} +zrem)"
+
+
 def node_user(prefix: str, node_id: str, credential_hash: str) -> RedisUser:
     """The user of node ``node_id``; ``credential_hash`` is the SHA-256 hex of its credential."""
     rules = ["on", f"#{credential_hash}", *node_keys(prefix, node_id), "resetchannels", "-@all"]
-    return RedisUser(node_user_name(prefix, node_id), (*rules, *(f"+{c}" for c in NODE_COMMANDS)))
+    commands = [f"+{c}" for c in NODE_COMMANDS]
+    return RedisUser(node_user_name(prefix, node_id), (*rules, *commands, _ARQ_ABORT_SELECTOR))
 
 
 def acl_file(users: Iterable[RedisUser], *, default_off: bool = True) -> str:

@@ -121,6 +121,9 @@ class Node:
     pool_dir: Path = Path()
     pool_id: int = 0
     arq: ArqRedis | None = None
+    # What the node's processes connect as (the node's own Redis user, see
+    # test_node_redis_user.py); the test itself arranges and reads as the admin.
+    redis_url: str = REDIS_URL
     workers: list[Service] = field(default_factory=list)
     job_ids: list[str] = field(default_factory=list)
 
@@ -133,7 +136,7 @@ class Node:
             "PIXELFOX_NODE_ID": NODE,
             "PIXELFOX_NODE_CREDENTIAL": self.credential,
             "PIXELFOX_APP_URL": self.app.url,
-            "PIXELFOX_REDIS_URL": REDIS_URL,
+            "PIXELFOX_REDIS_URL": self.redis_url,
             "PIXELFOX_REDIS_PREFIX": self.prefix,
             "PIXELFOX_STATE_DIR": str(self.tmp / "node-state"),
             "PIXELFOX_WORKER_METRICS_BIND": "off",
@@ -223,7 +226,7 @@ class Node:
 def control_env(node: Node) -> dict[str, str]:
     return {
         "PIXELFOX_DATABASE_URL": node.app.database_url,
-        "PIXELFOX_REDIS_URL": node.env()["PIXELFOX_REDIS_URL"],
+        "PIXELFOX_REDIS_URL": REDIS_URL,
         "PIXELFOX_REDIS_PREFIX": node.prefix,
         "PIXELFOX_WORKER_METRICS_BIND": "off",
     }
