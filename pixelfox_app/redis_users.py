@@ -76,7 +76,8 @@ NODE_COMMANDS = (
 
 # The control worker manages the users (this module); ACL SETUSER is as strong as
 # Redis's admin, so the app's web processes do without it.
-_ACL_MANAGEMENT = ("acl|setuser", "acl|deluser", "acl|users", "acl|getuser", "acl|save")
+# ACL LOAD: the redis role reloads its ACL file as this user.
+_ACL_MANAGEMENT = ("acl|setuser", "acl|deluser", "acl|users", "acl|getuser", "acl|load")
 
 
 def app_user_name(prefix: str) -> str:
@@ -162,11 +163,16 @@ def acl_file(users: Iterable[RedisUser], *, default_off: bool = True) -> str:
 class SyncResult:
     set: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    saved: bool = False
 
 
 async def apply(redis: Redis, prefix: str, wanted: Iterable[RedisUser]) -> SyncResult:
-    """Make Redis hold ``wanted`` and no other ``<prefix>-node-*`` user."""
+    """Make Redis hold ``wanted`` and no other ``<prefix>-node-*`` user.
+
+    In memory only, no ``ACL SAVE``: an ACL file is its owner's (the ``redis``
+    role's template, ``pixelfox up``'s), and Redis would rewrite it in a form of
+    its own. The owner's file names the users it knows; a user set here alone
+    (``nodes add`` on a Redis restarted since) comes back with the next sync.
+    """
     result = SyncResult()
     names = set()
     for user in wanted:
@@ -179,14 +185,6 @@ async def apply(redis: Redis, prefix: str, wanted: Iterable[RedisUser]) -> SyncR
         if name.startswith(node_prefix) and name not in names:
             await redis.execute_command("ACL", "DELUSER", name)
             result.removed.append(name)
-    try:
-        await redis.execute_command("ACL", "SAVE")
-        result.saved = True
-    except ResponseError as exc:
-        # A Redis without an aclfile keeps its users in memory only; the
-        # control worker's periodic sync sets them again after a restart.
-        if "acl file" not in str(exc).lower():
-            raise
     return result
 
 
@@ -226,15 +224,22 @@ async def sync(
 async def sync_redis_users(ctx: dict[str, Any]) -> dict[str, Any]:
     """The control worker's cron job (and its start): :func:`sync` on its own connection.
 
-    A worker whose Redis user may not manage users logs it and goes on; the
-    nodes then keep the users they had.
+    It connects as ``PIXELFOX_REDIS_USERS_URL`` when that names another user than
+    the worker's own. A worker whose user may not manage users logs it and goes
+    on; the nodes then keep the users they had.
     """
+    settings = ctx["settings"]
+    own = settings.effective_redis_users_url == settings.redis_url
+    redis = ctx["redis"] if own else Redis.from_url(settings.effective_redis_users_url)
     try:
-        result = await sync(ctx["redis"], ctx["keys"].prefix)
+        result = await sync(redis, settings.redis_prefix)
     except (NoPermissionError, ResponseError) as exc:
         log.error("cannot set the nodes' redis users: %s", exc)
         return {"error": str(exc)}
-    return {"set": len(result.set), "removed": result.removed, "saved": result.saved}
+    finally:
+        if not own:
+            await redis.aclose()
+    return {"set": len(result.set), "removed": result.removed}
 
 
 def user_url(redis_url: str, username: str, password: str) -> str:

@@ -60,7 +60,6 @@ def sync_command() -> None:
     result = sync_now(AppSettings.from_env())
     click.echo(f"set: {', '.join(result.set) or 'none'}")
     click.echo(f"removed: {', '.join(result.removed) or 'none'}")
-    click.echo("saved to the ACL file" if result.saved else "not saved (Redis has no aclfile)")
 
 
 @redis_users_group.command("show")
