@@ -8,7 +8,8 @@ from redis.exceptions import NoPermissionError
 from pixelfox_app import redis_users
 from pixelfox_app.nodes import credential_hash
 from tests.conftest import REDIS_URL
-from tests.worker.conftest import NODE, Node
+from tests.support import eventually
+from tests.worker.conftest import NODE, Node, start_control_worker
 
 
 async def test_a_worker_connected_as_its_node_user_processes_a_job_end_to_end(node: Node):
@@ -48,3 +49,24 @@ async def test_a_worker_of_another_node_never_sees_the_job(node: Node):
                 continue
             raise AssertionError("s02 reached s01's lane")
     assert await node.arq.zcard(node.keys.node_queue(NODE)) == 1
+
+
+async def test_the_control_worker_sets_each_registered_nodes_user_when_it_starts(node: Node):
+    """A Redis that lost its users (restarted without an ACL file) gets them back."""
+    assert node.arq is not None
+    stale = redis_users.node_user(node.prefix, "gone", credential_hash("x"))
+    await redis_users.apply(node.arq, node.prefix, [stale])
+
+    start_control_worker(node)
+
+    wanted, gone = f"{node.prefix}-node-{NODE}", f"{node.prefix}-node-gone"
+
+    async def synced() -> set[str] | None:
+        assert node.arq is not None
+        users = {u.decode() for u in await node.arq.execute_command("ACL", "USERS")}
+        return users if wanted in users and gone not in users else None
+
+    assert await eventually(synced, 30), node.workers[0].log()
+    url = redis_users.node_redis_url(REDIS_URL, node.prefix, NODE, node.credential)
+    async with Redis.from_url(url) as as_node:
+        assert await as_node.ping()
