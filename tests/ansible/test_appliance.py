@@ -133,9 +133,12 @@ def test_site_builds_the_app_host_and_two_storage_nodes_from_bare_hosts(
     node_env = lab.run("s01", ["cat", "/etc/pixelfox/storage.env"]).stdout
     assert f"PIXELFOX_TOKEN_PUBLIC_KEYS={secrets['pixelfox_token_public_key']}\n" in node_env
     app_only = ("pixelfox_token_signing_key", "pixelfox_secret_key", "pixelfox_postgresql_password",
-                "pixelfox_node_credential_master", "pixelfox_admin_password")  # fmt: skip
+                "pixelfox_node_credential_master", "pixelfox_admin_password",
+                "pixelfox_redis_password", "pixelfox_redis_worker_password")  # fmt: skip
     for secret in app_only:
         assert secrets[secret] not in node_env, secret
+    # Redis as the node's own user, its credential the password.
+    assert "PIXELFOX_REDIS_URL=redis://pixelfox-node-s01:" in node_env
     assert "DATABASE_URL" not in node_env
     # One spool secret per node, derived once, the same in its nginx site and its settings.
     spool_secrets = set()
