@@ -125,25 +125,28 @@ class RedisUser:
         return " ".join(["user", self.name, *self.rules])
 
 
+# arq's worker takes every finished job's id out of its global abort set
+# (``arq:abort``) whether or not it aborts jobs: a selector lets each user a
+# worker runs as (a node's; the app's or the worker's for the control worker)
+# do just that ZREM. None of our workers honours aborts: the set stays empty.
+_ARQ_ABORT_SELECTOR = f"(~{abort_jobs_ss} +zrem)"
+
+
 def _password_rule(password: str) -> str:
     return f">{password}"
 
 
 def app_user(prefix: str, password: str) -> RedisUser:
     rules = ["on", _password_rule(password), *installation_keys(prefix), "resetchannels"]
-    return RedisUser(app_user_name(prefix), (*rules, "+@all", "-@dangerous", "+info"))
+    grants = ("+@all", "-@dangerous", "+info", _ARQ_ABORT_SELECTOR)
+    return RedisUser(app_user_name(prefix), (*rules, *grants))
 
 
 def worker_user(prefix: str, password: str) -> RedisUser:
     rules = ["on", _password_rule(password), *installation_keys(prefix), "resetchannels"]
     manage = [f"+{command}" for command in _ACL_MANAGEMENT]
-    return RedisUser(worker_user_name(prefix), (*rules, "+@all", "-@dangerous", "+info", *manage))
-
-
-# arq's worker takes every finished job's id out of its global abort set
-# (``arq:abort``) whether or not it aborts jobs: a selector lets a node do just
-# that ZREM (none of our workers honours aborts, so the set stays empty).
-_ARQ_ABORT_SELECTOR = f"(~{abort_jobs_ss} +zrem)"
+    grants = ("+@all", "-@dangerous", "+info", *manage, _ARQ_ABORT_SELECTOR)
+    return RedisUser(worker_user_name(prefix), (*rules, *grants))
 
 
 def node_user(prefix: str, node_id: str, credential_hash: str) -> RedisUser:

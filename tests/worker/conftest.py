@@ -232,11 +232,11 @@ def control_env(node: Node) -> dict[str, str]:
     }
 
 
-def start_control_worker(node: Node) -> Service:
+def start_control_worker(node: Node, redis_url: str = REDIS_URL) -> Service:
     service = Service(
         "control-worker",
         [*PIXELFOX, "control-worker"],
-        control_env(node),
+        {**control_env(node), "PIXELFOX_REDIS_URL": redis_url},
         node.tmp / "control-worker.log",
     )
     node.workers.append(service)

@@ -7,6 +7,7 @@ from redis.exceptions import NoPermissionError
 
 from pixelfox_app import redis_users
 from pixelfox_app.nodes import credential_hash
+from pixelfox_protocol import jobs
 from tests.conftest import REDIS_URL
 from tests.support import eventually
 from tests.worker.conftest import NODE, Node, start_control_worker
@@ -70,3 +71,21 @@ async def test_the_control_worker_sets_each_registered_nodes_user_when_it_starts
     url = redis_users.node_redis_url(REDIS_URL, node.prefix, NODE, node.credential)
     async with Redis.from_url(url) as as_node:
         assert await as_node.ping()
+
+
+async def test_the_control_worker_runs_its_jobs_as_the_workers_user(node: Node):
+    assert node.arq is not None
+    user = redis_users.worker_user(node.prefix, "worker-password")
+    await redis_users.apply(node.arq, node.prefix, [user])
+    url = redis_users.user_url(REDIS_URL, user.name, "worker-password")
+
+    start_control_worker(node, url)
+
+    async def finished_sweep() -> list[bytes]:
+        assert node.arq is not None
+        pattern = f"arq:result:{node.keys.control_queue}:{jobs.SWEEP_STUCK_IMAGES}:*"
+        return [key async for key in node.arq.scan_iter(pattern)]
+
+    # The sweep's kept result: the job ran and arq finished it (ZREM arq:abort included).
+    assert await eventually(finished_sweep, 30), node.workers[0].log()
+    assert "NOPERM" not in node.workers[0].log()
