@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+import redis
+
 from pixelfox_app.db import close_db, init_db
 from pixelfox_app.models import StorageNode
 from pixelfox_app.nodes import authenticate_node
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.tokens import UploadClaims, mint, parse_public_keys, verify
 from tests.cli.support import assert_one_line_error, cli_env, migrated, pixelfox, query
+from tests.conftest import REDIS_URL
 
 
 async def _authenticate(database_url: str, node_id: str, credential: str) -> StorageNode | str:
@@ -145,3 +149,23 @@ def test_nodes_list_shows_each_node_with_its_pool_count(tmp_path):
     header, row = result.stdout.strip().splitlines()
     assert header.split() == ["NODE", "DNS", "NAME", "ACTIVE", "VERSION", "LAST", "SEEN", "POOLS"]
     assert row.split() == ["s01", "s01.example.net", "yes", "-", "never", "1"]
+
+
+def test_nodes_add_sets_the_nodes_redis_user_and_a_rotation_changes_its_password(tmp_path):
+    env = migrated(cli_env(tmp_path, PIXELFOX_REDIS_URL=REDIS_URL))
+
+    first = _env_lines(pixelfox(env, "nodes", "add", "s01").stdout)["PIXELFOX_REDIS_URL"]
+    with redis.Redis.from_url(first) as node:
+        assert node.ping()
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            node.get(f"{env['PIXELFOX_REDIS_PREFIX']}:control")
+    rotated = pixelfox(env, "nodes", "add", "s01", "--rotate")
+    second = _env_lines(rotated.stdout)["PIXELFOX_REDIS_URL"]
+
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        redis.Redis.from_url(first).ping()
+    with redis.Redis.from_url(second) as node:
+        assert node.ping()
+    shown = pixelfox(env, "redis-users", "show")
+    assert shown.returncode == 0, shown.stderr
+    assert f"user {env['PIXELFOX_REDIS_PREFIX']}-node-s01 on #" in shown.stdout
