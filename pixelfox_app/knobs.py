@@ -30,13 +30,6 @@ KNOBS: dict[str, Knob] = {
         ),
         Knob("upload_rate_limit_per_minute", 60, int, "Uploads per minute per IP address"),
         Knob("upload_user_rate_limit_per_minute", 60, int, "Uploads per minute per user"),
-        Knob(
-            "replication_require_checksum",
-            True,
-            bool,
-            "Require SHA-256 on replication",
-            "Targets refuse a replicated file whose checksum is missing or differs.",
-        ),
         Knob("max_upload_bytes", 50 * 1024 * 1024, int, "Largest upload in bytes"),
         Knob(
             "resumable_upload_bytes",

@@ -209,6 +209,22 @@ async def enqueue_move_image(
     return await enqueue(redis, args, queue=queue, job_id=job_id, again=again)
 
 
+async def enqueue_move_handover(
+    redis: ArqRedis, keys: RedisKeys, move_id: int, image_id: int, source: StoragePool
+) -> bool:
+    """An image of a move whose job ran on a node that no longer holds ``source``.
+
+    Onto the lane of the node that holds it now, under an id of its own (the
+    first job's id is still taken while it reports); False if already queued.
+    """
+    holder = node_of(source)
+    args = jobs.MoveImage(
+        move_id=move_id, image_id=image_id, source_pool_id=source.id, request_id=new_request_id()
+    )
+    job_id = keys.move_handover_job(move_id, image_id, holder)
+    return await enqueue(redis, args, queue=keys.node_background_queue(holder), job_id=job_id)
+
+
 async def enqueue_planner(
     redis: ArqRedis, keys: RedisKeys, move_id: int, cursor: int, *, again: bool = False
 ) -> bool:

@@ -36,7 +36,9 @@ log = logging.getLogger(__name__)
 # What a node's code sends, and nothing more: arq's worker and enqueue (WATCH /
 # MULTI transactions, sorted-set queues, PSETEX'd job records, INFO once at
 # start), the used-token ids and image locks (SET NX, GET, EXISTS, DEL under
-# WATCH), the queue depth it reports (ZCARD). arq's worker logs INFO and DBSIZE
+# WATCH), the queue depth it reports (ZCARD), a move job's parked set (SADD,
+# under WATCH of the move's state) and a replication grant's ledger (HSETNX,
+# HINCRBY, EXPIREAT). arq's worker logs INFO and DBSIZE
 # when it starts: counts and versions, no key names. No EVAL/SCRIPT/FUNCTION: a
 # node gets no code to run inside Redis.
 NODE_COMMANDS = (
@@ -58,6 +60,10 @@ NODE_COMMANDS = (
     "pttl",
     "incr",
     "incrby",
+    "expireat",
+    "sadd",
+    "hsetnx",
+    "hincrby",
     "zadd",
     "zrem",
     "zincrby",

@@ -64,6 +64,14 @@ CODES = _codes(
     ErrorCode("MOVE_TARGET_UNAVAILABLE", 409, "The target pool cannot take files now."),
     ErrorCode("MOVE_RUNNING", 409, "The source pool already has a move in progress."),
     ErrorCode("MOVE_STATE", 409, "The move is not in a state that allows this."),
+    ErrorCode("MOVE_NOT_RUNNING", 409, "The move is not running; its images get no grant now."),
+    ErrorCode(
+        "MOVE_ITEM_UNKNOWN", 409, "The image is not an item of this move on this node's pool."
+    ),
+    ErrorCode("MOVE_FILE_UNKNOWN", 422, "A listed file is not one of the image's own files."),
+    ErrorCode("REPLICATION_USED", 409, "This replication grant has already written this file."),
+    ErrorCode("REPLICATION_OVER_CAP", 413, "The replication grant's bytes are used up."),
+    ErrorCode("REPLICATION_EXISTS", 409, "Another file with other content is at this path."),
     # Resumable (tus 1.0) uploads on a node: the protocol's own statuses.
     ErrorCode("TUS_VERSION_UNSUPPORTED", 412, "This tus version is not supported; send 1.0.0."),
     ErrorCode("TUS_CONTENT_TYPE", 415, "Send the chunk as application/offset+octet-stream."),

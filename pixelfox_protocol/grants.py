@@ -1,27 +1,35 @@
-"""Replication grants: the app's short signed permission to push one image's files to a node.
+"""Replication grants: the app's short signed permission to push one image's exact files to a node.
 
-A move job on the source node asks the app for a ticket; the ticket carries a
-grant, an Ed25519-signed JWT like an upload token (same keys), which the target
-node's ``PUT /api/internal/replicate`` verifies with the app's public key.
+A move job on the source node hashes the image's files and asks the app for a
+grant listing them; the app mints it (an Ed25519-signed JWT like an upload
+token, same keys) only for an image of a *running* move whose source pool is
+on the asking node, and only for the image's own files as the database and
+the layout know them (:func:`pixelfox_protocol.layout.image_files`), the
+original with the SHA-256 the upload recorded. The target node's
+``PUT /api/internal/replicate`` verifies it with the app's public key.
 
 Why a grant and not a secret all nodes share: under the trust rule a stolen
-node may damage its own files, not the rest. With a shared secret it could
-write anything into every other node's pools. A grant names the target node,
-pool, image and the original's SHA-256, expires in minutes, and the app mints
-it only for an image of a running move on a pool of the asking node.
+node may damage its own files, not the rest. With a grant it can write into
+another node only the files the app listed, byte for byte as listed, each
+once, never over a file there with other content, for 15 minutes.
 
-Claims: ``aud`` = ``replicate:<target node>``, ``pool_id`` (target pool),
-``img`` (image uuid: every path must be one of its files), ``orig`` and
-``sha`` (the original's path and SHA-256, which the target checks itself),
-``max`` (bytes of all files together), ``ck`` (the operator's
-``replication_require_checksum``), ``mv`` (move id, for the logs).
+Claims (kept small):
+
+- ``aud`` = ``replicate:<target node>`` (never an upload token's audience);
+- ``pool_id``: the target pool;
+- ``mv``: the move id; ``img``: the image uuid (logs, and the layout check);
+- ``f``: the files, each ``[path, size, sha256]`` (pool-relative, layout paths);
+- ``max``: the cumulative byte cap over all writes with the grant, at most
+  the sum of the files' sizes (the app mints the sum);
+- ``jti``: the grant's id, the key of the target's ledger of files written;
+- ``iss``, ``iat``, ``nbf``, ``exp``.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
-from dataclasses import dataclass
-from pathlib import PurePosixPath
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
@@ -33,7 +41,7 @@ from .keys import TOKEN_ISSUER
 from .tokens import ALGORITHM, SignatureRefused, decode_signed, parse_private_key
 
 GRANT_SECONDS = 900
-REQUIRED_CLAIMS = ["iss", "aud", "pool_id", "img", "orig", "sha", "max", "nbf", "exp"]
+REQUIRED_CLAIMS = ["iss", "aud", "pool_id", "mv", "img", "f", "max", "jti", "nbf", "exp"]
 
 
 def grant_audience(node_id: str) -> str:
@@ -42,32 +50,52 @@ def grant_audience(node_id: str) -> str:
 
 
 @dataclass(frozen=True)
+class GrantedFile:
+    path: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class ReplicationGrant:
     node_id: str
     pool_id: int
     image_uuid: str
-    original_path: str
-    original_sha256: str
-    max_bytes: int
-    require_checksum: bool = True
-    move_id: int = 0
+    move_id: int
+    files: tuple[GrantedFile, ...]
+    jti: str = field(default_factory=lambda: secrets.token_hex(16))
+    expires: int = 0  # set by verify (the ``exp`` claim)
+    # The byte cap when below the files' sum (the app mints the sum).
+    cap: int | None = None
 
-    def check_file(self, pool_id: int, path: str) -> None:
-        """REPLICATION_FORBIDDEN unless ``path`` in ``pool_id`` is a file of the granted image."""
-        name = PurePosixPath(path).name
-        public = layout.in_subtree(path, private=False)
-        ours = name.startswith(f"{self.image_uuid}.") or name.startswith(f"{self.image_uuid}_")
-        if pool_id != self.pool_id or not ours:
-            raise APIError("REPLICATION_FORBIDDEN", details={"pool_id": pool_id, "path": path})
-        if public.startswith("original/") and path != self.original_path:
-            raise APIError("REPLICATION_FORBIDDEN", details={"pool_id": pool_id, "path": path})
+    @property
+    def max_bytes(self) -> int:
+        total = sum(f.size for f in self.files)
+        return total if self.cap is None else min(self.cap, total)
 
-    def expected_sha256(self, path: str) -> str:
-        """The original's SHA-256 as the app recorded it; "" for a variant."""
-        return self.original_sha256 if path == self.original_path else ""
+    def file(self, pool_id: int, path: str) -> GrantedFile:
+        """The granted file at ``path`` in ``pool_id``; REPLICATION_FORBIDDEN otherwise."""
+        details = {"pool_id": pool_id, "path": path}
+        if pool_id == self.pool_id:
+            for granted in self.files:
+                if granted.path == path:
+                    return granted
+        raise APIError("REPLICATION_FORBIDDEN", details=details)
+
+
+def check_files(image_uuid: str, files: list[GrantedFile] | tuple[GrantedFile, ...]) -> None:
+    """Layout paths of one image, each a size and a SHA-256; else REPLICATION_FORBIDDEN."""
+    try:
+        layout.image_files(image_uuid, [f.path for f in files])
+    except layout.UnsafePath as exc:
+        raise APIError("REPLICATION_FORBIDDEN", details={"path": str(exc)}) from exc
+    for granted in files:
+        if granted.size < 0 or len(granted.sha256) != 64:
+            raise APIError("REPLICATION_FORBIDDEN", details={"path": granted.path})
 
 
 def mint(grant: ReplicationGrant, signing_key: str, *, now: float | None = None) -> str:
+    check_files(grant.image_uuid, grant.files)
     kid, key = parse_private_key(signing_key)
     issued = int(now if now is not None else time.time())
     payload: dict[str, Any] = {
@@ -75,12 +103,11 @@ def mint(grant: ReplicationGrant, signing_key: str, *, now: float | None = None)
         "iss": TOKEN_ISSUER,
         "aud": grant_audience(grant.node_id),
         "pool_id": grant.pool_id,
-        "img": grant.image_uuid,
-        "orig": grant.original_path,
-        "sha": grant.original_sha256,
-        "max": grant.max_bytes,
-        "ck": grant.require_checksum,
         "mv": grant.move_id,
+        "img": grant.image_uuid,
+        "f": [[f.path, f.size, f.sha256] for f in grant.files],
+        "max": grant.max_bytes,
+        "jti": grant.jti,
         "iat": issued,
         "nbf": issued,
         "exp": issued + GRANT_SECONDS,
@@ -104,15 +131,25 @@ def verify(
     if payload["aud"] != grant_audience(node_id):
         raise APIError("REPLICATION_FORBIDDEN", "The replication grant is for another node.")
     try:
-        return ReplicationGrant(
+        files = tuple(
+            GrantedFile(path=str(path), size=int(size), sha256=str(sha))
+            for path, size, sha in payload["f"]
+        )
+        grant = ReplicationGrant(
             node_id=node_id,
             pool_id=int(payload["pool_id"]),
             image_uuid=str(payload["img"]),
-            original_path=str(payload["orig"]),
-            original_sha256=str(payload["sha"]),
-            max_bytes=int(payload["max"]),
-            require_checksum=bool(payload.get("ck", True)),
-            move_id=int(payload.get("mv", 0)),
+            move_id=int(payload["mv"]),
+            files=files,
+            jti=str(payload["jti"]),
+            expires=int(payload["exp"]),
+            cap=int(payload["max"]),
         )
     except (TypeError, ValueError) as exc:
         raise APIError("REPLICATION_DENIED") from exc
+    # Signed by the app, and still checked here: a grant never covers a non-layout
+    # file, whatever minted it.
+    check_files(grant.image_uuid, grant.files)
+    if int(payload["max"]) > sum(f.size for f in files) or not grant.jti:
+        raise APIError("REPLICATION_DENIED")
+    return grant

@@ -24,9 +24,12 @@ BACKUP_PATH = "/api/internal/v1/images/{image_uuid}/backup"
 # GET: a pool's originals with their SHA-256, a page at a time (BackupManifest).
 POOL_BACKUPS_PATH = "/api/internal/v1/pools/{pool_id}/backups"
 
-# A move job on the source node: GET what to copy (MoveTicket), POST switch when the
-# copies are verified (MoveSwitch), POST outcome when the image is skipped or failed.
+# A move job on the source node: GET what to copy (MoveTicket), POST grant with the
+# files it will push to another node (MoveGrantRequest → MoveGrant), POST switch when
+# the copies are verified (MoveSwitch), POST outcome when the image is skipped or
+# failed, or its pool is on another node now (the app hands the job over).
 MOVE_IMAGE_PATH = "/api/internal/v1/moves/{move_id}/images/{image_id}"
+MOVE_GRANT_PATH = MOVE_IMAGE_PATH + "/grant"
 MOVE_SWITCH_PATH = MOVE_IMAGE_PATH + "/switch"
 MOVE_OUTCOME_PATH = MOVE_IMAGE_PATH + "/outcome"
 
@@ -205,7 +208,21 @@ class MoveTicket(BaseModel):
     replicate_url: str = Field(description="The target node's replicate endpoint")
     original: MoveFile
     variants: list[MoveFile] = []
-    grant: str = Field(default="", description="Bearer grant for the target's replicate API")
+
+
+class MoveGrantRequest(BaseModel):
+    """The files a move job will push to the target node, as it read them at the source."""
+
+    files: list[MoveFile] = Field(
+        min_length=1, max_length=256, description="The original and the variants to push"
+    )
+
+
+class MoveGrant(BaseModel):
+    """A replication grant for exactly the requested files (``pixelfox_protocol.grants``)."""
+
+    grant: str = Field(description="Bearer grant for the target's replicate API")
+    max_bytes: int = Field(description="Bytes the grant allows, all files together")
 
 
 class MoveSwitch(BaseModel):
@@ -224,9 +241,13 @@ class MoveSwitched(BaseModel):
 
 
 class MoveOutcome(BaseModel):
-    """An image a move job did not move: skipped (no source file) or failed."""
+    """An image a move job did not move: skipped (no source file) or failed.
 
-    state: Literal["skipped", "failed"]
+    ``wrong-node``: the image's source pool is on another node now; the app puts
+    the job on that node's lane (a node never writes into another node's queue).
+    """
+
+    state: Literal["skipped", "failed", "wrong-node"]
     error: str = Field(default="", max_length=2000)
 
 

@@ -146,10 +146,22 @@ class RedisKeys:
         """Every move's state key (``ACL`` pattern: nodes may read them, not write)."""
         return f"{self.prefix}:move:*:state"
 
-    # Image ids whose move job found the move paused and stopped; resume queues
-    # them again (owner: node jobs add, app pops; TTL as move_state).
-    def move_parked(self, move_id: int) -> str:
-        return f"{self.prefix}:move:{move_id}:parked"
+    # Image ids whose move job on node ``node_id`` found the move paused and stopped;
+    # resume queues them again (owner: that node's jobs add, under the node's own
+    # prefix; the app pops every node's set; TTL as move_state).
+    def node_move_parked(self, node_id: str, move_id: int) -> str:
+        return f"{self.prefix}:node:{node_id}:move:{move_id}:parked"
+
+    def move_handover_job(self, move_id: int, image_id: int, node_id: str) -> str:
+        """An image of a move put by the app onto the lane of the node that holds its pool
+        now (in that node's scope, like every job of its lanes)."""
+        return f"{self.move_job(node_id, move_id, image_id)}@handover"
+
+    # Files a replication grant has written on node ``node_id``: a hash of path →
+    # SHA-256 and ``bytes`` → bytes taken (owner: that node's replicate endpoint;
+    # TTL: the grant's expiry + JTI_LEEWAY).
+    def node_grant_ledger(self, node_id: str, jti: str) -> str:
+        return f"{self.prefix}:node:{node_id}:grant:{jti}"
 
     # image id → outcome (done, skipped, failed) already counted, so a job run again
     # after a crash never counts an image twice (owner: app; TTL as move_state).

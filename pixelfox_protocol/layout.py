@@ -27,6 +27,11 @@ EXTENSIONS = {
     "image/heic": "heic",
     "image/tiff": "tiff",
 }
+# Formats a node writes variants in; the name is also the file's extension.
+VARIANT_FORMATS = ("jpg", "webp", "avif")
+# A variant's name (``thumb200``, ``medium`` …), as the operator configures them.
+VARIANT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
+_DATE = r"\d{4}/\d{2}/\d{2}"
 
 
 def original_path(image_uuid: str, ext: str, when: datetime, *, private: bool = False) -> str:
@@ -86,3 +91,34 @@ def resolve(base: Path, relative: str) -> Path:
     if not full.is_relative_to(base.resolve()):
         raise UnsafePath(relative)
     return full
+
+
+def image_files(image_uuid: str, paths: list[str]) -> str:
+    """Check that ``paths`` are files of one image; returns its original's path.
+
+    Exactly one path is the image's original, ``[private/]original/<date>/<uuid>.<ext>``
+    with an accepted image extension; every other path is one of its variants in
+    the same subtree and date folder, ``…variants/<date>/<uuid>_<name>.<format>``
+    with a variant name and format of the layout (so no ``.html``, no other
+    uuid, no ``..``, no file twice). Anything else raises ``UnsafePath`` naming it.
+    """
+    ident = re.escape(image_uuid.lower())
+    extensions = "|".join(sorted(set(EXTENSIONS.values())))
+    original = re.compile(rf"^(private/)?original/({_DATE})/{ident}\.({extensions})$")
+    originals = [p for p in paths if original.match(p)]
+    if len(originals) != 1 or len(set(paths)) != len(paths):
+        raise UnsafePath(", ".join(originals) or "no original")
+    found = original.match(originals[0])
+    assert found is not None
+    subtree, day = found.group(1) or "", found.group(2)
+    formats = "|".join(VARIANT_FORMATS)
+    variant = re.compile(
+        rf"^{re.escape(subtree)}variants/{re.escape(day)}/{ident}_([a-z0-9-]+)\.({formats})$"
+    )
+    for path in paths:
+        if path == originals[0]:
+            continue
+        match = variant.match(path)
+        if match is None or not VARIANT_NAME.match(match.group(1)):
+            raise UnsafePath(path)
+    return originals[0]

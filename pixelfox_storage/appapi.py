@@ -35,6 +35,7 @@ from pixelfox_common.logs import REQUEST_ID_HEADER, valid_request_id
 from pixelfox_protocol.internal import (
     BACKUP_PATH,
     HEARTBEAT_PATH,
+    MOVE_GRANT_PATH,
     MOVE_IMAGE_PATH,
     MOVE_OUTCOME_PATH,
     MOVE_SWITCH_PATH,
@@ -47,6 +48,8 @@ from pixelfox_protocol.internal import (
     BackupRecord,
     BackupReport,
     Heartbeat,
+    MoveGrant,
+    MoveGrantRequest,
     MoveOutcome,
     MoveSwitch,
     MoveSwitched,
@@ -262,6 +265,10 @@ class AppAPI:
     async def move_ticket(self, move_id: int, image_id: int) -> MoveTicket:
         path = MOVE_IMAGE_PATH.format(move_id=move_id, image_id=image_id)
         return parse(MoveTicket, await self.call("GET", path), "move ticket")
+
+    async def move_grant(self, move_id: int, image_id: int, body: MoveGrantRequest) -> MoveGrant:
+        path = MOVE_GRANT_PATH.format(move_id=move_id, image_id=image_id)
+        return parse(MoveGrant, await self.call("POST", path, body=body), "move grant")
 
     async def move_switch(self, move_id: int, image_id: int, body: MoveSwitch) -> MoveSwitched:
         path = MOVE_SWITCH_PATH.format(move_id=move_id, image_id=image_id)

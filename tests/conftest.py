@@ -139,3 +139,13 @@ async def db(sqlite_url: str) -> AsyncIterator[str]:
     await init_db(sqlite_url)
     yield sqlite_url
     await close_db()
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's wheels for lab hosts, built once for every Ansible-built lab of the run."""
+    from tests.ansible.helpers import REPO, build_wheelhouse
+
+    return build_wheelhouse(
+        tmp_path_factory.mktemp("wheelhouse"), REPO / "build" / "ansible-wheel-cache"
+    )

@@ -1,4 +1,4 @@
-"""The internal API of a move job on the source node: ticket, switch, outcome."""
+"""The internal API of a move job on the source node: ticket, grant, switch, outcome."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from quart_schema import tag_blueprint, validate_request, validate_response
 
 from pixelfox_common.web import raises
 from pixelfox_protocol.internal import (
+    MOVE_GRANT_PATH,
     MOVE_IMAGE_PATH,
     MOVE_OUTCOME_PATH,
     MOVE_SWITCH_PATH,
+    MoveGrant,
+    MoveGrantRequest,
     MoveOutcome,
     MoveSwitch,
     MoveSwitched,
@@ -39,6 +42,26 @@ class OutcomeRecorded(BaseModel):
 async def move_ticket(move_id: int, image_id: int) -> MoveTicket:
     """What the source node copies for one image of a move, with the target's grant (internal)."""
     return await tickets.ticket(g.node, move_id, image_id, current_app.config["PIXELFOX"])
+
+
+@blueprint.post(_rule(MOVE_GRANT_PATH))
+@node_required
+@validate_request(MoveGrantRequest)
+@validate_response(MoveGrant)
+@raises(
+    "NOT_FOUND",
+    "POOL_NOT_ON_NODE",
+    "MOVE_NOT_RUNNING",
+    "MOVE_ITEM_UNKNOWN",
+    "MOVE_FILE_UNKNOWN",
+    "CHECKSUM_MISMATCH",
+    "VISIBILITY_CHANGING",
+    "BAD_REQUEST",
+    "UNAVAILABLE",
+)
+async def move_grant(move_id: int, image_id: int, data: MoveGrantRequest) -> MoveGrant:
+    """A replication grant for exactly these files of an image of a running move (internal)."""
+    return await tickets.grant(g.node, move_id, image_id, data, current_app.config["PIXELFOX"])
 
 
 @blueprint.post(_rule(MOVE_SWITCH_PATH))

@@ -3,8 +3,9 @@
 A move's row is the truth; its state is mirrored to Redis (``move_state``),
 which the node jobs read before they touch a file, so pause and cancel take
 effect within one job's time. Pause parks the images whose jobs come up
-meanwhile (``move_parked``); resume sets ``running`` and takes the parked set
-in one step (a Lua script) and queues them again.
+meanwhile (each node in its own ``node_move_parked`` set); resume sets ``running``
+and takes every node's parked set in one step (the app's Lua script) and queues
+them again.
 """
 
 from __future__ import annotations
@@ -26,17 +27,22 @@ from ..nodes import node_of
 from ..placement import NoEligiblePool, PlacementRequest, place
 from ..placement.eligibility import PoolFacts, judge_direct, verdict_for
 from ..placement.health import reachability_failed, read_nodes
-from .progress import FINAL, finish_if_complete, set_state
+from .progress import FINAL, finish_if_complete, parked_keys, set_state
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 200
 # Pops the parked images while it sets the state, so a job parking at this very
 # moment is either popped here or sees "running" and works.
+# KEYS[1] is the state, the others every node's parked set (the app's own script:
+# nodes run no scripts).
 _RESUME = """
 redis.call('SET', KEYS[1], 'running')
-local parked = redis.call('SMEMBERS', KEYS[2])
-redis.call('DEL', KEYS[2])
+local parked = {}
+for i = 2, #KEYS do
+  for _, image in ipairs(redis.call('SMEMBERS', KEYS[i])) do table.insert(parked, image) end
+  redis.call('DEL', KEYS[i])
+end
 return parked
 """
 
@@ -190,8 +196,9 @@ async def resume_move(move_id: int, redis: ArqRedis, keys: RedisKeys) -> Move:
         return move
     if not await Move.filter(id=move.id, state=MoveState.PAUSED).update(state=MoveState.RUNNING):
         raise APIError("MOVE_STATE", details={"state": str(move.state)})
+    parking = await parked_keys(keys, move.id)
     parked = await redis.eval(  # type: ignore[misc]
-        _RESUME, 2, keys.move_state(move.id), keys.move_parked(move.id)
+        _RESUME, 1 + len(parking), keys.move_state(move.id), *parking
     )
     for raw in parked:
         await enqueue_move_image(

@@ -18,7 +18,8 @@ from tortoise.expressions import F
 
 from pixelfox_protocol.keys import MOVE_FINISHED_TTL, RedisKeys
 
-from ..models import Image, Move, MoveItem, MoveItemState, MoveState
+from ..models import Image, Move, MoveItem, MoveItemState, MoveState, StorageNode, StoragePool
+from ..nodes import node_of
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +59,22 @@ async def record_item(
     return True
 
 
+async def parked_keys(keys: RedisKeys, move_id: int) -> list[str]:
+    """Every node's parked set of the move (a node parks in its own key space only)."""
+    nodes: set[str] = {str(n) for n in await StorageNode.all().values_list("node_id", flat=True)}
+    nodes |= {node_of(pool) for pool in await StoragePool.all()}
+    return [keys.node_move_parked(node_id, move_id) for node_id in sorted(nodes)]
+
+
 async def set_state(redis: Redis, keys: RedisKeys, move_id: int, state: MoveState) -> None:
     """Mirror the row's state to Redis, where the node jobs look before they work."""
     key = keys.move_state(move_id)
     if state in FINAL:
+        parking = await parked_keys(keys, move_id)
         async with redis.pipeline(transaction=True) as pipe:
             pipe.set(key, str(state), ex=MOVE_FINISHED_TTL)
-            pipe.delete(keys.move_parked(move_id))
+            if parking:
+                pipe.delete(*parking)
             pipe.expire(keys.move_outcomes(move_id), MOVE_FINISHED_TTL)
             await pipe.execute()
     else:

@@ -1,16 +1,17 @@
-"""The app's answers to a move job: its ticket, the switch of the rows, a skipped or failed image.
+"""The app's answers to a move job: ticket, grant, the switch of the rows, an outcome.
 
 Only the node that holds the move's *source* pool may ask (a stolen node gets
-grants for its own images only). The switch is the moment of truth: the image
-row and all its variant rows go to the target pool in one transaction, and
-only if they still point at the source; the image is counted ``done`` in the
-same transaction.
+grants for its own images only, while their move runs, for their own files).
+The switch is the moment of truth: the image row and all its variant rows go
+to the target pool in one transaction, and only if they still point at the
+source; the image is counted ``done`` in the same transaction.
 """
 
 from __future__ import annotations
 
 import logging
 
+from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -20,6 +21,8 @@ from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.internal import (
     REPLICATE_PATH,
     MoveFile,
+    MoveGrant,
+    MoveGrantRequest,
     MoveOutcome,
     MoveSwitch,
     MoveSwitched,
@@ -27,9 +30,17 @@ from pixelfox_protocol.internal import (
 )
 from pixelfox_protocol.keys import RedisKeys
 
-from .. import knobs
 from ..config import AppSettings
-from ..models import Image, ImageVariant, Move, MoveItemState, StorageNode, StoragePool
+from ..models import (
+    Image,
+    ImageVariant,
+    Move,
+    MoveItemState,
+    MoveState,
+    StorageNode,
+    StoragePool,
+)
+from ..nodequeue import enqueue_move_handover
 from ..nodes import node_of
 from ..pools import effective_upload_api_url
 from .progress import claim_outcome, finish_if_complete, record_item
@@ -63,7 +74,7 @@ def replicate_url(pool: StoragePool, settings: AppSettings) -> str:
 async def ticket(
     node: StorageNode, move_id: int, image_id: int, settings: AppSettings
 ) -> MoveTicket:
-    """What to copy for one image, and a grant for the target (while it is on the source)."""
+    """What to copy for one image (a push to another node then asks for its grant)."""
     move = await _own_move(node, move_id)
     image = await Image.get_or_none(id=image_id)
     if image is None:
@@ -72,41 +83,83 @@ async def ticket(
     if image.visibility_target is not None:
         raise APIError("VISIBILITY_CHANGING")
     variants = await ImageVariant.filter(image_id=image.id).order_by("id")
-    where = _where(image.pool_id, move)
-    original = MoveFile(path=image.path, size=image.size, sha256=image.sha256)
-    files = [MoveFile(path=v.path, size=v.size) for v in variants]
-    grant = ""
-    if where == "source" and node_of(move.target) != node.node_id:
-        if not settings.token_signing_key.strip():
-            raise APIError("UNAVAILABLE", "Moves to other nodes need the app's signing key.")
-        grant = grants.mint(
-            grants.ReplicationGrant(
-                node_id=node_of(move.target),
-                pool_id=move.target.id,
-                image_uuid=str(image.uuid),
-                original_path=image.path,
-                original_sha256=image.sha256,
-                # Variants are small next to their original, but leave room for them.
-                max_bytes=image.size + sum(v.size for v in variants) + (1 << 20),
-                require_checksum=bool(await knobs.get("replication_require_checksum")),
-                move_id=move.id,
-            ),
-            settings.token_signing_key,
-        )
     return MoveTicket(
         move_id=move.id,
         image_id=image.id,
         image_uuid=str(image.uuid),
         state=str(move.state),
-        where=where,
+        where=_where(image.pool_id, move),
         source_pool_id=move.source.id,
         target_pool_id=move.target.id,
         target_node_id=node_of(move.target),
         replicate_url=replicate_url(move.target, settings),
-        original=original,
-        variants=files,
-        grant=grant,
+        original=MoveFile(path=image.path, size=image.size, sha256=image.sha256),
+        variants=[MoveFile(path=v.path, size=v.size) for v in variants],
     )
+
+
+async def grant(
+    node: StorageNode, move_id: int, image_id: int, request: MoveGrantRequest, settings: AppSettings
+) -> MoveGrant:
+    """A replication grant for exactly the listed files of one image of a running move.
+
+    Only for the node that holds the move's source pool (POOL_NOT_ON_NODE), while
+    the move runs (MOVE_NOT_RUNNING), for an image on the source pool
+    (MOVE_ITEM_UNKNOWN), and only for the image's own files as its rows and the
+    layout name them, of the rows' sizes (MOVE_FILE_UNKNOWN), the original with
+    the upload's SHA-256 (CHECKSUM_MISMATCH).
+    """
+    move = await _own_move(node, move_id)
+    if move.state != MoveState.RUNNING:
+        raise APIError("MOVE_NOT_RUNNING", details={"state": str(move.state)})
+    image = await Image.get_or_none(id=image_id)
+    if image is None or image.pool_id != move.source.id:  # type: ignore[attr-defined]
+        raise APIError("MOVE_ITEM_UNKNOWN", details={"image_id": image_id})
+    if image.visibility_target is not None:
+        raise APIError("VISIBILITY_CHANGING")
+    target_node = node_of(move.target)
+    if target_node == node.node_id:
+        raise APIError("BAD_REQUEST", "Source and target are on this node: copy, no grant.")
+    if not settings.token_signing_key.strip():
+        raise APIError("UNAVAILABLE", "Moves to other nodes need the app's signing key.")
+    # Path → size as the rows know them: a listed file must be one, of that size
+    # (so a node cannot grow the grant's byte cap past what its image holds).
+    own = {image.path: image.size}
+    for variant in await ImageVariant.filter(image_id=image.id):
+        own[variant.path] = variant.size
+    listed = {f.path: f for f in request.files}
+    for file in request.files:
+        if own.get(file.path) != file.size or not file.sha256:
+            raise APIError("MOVE_FILE_UNKNOWN", details={"path": file.path, "size": file.size})
+    original = listed.get(image.path)
+    if original is None or len(listed) != len(request.files):
+        raise APIError("MOVE_FILE_UNKNOWN", "List the original once, and each variant once.")
+    if (original.sha256, original.size) != (image.sha256, image.size):
+        details = {"expected": image.sha256, "reported": original.sha256}
+        raise APIError("CHECKSUM_MISMATCH", details=details)
+    files = tuple(grants.GrantedFile(f.path, f.size, f.sha256) for f in request.files)
+    try:
+        grants.check_files(str(image.uuid), files)
+    except APIError as exc:  # a row the layout does not know: no grant covers it
+        raise APIError("MOVE_FILE_UNKNOWN", details=exc.details) from exc
+    replication = grants.ReplicationGrant(
+        node_id=target_node,
+        pool_id=move.target.id,
+        image_uuid=str(image.uuid),
+        move_id=move.id,
+        files=files,
+    )
+    log.info(
+        "move %s: grant %s for image %s (%d files, %d bytes) to %s",
+        move.id,
+        replication.jti,
+        image.uuid,
+        len(files),
+        replication.max_bytes,
+        target_node,
+    )
+    token = grants.mint(replication, settings.token_signing_key)
+    return MoveGrant(grant=token, max_bytes=replication.max_bytes)
 
 
 async def switch(
@@ -165,13 +218,40 @@ async def outcome(
     move_id: int,
     image_id: int,
     report: MoveOutcome,
-    redis: Redis,
+    redis: ArqRedis,
     keys: RedisKeys,
 ) -> bool:
-    """Count a skipped or failed image once; True when it was counted now."""
+    """Count a skipped or failed image once; True when it was counted now.
+
+    ``wrong-node``: the job ran on a node that does not hold the source pool (any
+    more); the app puts it on the lane of the node that does (never counted).
+    """
+    if report.state == "wrong-node":
+        await hand_over(node, move_id, image_id, redis, keys)
+        return False
     move = await _own_move(node, move_id)
     state = MoveItemState.FAILED if report.state == "failed" else MoveItemState.SKIPPED
     counted = await record_item(redis, keys, move.id, image_id, state, report.error)
     if counted:
         log.warning("move %s: image %s %s: %s", move.id, image_id, state, report.error)
     return counted
+
+
+async def hand_over(
+    node: StorageNode, move_id: int, image_id: int, redis: ArqRedis, keys: RedisKeys
+) -> bool:
+    """Queue an image's job on the node that holds the move's source pool now.
+
+    Only for an image on the source pool of a move that is running or paused,
+    reported by a node that is not the holder; True when a job was queued.
+    """
+    move = await Move.get_or_none(id=move_id).select_related("source")
+    if move is None or move.state not in (MoveState.RUNNING, MoveState.PAUSED):
+        return False
+    holder = node_of(move.source)
+    image = await Image.get_or_none(id=image_id, pool_id=move.source.id)
+    if image is None or holder == node.node_id:
+        return False
+    queued = await enqueue_move_handover(redis, keys, move.id, image.id, move.source)
+    log.warning("move %s: image %s handed to %s by %s", move.id, image.id, holder, node.node_id)
+    return queued

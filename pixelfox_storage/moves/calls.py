@@ -38,7 +38,7 @@ class Refused(Exception):
 
 
 class WrongNode(Exception):
-    """The source pool is on another node now; ``node_id`` names it."""
+    """The source pool is on another node now; ``node_id`` names it (the app hands over)."""
 
     def __init__(self, node_id: str) -> None:
         super().__init__(node_id)
@@ -72,11 +72,16 @@ async def _stream(path: Path) -> AsyncIterator[bytes]:
             yield chunk
 
 
-async def push(client: httpx.AsyncClient, ticket: MoveTicket, source: Path, file: MoveFile) -> bool:
+async def push(
+    client: httpx.AsyncClient, ticket: MoveTicket, grant: str, source: Path, file: MoveFile
+) -> bool:
     """PUT one file to the target node's replicate API; True when it was written there.
 
-    The target checks size and SHA-256 itself (422 CHECKSUM_MISMATCH, the file
-    removed: raised as Refused); unreachable or 5xx raises TryLater.
+    ``grant`` lists the file (``pixelfox_protocol.grants``). The target checks
+    size and SHA-256 itself (422 CHECKSUM_MISMATCH, the file removed: raised as
+    Refused), as it refuses a file the grant does not list, a second write of
+    it, or a different file already there (Refused); unreachable or 5xx raises
+    TryLater.
     """
     params: dict[str, str | int] = {
         "pool_id": ticket.target_pool_id,
@@ -85,7 +90,7 @@ async def push(client: httpx.AsyncClient, ticket: MoveTicket, source: Path, file
         "sha256": file.sha256,
     }
     headers = {
-        "Authorization": f"Bearer {ticket.grant}",
+        "Authorization": f"Bearer {grant}",
         "Content-Type": "application/octet-stream",
         "Content-Length": str(file.size),
     }

@@ -65,6 +65,24 @@ def commit(tmp: Path, final: Path) -> None:
     fsync_dir(final.parent)
 
 
+def commit_new(tmp: Path, final: Path) -> bool:
+    """As :func:`commit`, but never over an existing file: False (``tmp`` gone) if one is there.
+
+    A hard link is atomic and fails when the name exists, so two writers of one
+    path can never replace each other's file.
+    """
+    makedirs_durable(final.parent)
+    os.chmod(tmp, 0o644)
+    try:
+        os.link(tmp, final)
+    except FileExistsError:
+        tmp.unlink(missing_ok=True)
+        return False
+    tmp.unlink()
+    fsync_dir(final.parent)
+    return True
+
+
 def copy_local(source: Path, target_base: Path, relative: str, expected_sha256: str = "") -> str:
     """Copy ``source`` to ``relative`` in the pool at ``target_base``; returns its SHA-256.
 

@@ -3,12 +3,15 @@
 The app's planner enqueues ``move_image`` (``pixelfox_protocol.jobs.MoveImage``)
 with the job id ``RedisKeys.move_job(node_id, move_id, image_id)``. The job:
 
-1. looks at the move's state in Redis; paused → it parks the image (resume
-   queues it again) and ends, cancelled → it ends;
-2. asks the app for the image's ticket: its files, the target, a grant;
+1. looks at the move's state in Redis; paused → it parks the image in this
+   node's parked set (resume queues it again) and ends, cancelled → it ends;
+2. asks the app for the image's ticket: its files and the target; when the
+   app says the source pool is on another node now, it tells the app so, and
+   the app queues the job there;
 3. copies the original and every variant to the target — a local copy when the
-   target pool is on this node, else a push to the target's replicate API —
-   and has each copy verified by SHA-256 at the target;
+   target pool is on this node, else, with a grant the app mints for exactly
+   the files hashed here, a push to the target's replicate API — and has each
+   copy verified by SHA-256 at the target;
 4. asks the app to switch the image's rows to the target (one transaction);
 5. only then deletes the source copies.
 
@@ -30,16 +33,22 @@ from typing import TYPE_CHECKING, Any
 from arq import Retry
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from pixelfox_common.logs import job_context
 from pixelfox_common.metrics import observed_job
 from pixelfox_protocol import jobs, links
-from pixelfox_protocol.internal import MoveFile, MoveOutcome, MoveSwitch, MoveTicket
+from pixelfox_protocol.internal import (
+    MoveFile,
+    MoveGrantRequest,
+    MoveOutcome,
+    MoveSwitch,
+    MoveTicket,
+)
 from pixelfox_protocol.keys import RedisKeys
 
 from ..appapi import AppAPI, AppError, AppRefused, AppUnavailable
 from ..node_jobs.imagelock import ImageBusy, image_lock
-from ..node_jobs.queue import enqueue
 from ..pools import PoolMapUnavailable, UnknownPool
 from . import files
 from .calls import Refused, TryLater, WrongNode, move_ticket, push
@@ -54,26 +63,35 @@ MAX_TRIES = 12
 BACKOFF_BASE = 1.0
 BACKOFF_MAX = 300.0
 
-# The move's state; a paused move parks the image in the same step, so a resume
-# (which pops the parked set while it sets "running") can never miss it.
-_CHECK_OR_PARK = """
-local state = redis.call('GET', KEYS[1])
-if not state then return '' end
-if state == 'paused' then redis.call('SADD', KEYS[2], ARGV[1]) end
-return state
-"""
-
 
 def backoff(job_try: int) -> float:
     return float(min(BACKOFF_BASE * 2 ** max(job_try - 1, 0), BACKOFF_MAX))
 
 
-async def check_or_park(redis: Redis, keys: RedisKeys, move_id: int, image_id: int) -> str:
-    """The move's state ('' when Redis does not know it); parks the image when paused."""
-    raw = await redis.eval(  # type: ignore[misc]
-        _CHECK_OR_PARK, 2, keys.move_state(move_id), keys.move_parked(move_id), str(image_id)
-    )
-    return raw.decode() if isinstance(raw, bytes) else str(raw or "")
+async def check_or_park(
+    redis: Redis, keys: RedisKeys, node_id: str, move_id: int, image_id: int
+) -> str:
+    """The move's state ('' when Redis does not know it); parks the image when paused.
+
+    The state is watched while the image goes into this node's parked set, so a
+    resume (which pops every node's set while it sets "running") either pops it
+    or changes the state first, and then this runs again and sees "running".
+    Plain commands in a transaction: nodes run no scripts.
+    """
+    state_key = keys.move_state(move_id)
+    async with redis.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                await pipe.watch(state_key)
+                raw = await pipe.get(state_key)
+                state = raw.decode() if isinstance(raw, bytes) else str(raw or "")
+                if state == "paused":
+                    pipe.multi()
+                    pipe.sadd(keys.node_move_parked(node_id, move_id), str(image_id))
+                    await pipe.execute()
+                return state
+            except WatchError:
+                continue
 
 
 @observed_job("move")
@@ -92,7 +110,7 @@ async def move_image(
         move_id=move_id,
         image_id=image_id,
     ):
-        state = await check_or_park(redis, node.keys, move_id, image_id)
+        state = await check_or_park(redis, node.keys, node.settings.node_id, move_id, image_id)
         if state and state != "running":
             log.info("move is %s; image not moved now", state)
             return {"state": state}
@@ -106,19 +124,17 @@ async def move_image(
             ):
                 return await _move(node, ticket)
         except WrongNode as exc:
-            await enqueue(
-                redis,
-                jobs.MoveImage(
-                    move_id=move_id,
-                    image_id=image_id,
-                    source_pool_id=source_pool_id,
-                    request_id=request_id,
-                ),
-                queue=node.keys.node_background_queue(exc.node_id),
-                job_id=node.keys.move_job(exc.node_id, move_id, image_id),
-            )
-            log.warning("source pool is on node %s; job handed over", exc.node_id)
-            return {"state": "requeued", "node_id": exc.node_id}
+            # The app puts the job on that node's lane: this node writes no other queue.
+            report = MoveOutcome(state="wrong-node", error=f"the source pool is on {exc.node_id}")
+            try:
+                await app.move_outcome(move_id, image_id, report)
+            except AppUnavailable as failed:
+                if job_try < MAX_TRIES:
+                    raise Retry(defer=backoff(job_try)) from failed
+                log.error("the hand-over to %s could not be reported: %s", exc.node_id, failed)
+                return {"state": "failed", "error": str(failed)}
+            log.warning("source pool is on node %s; the app hands the job over", exc.node_id)
+            return {"state": "handed-over", "node_id": exc.node_id}
         except ImageBusy as exc:
             raise Retry(defer=backoff(job_try)) from exc
         except (TryLater, AppUnavailable, PoolMapUnavailable) as exc:
@@ -204,7 +220,9 @@ def _copy_locally(source: Path, target: Path, ticket: MoveTicket) -> tuple[int, 
 
 
 async def _push_all(node: NodeContext, source: Path, ticket: MoveTicket) -> tuple[int, list[str]]:
-    copied, missing = 0, []
+    """Hash every file here, ask the app for a grant naming them, then push each once."""
+    present: list[tuple[Path, MoveFile]] = []
+    missing = []
     for file in [ticket.original, *ticket.variants]:
         here = links.resolve_file(source, file.path)
         if not here.is_file():
@@ -214,9 +232,17 @@ async def _push_all(node: NodeContext, source: Path, ticket: MoveTicket) -> tupl
         sha256 = await asyncio.to_thread(files.sha256_of, here)
         if file.sha256 and sha256 != file.sha256:
             raise Refused(f"{file.path}: the source copy does not match its recorded SHA-256")
-        await push(node.http, ticket, here, MoveFile(path=file.path, size=size, sha256=sha256))
-        copied += size
-    return copied, missing
+        present.append((here, MoveFile(path=file.path, size=size, sha256=sha256)))
+    request = MoveGrantRequest(files=[file for _, file in present])
+    try:
+        grant = await node.app.move_grant(ticket.move_id, ticket.image_id, request)
+    except AppRefused as exc:
+        if exc.code == "MOVE_NOT_RUNNING":  # paused meanwhile: the next try parks the image
+            raise TryLater(f"the move is not running: {exc}") from exc
+        raise
+    for here, file in present:
+        await push(node.http, ticket, grant.grant, here, file)
+    return sum(file.size for _, file in present), missing
 
 
 def _remove_sources(source: Path, target: Path | None, every: list[MoveFile]) -> int:

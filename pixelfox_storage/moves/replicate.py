@@ -2,19 +2,28 @@
 
 The raw body is the file; the query names the target pool, the pool-relative
 path, the size and the SHA-256; ``Authorization: Bearer <grant>`` carries the
-app's replication grant (``protocol.grants``). Order of checks — nothing of the
-body is read before they pass: grant (REPLICATION_DENIED, REPLICATION_FORBIDDEN
-for another node), path (BAD_REQUEST for a traversal or a non-layout path),
-the grant covers that pool and file (REPLICATION_FORBIDDEN), the checksum is
-there when the operator requires it (CHECKSUM_REQUIRED) and is the original's
-(CHECKSUM_MISMATCH), size (FILE_TOO_LARGE), pool (POOL_NOT_ON_NODE), free space
-(STORAGE_FULL).
+app's replication grant (``protocol.grants``), which lists the exact files
+(path, size, SHA-256) it allows. Order of checks — nothing of the body is read
+before they pass: grant (REPLICATION_DENIED, REPLICATION_FORBIDDEN for another
+node), path (BAD_REQUEST for a traversal or a non-layout path), the grant lists
+that pool and path with that size (REPLICATION_FORBIDDEN) and hash
+(CHECKSUM_MISMATCH), the declared length (FILE_TOO_LARGE), pool
+(POOL_NOT_ON_NODE), the grant's ledger (REPLICATION_USED for a file it wrote
+before, REPLICATION_OVER_CAP past its bytes), a file already at the path
+(REPLICATION_EXISTS unless it is this very file), free space (STORAGE_FULL).
 
-Then: the same size and hash already at the path → 200, nothing written (a
-push repeated after a lost answer). Else the body streams into a temporary
-file in the pool, hashed and counted as it comes; a short body is
+The ledger is a Redis hash under the node's own keys
+(``RedisKeys.node_grant_ledger``), not a file in the pool: every worker
+process of the node sees one ledger, a claim is one atomic ``HSETNX``, it
+lapses by itself with the grant, and nothing of it lies in a directory nginx
+serves or a backup copies.
+
+Then: the very file already at the path → 200, nothing written (a push
+repeated by a retried job, with a fresh grant). Else the body streams into a
+temporary file in the pool, hashed and counted as it comes; a short body is
 INCOMPLETE_UPLOAD, a wrong hash CHECKSUM_MISMATCH (422), and either way the
-temporary file is gone. A good file is fsynced and renamed into place: 201.
+temporary file is gone. A good file is fsynced and linked into place (never
+over a file another push put there meanwhile): 201.
 """
 
 from __future__ import annotations
@@ -28,13 +37,16 @@ from typing import Any
 
 from quart import Blueprint, current_app, jsonify, request
 from quart_schema import document_response, security_scheme, validate_querystring
+from redis.exceptions import RedisError
 
 from pixelfox_common import streambody
 from pixelfox_common.openapi import raises
 from pixelfox_common.streambody import StreamBody
 from pixelfox_protocol import grants, links
 from pixelfox_protocol.errors import APIError
+from pixelfox_protocol.grants import GrantedFile
 from pixelfox_protocol.internal import REPLICATE_PATH, ReplicateQuery, ReplicateResult
+from pixelfox_protocol.keys import JTI_LEEWAY
 from pixelfox_protocol.layout import UnsafePath
 
 from ..upload.node import UploadNode, check_space
@@ -45,6 +57,8 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("replicate", __name__)
 # Chunks are gathered up to this size before one write in a thread.
 WRITE_BATCH = 1024 * 1024
+# The ledger's field of bytes taken (no layout path is named so).
+_BYTES = "bytes"
 
 
 def _node() -> UploadNode:
@@ -60,7 +74,9 @@ def _node() -> UploadNode:
 @raises(
     "REPLICATION_DENIED",
     "REPLICATION_FORBIDDEN",
-    "CHECKSUM_REQUIRED",
+    "REPLICATION_USED",
+    "REPLICATION_OVER_CAP",
+    "REPLICATION_EXISTS",
     "CHECKSUM_MISMATCH",
     "FILE_TOO_LARGE",
     "INCOMPLETE_UPLOAD",
@@ -93,41 +109,72 @@ async def _replicate(node: UploadNode, query: ReplicateQuery) -> Any:
         links.resolve_file(Path("/nonexistent-pool"), query.path)
     except UnsafePath as exc:
         raise APIError("BAD_REQUEST", "The path is not a pool-relative image path.") from exc
-    grant.check_file(query.pool_id, query.path)
-    expected = grant.expected_sha256(query.path)
-    if expected and query.sha256 and query.sha256 != expected:
-        raise APIError("CHECKSUM_MISMATCH", details={"expected": expected, "sent": query.sha256})
-    sha256 = query.sha256 or expected
-    if grant.require_checksum and not sha256:
-        raise APIError("CHECKSUM_REQUIRED")
+    granted = grant.file(query.pool_id, query.path)
+    if query.sha256 and query.sha256 != granted.sha256:
+        sent = {"expected": granted.sha256, "sent": query.sha256}
+        raise APIError("CHECKSUM_MISMATCH", details=sent)
+    if query.size != granted.size:
+        sizes = {"path": query.path, "size": query.size, "granted": granted.size}
+        raise APIError("REPLICATION_FORBIDDEN", "The grant names another size.", details=sizes)
     declared = request.content_length
-    if query.size > grant.max_bytes or (declared is not None and declared != query.size):
-        raise APIError("FILE_TOO_LARGE", details={"size": query.size, "granted": grant.max_bytes})
+    if declared is not None and declared != granted.size:
+        raise APIError("FILE_TOO_LARGE", details={"size": declared, "granted": granted.size})
     pool = await node.pool(query.pool_id)
+    await _use(node, grant, granted)
     base = Path(pool.base_path)
     final = links.resolve_file(base, query.path)
-    if await asyncio.to_thread(_already_there, final, query.size, sha256):
-        _log("skipped (already there)", query)
-        return jsonify(_result(query, sha256, stored=False).model_dump()), 200
-    check_space(pool, query.size)
-    written = await _receive(base, final, query.size, sha256)
-    _log("stored", query, move_id=grant.move_id)
-    return jsonify(_result(query, written, stored=True).model_dump()), 201
+    if await asyncio.to_thread(_already_there, final, granted):
+        _log("skipped (already there)", query, move_id=grant.move_id)
+        return jsonify(_result(query, granted.sha256, stored=False).model_dump()), 200
+    check_space(pool, granted.size)
+    stored = await _receive(base, final, granted)
+    _log("stored" if stored else "skipped (written meanwhile)", query, move_id=grant.move_id)
+    result = _result(query, granted.sha256, stored=stored)
+    return jsonify(result.model_dump()), 201 if stored else 200
 
 
-def _already_there(final: Path, size: int, sha256: str) -> bool:
+async def _use(node: UploadNode, grant: grants.ReplicationGrant, granted: GrantedFile) -> None:
+    """Note the file in the grant's ledger: REPLICATION_USED the second time, _OVER_CAP.
+
+    The ledger is a Redis hash under this node's own keys (a node's Redis user
+    may write only those), so every worker process of the node shares it, and
+    it lapses with the grant. Bytes are counted when a file is claimed, whether
+    or not its body then arrives whole: a grant never carries more.
+    """
+    if node.redis is None:
+        raise APIError("UNAVAILABLE", "This node cannot reach Redis to check the grant's use.")
+    ledger = node.keys.node_grant_ledger(node.settings.node_id, grant.jti)
     try:
-        if final.stat().st_size != size:
-            return False
+        async with node.redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(ledger, granted.path, granted.sha256)
+            pipe.expireat(ledger, grant.expires + JTI_LEEWAY)
+            first, _ = await pipe.execute()
+        if not first:
+            raise APIError("REPLICATION_USED", details={"path": granted.path, "jti": grant.jti})
+        taken = int(await node.redis.hincrby(ledger, _BYTES, granted.size))  # type: ignore[misc]
+    except RedisError as exc:
+        raise APIError("UNAVAILABLE", "This node cannot reach Redis to check the grant.") from exc
+    if taken > grant.max_bytes:
+        details = {"bytes": taken, "granted": grant.max_bytes, "jti": grant.jti}
+        raise APIError("REPLICATION_OVER_CAP", details=details)
+
+
+def _already_there(final: Path, granted: GrantedFile) -> bool:
+    """True for the very file at ``final``; REPLICATION_EXISTS for another one there."""
+    try:
+        if final.stat().st_size == granted.size and files.sha256_of(final) == granted.sha256:
+            return True
     except FileNotFoundError:
         return False
-    return not sha256 or files.sha256_of(final) == sha256
+    raise APIError("REPLICATION_EXISTS", details={"path": str(final.name)})
 
 
-async def _receive(base: Path, final: Path, size: int, sha256: str) -> str:
+async def _receive(base: Path, final: Path, granted: GrantedFile) -> bool:
+    """Stream the body into place; False when the same file landed there meanwhile."""
+    size, sha256 = granted.size, granted.sha256
     body = request.body
     if isinstance(body, StreamBody):
-        body.max_content_length = None  # counted here against the declared size
+        body.max_content_length = None  # counted here against the granted size
     tmp = await asyncio.to_thread(files.temp_file, base, final)
     digest = hashlib.sha256()
     received = 0
@@ -149,14 +196,16 @@ async def _receive(base: Path, final: Path, size: int, sha256: str) -> str:
             if received != size:
                 raise APIError("INCOMPLETE_UPLOAD", details={"size": size, "received": received})
             written = digest.hexdigest()
-            if sha256 and written != sha256:
+            if written != sha256:
                 raise APIError("CHECKSUM_MISMATCH", details={"expected": sha256, "got": written})
             await asyncio.to_thread(_sync, out)
-        await asyncio.to_thread(files.commit, tmp, final)
+        if await asyncio.to_thread(files.commit_new, tmp, final):
+            return True
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return written
+    # Another push put a file there first: fine if it is this one, refused if not.
+    return not await asyncio.to_thread(_already_there, final, granted)
 
 
 def _sync(out: Any) -> None:

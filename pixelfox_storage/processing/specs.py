@@ -10,14 +10,15 @@ always give the same bytes (the tests and the stuck-job sweeper rely on it).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-# Formats the node can write. The name is also the file extension and the
-# ``ImageVariant.format`` the app records.
-FORMATS = ("jpg", "webp", "avif")
+from pixelfox_protocol import layout
+
+# Formats the node can write (the layout's). The name is also the file extension
+# and the ``ImageVariant.format`` the app records.
+FORMATS = layout.VARIANT_FORMATS
 
 DEFAULT_VARIANTS = "thumb200:200:jpg+webp,thumb400:400:jpg+webp,medium:1280:jpg+webp+avif"
 
@@ -36,7 +37,7 @@ AVIF_QUALITY = 55
 # ~200 MB of RSS. Effort 0 keeps AVIF at about a fifth of a set (bench/variants.py).
 AVIF_EFFORT = 0
 
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
+_NAME = layout.VARIANT_NAME
 
 
 @dataclass(frozen=True)

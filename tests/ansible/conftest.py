@@ -6,15 +6,13 @@ The lab tests build a whole installation, so one lab serves the whole module
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pixelfox_lab import Lab
-from tests.ansible.helpers import BIN, LAB_PREFIX, LAB_SUBNET, REPO, Ansible, build_wheelhouse
+from tests.ansible.helpers import LAB_PREFIX, LAB_SUBNET, Ansible, lab_inventory
 from tests.lab.helpers import require_lab, running_lab
 
 
@@ -22,13 +20,6 @@ from tests.lab.helpers import require_lab, running_lab
 def _skip_lab_tests_without_support(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("lab") is not None:
         require_lab()
-
-
-@pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_wheelhouse(
-        tmp_path_factory.mktemp("wheelhouse"), REPO / "build" / "ansible-wheel-cache"
-    )
 
 
 @pytest.fixture(scope="module")
@@ -41,16 +32,7 @@ def lab() -> Iterator[Lab]:
 @pytest.fixture(scope="module")
 def inventory(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """inventory/lab with fresh secrets, made by `pixelfox secrets init` as an operator would."""
-    target = tmp_path_factory.mktemp("inventory") / "lab"
-    shutil.copytree(REPO / "inventory" / "lab", target)
-    secrets = target / "group_vars" / "all" / "secrets.yml"
-    secrets.unlink(missing_ok=True)
-    subprocess.run(
-        [str(BIN / "python"), "-m", "pixelfox_cli", "secrets", "init", "--file", str(secrets)],
-        check=True,
-        capture_output=True,
-    )
-    return target
+    return lab_inventory(tmp_path_factory.mktemp("inventory"))
 
 
 @pytest.fixture(scope="module")

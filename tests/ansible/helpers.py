@@ -107,6 +107,20 @@ class Ansible:
         return PlaybookRun(argv, result.returncode, output, log, seconds, parse_recap(output))
 
 
+def lab_inventory(parent: Path) -> Path:
+    """inventory/lab copied, with fresh secrets from `pixelfox secrets init` (an operator's way)."""
+    target = parent / "lab"
+    shutil.copytree(REPO / "inventory" / "lab", target)
+    secrets = target / "group_vars" / "all" / "secrets.yml"
+    secrets.unlink(missing_ok=True)
+    subprocess.run(
+        [str(BIN / "python"), "-m", "pixelfox_cli", "secrets", "init", "--file", str(secrets)],
+        check=True,
+        capture_output=True,
+    )
+    return target
+
+
 def build_wheelhouse(target: Path, cache: Path) -> Path:
     """The project's wheel plus every dependency's, built outside the lab (it has no index).
 

@@ -101,7 +101,7 @@ async def test_pause_stops_progress_and_resume_finishes(stack: Stack):
     paused = stack.act(move_id, "pause")
     stack.start_worker("s01")
     # Each job comes up, finds the move paused and parks its image for the resume.
-    parked = stack.keys.move_parked(move_id)
+    parked = stack.keys.node_move_parked("s01", move_id)
     deadline = asyncio.get_running_loop().time() + 60
     while await stack.arq.scard(parked) < len(images):  # type: ignore[misc]
         assert asyncio.get_running_loop().time() < deadline, stack.logs()

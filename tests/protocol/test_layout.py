@@ -44,3 +44,44 @@ def test_resolve_still_joins_only_public_layout_paths_under_the_base(tmp_path: P
     assert layout.resolve(tmp_path, "original/a.jpg") == tmp_path.resolve() / "original/a.jpg"
     with pytest.raises(layout.UnsafePath):
         layout.resolve(tmp_path, "private/original/a.jpg")
+
+
+U = "0b4c2f7e-7d1a-4c55-9a55-3f1f7d0f2a11"
+ORIGINAL = f"original/2024/01/02/{U}.jpg"
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        [ORIGINAL],
+        [ORIGINAL, f"variants/2024/01/02/{U}_thumb200.webp", f"variants/2024/01/02/{U}_m.avif"],
+        [f"private/original/2024/01/02/{U}.png", f"private/variants/2024/01/02/{U}_w16.jpg"],
+    ],
+)
+def test_an_images_own_files_pass_and_name_its_original(paths: list[str]) -> None:
+    assert layout.image_files(U, paths) == paths[0]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        f"variants/2024/01/02/{U}.html",  # served as text/html: stored XSS
+        f"variants/2024/01/02/{U}_thumb200.html",
+        f"variants/2024/01/02/{U}_thumb200.svg",
+        f"variants/2024/01/03/{U}_thumb200.webp",  # another date folder
+        f"private/variants/2024/01/02/{U}_thumb200.webp",  # another subtree
+        "variants/2024/01/02/1f4c2f7e-7d1a-4c55-9a55-3f1f7d0f2a11_thumb200.webp",  # another uuid
+        f"variants/2024/01/02/../../../../{U}_thumb200.webp",
+        f"variants/2024/01/02/{U}_Thumb.webp",  # not a variant name
+        f"original/2024/01/02/{U}.png",  # a second original
+        ORIGINAL,  # a file twice
+    ],
+)
+def test_anything_but_the_images_own_files_is_unsafe(extra: str) -> None:
+    with pytest.raises(layout.UnsafePath):
+        layout.image_files(U, [ORIGINAL, extra])
+
+
+def test_a_list_without_the_original_is_unsafe() -> None:
+    with pytest.raises(layout.UnsafePath):
+        layout.image_files(U, [f"variants/2024/01/02/{U}_thumb200.webp"])

@@ -27,7 +27,7 @@ GROUPS = (
         ),
     ),
     ("Rate limits", ("upload_rate_limit_per_minute", "upload_user_rate_limit_per_minute")),
-    ("Placement and replication", ("placement_strategy", "replication_require_checksum")),
+    ("Placement", ("placement_strategy",)),
 )
 
 
