@@ -19,6 +19,10 @@ class AppSettings:
     # CA bundle (PEM) that signed the internal certificates (Redis over rediss://,
     # node and app HTTPS); empty: the system's CAs. See pixelfox_common.tls.
     ca_file: str = ""
+    # Redis URL of the user that manages the installation's Redis users
+    # (pixelfox_app.redis_users): the control worker's ``<prefix>-worker``. Empty:
+    # redis_url, which on a Redis of our own is the app's user without ACL rights.
+    redis_users_url: str = ""
     # Public origin of the app; the fallback base of image URLs (the seed's PUBLIC_DOMAIN).
     public_domain: str = "http://127.0.0.1:8080"
     # Origin the storage nodes use to reach the internal API.
@@ -57,6 +61,10 @@ class AppSettings:
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite://{self.data_dir / 'pixelfox.sqlite3'}"
+
+    @property
+    def effective_redis_users_url(self) -> str:
+        return self.redis_users_url or self.redis_url
 
     @property
     def effective_internal_url(self) -> str:

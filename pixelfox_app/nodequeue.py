@@ -85,7 +85,9 @@ async def enqueue_processing(
         image_uuid=str(image.uuid), pool_id=pool.id, path=image.path, request_id=request_id
     )
     queue = keys.node_queue(node_of(pool))
-    return await enqueue(redis, args, queue=queue, job_id=keys.process_job(str(image.uuid)))
+    return await enqueue(
+        redis, args, queue=queue, job_id=keys.process_job(node_of(pool), str(image.uuid))
+    )
 
 
 async def requeue_processing(
@@ -105,7 +107,7 @@ async def requeue_processing(
     be on its way) or ``requeued``. The job id stays the image's, so a
     concurrent enqueue by the app or another sweep cannot add a second job.
     """
-    job_id = keys.process_job(str(image.uuid))
+    job_id = keys.process_job(node_of(pool), str(image.uuid))
     queue = keys.node_queue(node_of(pool))
     handle = job(redis, job_id, queue)
     status = await handle.status()
@@ -119,7 +121,7 @@ async def requeue_processing(
     args = jobs.ProcessImage(
         image_uuid=str(image.uuid), pool_id=pool.id, path=image.path, request_id=request_id
     )
-    # A job left queued on another node's lane (the image moved meanwhile) goes too.
+    # Its kept result (or a record left by a killed run) would refuse the id.
     if not await enqueue(redis, args, queue=queue, job_id=job_id, again=True):
         return "waiting"  # the app enqueued it a moment ago
     log.info(
@@ -156,7 +158,9 @@ async def enqueue_backup(
         request_id=request_id,
     )
     queue = keys.node_background_queue(node_of(pool))
-    return await enqueue(redis, args, queue=queue, job_id=keys.backup_job(str(image.uuid)))
+    return await enqueue(
+        redis, args, queue=queue, job_id=keys.backup_job(node_of(pool), str(image.uuid))
+    )
 
 
 async def enqueue_visibility(
@@ -169,7 +173,7 @@ async def enqueue_visibility(
     may be asked for again within the hour (private, public, private again).
     """
     private = image.visibility_target == Visibility.PRIVATE
-    job_id = keys.visibility_job(str(image.uuid), private)
+    job_id = keys.visibility_job(node_of(image.pool), str(image.uuid), private)
     queue = keys.node_queue(node_of(image.pool))
     if await job(redis, job_id, queue).status() in _ALIVE:
         return False
@@ -202,7 +206,7 @@ async def enqueue_move_image(
         move_id=move_id, image_id=image_id, source_pool_id=source.id, request_id=request_id
     )
     queue = keys.node_background_queue(node_of(source))
-    job_id = keys.move_job(move_id, image_id)
+    job_id = keys.move_job(node_of(source), move_id, image_id)
     return await enqueue(redis, args, queue=queue, job_id=job_id, again=again)
 
 

@@ -19,6 +19,7 @@ from pixelfox_app.models import StorageNode, StoragePool
 from . import provisioning
 from .dbcommand import describe_database, echo_table, run_sync, with_db
 from .pools import pools
+from .redisusers import sync_after_change
 
 # --- migrate -------------------------------------------------------------------
 
@@ -121,7 +122,12 @@ def nodes() -> None:
 
 
 def node_env(settings: AppSettings, node_id: str, credential: str) -> dict[str, str]:
-    """The environment a storage node needs to join this installation."""
+    """The environment a storage node needs to join this installation.
+
+    Its Redis URL names the node's own Redis user (``pixelfox_app.redis_users``)
+    with its credential as password, never the app's.
+    """
+    from pixelfox_app.redis_users import node_redis_url
     from pixelfox_protocol.tokens import public_key_of
 
     keys = [public_key_of(settings.token_signing_key)]
@@ -131,7 +137,9 @@ def node_env(settings: AppSettings, node_id: str, credential: str) -> dict[str, 
         "PIXELFOX_NODE_CREDENTIAL": credential,
         "PIXELFOX_APP_URL": settings.effective_internal_url,
         "PIXELFOX_TOKEN_PUBLIC_KEYS": ",".join(keys),
-        "PIXELFOX_REDIS_URL": settings.redis_url,
+        "PIXELFOX_REDIS_URL": node_redis_url(
+            settings.redis_url, settings.redis_prefix, node_id, credential
+        ),
         "PIXELFOX_REDIS_PREFIX": settings.redis_prefix,
         # Browsers upload from the app's pages straight to the node: CORS for that origin.
         "PIXELFOX_CORS_ORIGIN": settings.public_domain.rstrip("/"),
@@ -183,6 +191,7 @@ def nodes_add(node_id: str, dns_name: str, rotate: bool) -> None:
         return await register_node(node_id, dns_name)
 
     credential = with_db(settings, work)
+    sync_after_change(settings)
     env = node_env(settings, node_id, credential)
     click.echo(f"# node {node_id!r} registered; put this into its environment:", err=True)
     for warning in _loopback_warnings(env):

@@ -1,8 +1,11 @@
 """Redis for the single-host appliance: use one that answers, else run a private one.
 
-A private ``redis-server`` listens on a free loopback port with a password
-from ``secrets.env`` and keeps its snapshot under ``<data dir>/redis``; it is a
-child of ``pixelfox up`` and stops with it. When the binary is missing and we
+A private ``redis-server`` listens on a free loopback port and keeps its
+snapshot under ``<data dir>/redis``; it is a child of ``pixelfox up`` and stops
+with it. Its users come from an ACL file there (``users.acl``): the ``default``
+user is off, the app and the control worker have users with passwords from
+``secrets.env``, and the control worker adds each node's user
+(``pixelfox_app.redis_users``). When the binary is missing and we
 run as root on Debian, the ``redis-server`` package is installed first.
 """
 
@@ -98,16 +101,21 @@ def _apt(*args: str) -> int:
     return done.returncode
 
 
-def private_redis_argv(binary: str, port: int, password: str, data_dir: Path) -> list[str]:
-    """The command line of a private Redis: loopback only, password, snapshots on disk.
+ACL_FILE = "users.acl"
 
-    The settings go into a 0600 config file so the password never shows in ``ps``.
+
+def private_redis_argv(binary: str, port: int, acl: str, data_dir: Path) -> list[str]:
+    """The command line of a private Redis: loopback only, users from ``acl``, snapshots on disk.
+
+    The ACL file (the text of ``pixelfox_app.redis_users.acl_file``) is written
+    anew, 0600, on every start; node users come back with the control worker's sync.
     """
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _write_private(data_dir / ACL_FILE, acl)
     settings = {
         "bind": "127.0.0.1",
         "port": str(port),
-        "requirepass": password,
+        "aclfile": str(data_dir / ACL_FILE),
         "dir": str(data_dir),
         "dbfilename": "dump.rdb",
         # Queues survive a restart of the appliance; SIGTERM writes a final snapshot.
@@ -117,14 +125,18 @@ def private_redis_argv(binary: str, port: int, password: str, data_dir: Path) ->
         "supervised": "no",
         "logfile": '""',
     }
-    conf = data_dir / "redis.conf"
-    fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    conf = "".join(f"{key} {value}\n" for key, value in settings.items())
+    _write_private(data_dir / "redis.conf", "# Written by pixelfox up on every start.\n" + conf)
+    return [binary, str(data_dir / "redis.conf")]
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write("# Written by pixelfox up on every start; edits are overwritten.\n")
-        f.writelines(f"{key} {value}\n" for key, value in settings.items())
-    os.chmod(conf, 0o600)
-    return [binary, str(conf)]
+        f.write(text)
+    os.chmod(path, 0o600)
 
 
-def private_redis_url(port: int, password: str) -> str:
-    return f"redis://:{password}@127.0.0.1:{port}/0"
+def private_redis_url(port: int) -> str:
+    """The private Redis's address, without a user (see ``redis_users.user_url``)."""
+    return f"redis://127.0.0.1:{port}/0"

@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": ("admin", "migrate_command"),
     "create-admin": ("admin", "create_admin_command"),
     "nodes": ("admin", "nodes"),
+    "redis-users": ("redisusers", "redis_users_group"),
     "pools": ("admin", "pools"),
     "moves": ("moves", "moves"),
     "secrets": ("secrets", "secrets"),

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from pixelfox_protocol import links
 
+from .upusers import RedisURLs
+
 HOST = "127.0.0.1"
 NODE_ID = "local"
 # Variables of the control app that a storage node must never see (trust rule).
@@ -62,21 +64,21 @@ def plan(
     *,
     data_dir: Path,
     database_url: str,
-    redis_url: str,
+    redis: RedisURLs,
     redis_prefix: str,
     secrets: dict[str, str],
     node_credential: str,
 ) -> list[list[Process]]:
-    """The processes in start order, stage by stage."""
+    """The processes in start order, stage by stage; each connects as its own Redis user."""
     common = {
         **os.environ,
-        "PIXELFOX_REDIS_URL": redis_url,
         "PIXELFOX_REDIS_PREFIX": redis_prefix,
         "PIXELFOX_LINK_SECRET": secrets["PIXELFOX_LINK_SECRET"],
         "PYTHONUNBUFFERED": "1",
     }
     app_env = {
         **common,
+        "PIXELFOX_REDIS_URL": redis.app,
         "PIXELFOX_DATA_DIR": str(data_dir),
         "PIXELFOX_DATABASE_URL": database_url,
         "PIXELFOX_PUBLIC_DOMAIN": ports.app_url,
@@ -91,6 +93,7 @@ def plan(
         "PIXELFOX_LINK_PREVIOUS_SECRET": links.node_secret(
             os.environ.get("PIXELFOX_LINK_PREVIOUS_SECRET", "").strip(), NODE_ID
         ),
+        "PIXELFOX_REDIS_URL": redis.node,
         "PIXELFOX_NODE_ID": NODE_ID,
         "PIXELFOX_NODE_CREDENTIAL": node_credential,
         "PIXELFOX_APP_URL": ports.app_url,
@@ -126,7 +129,11 @@ def plan(
             Process(
                 "control-worker",
                 ["control-worker"],
-                {**app_env, "PIXELFOX_WORKER_METRICS_BIND": ports.metrics_bind(2)},
+                {
+                    **app_env,
+                    "PIXELFOX_REDIS_URL": redis.worker,
+                    "PIXELFOX_WORKER_METRICS_BIND": ports.metrics_bind(2),
+                },
             ),
         ],
     ]

@@ -71,7 +71,13 @@ def nodes_ensure(node_id: str, dns_name: str, credential_env: str) -> None:
         names = ["credential" if k == "credential_hash" else k for k in changes]
         return f"updated node {node_id!r}: {', '.join(names)}"
 
-    click.echo(with_db(AppSettings.from_env(), work))
+    settings = AppSettings.from_env()
+    verdict = with_db(settings, work)
+    from .redisusers import sync_after_change
+
+    # Also when unchanged: a Redis restarted without its ACL file gets the user back.
+    sync_after_change(settings)
+    click.echo(verdict)
 
 
 @click.command("ready")

@@ -85,7 +85,7 @@ def backup_command(pool_id: int) -> None:
     Uploads queue their backup by themselves; this catches up after the pool got
     its bucket, or after backups that gave up (the store away for hours). Each
     image is queued on its node's background lane with the job id
-    ``<prefix>:backup:<uuid>``, so running it twice queues nothing twice.
+    ``<prefix>:node:<id>:backup:<uuid>``, so running it twice queues nothing twice.
     """
 
     from pixelfox_app.config import AppSettings

@@ -50,7 +50,11 @@ GENERATED: dict[str, tuple[Callable[[], str], str]] = {
         "Ed25519 key that signs upload tokens (app host only)",
     ),
     "pixelfox_link_secret": (_urlsafe, "master link secret; each node's nginx gets its own"),
-    "pixelfox_redis_password": (_hex, "Redis requirepass; part of every PIXELFOX_REDIS_URL"),
+    "pixelfox_redis_password": (_hex, "password of the app's Redis user <prefix>-app"),
+    "pixelfox_redis_worker_password": (
+        _hex,
+        "password of the control worker's Redis user <prefix>-worker (sets the nodes' users)",
+    ),
     "pixelfox_postgresql_password": (_hex, "password of the database role pixelfox"),
     "pixelfox_admin_password": (_urlsafe, "first administrator's password"),
     "pixelfox_node_credential_master": (

@@ -40,7 +40,10 @@ GENERATED: dict[str, Callable[[], str]] = {
     "PIXELFOX_TOKEN_SIGNING_KEY": lambda: new_signing_key()[0],
     "PIXELFOX_LINK_SECRET": _token,
     "PIXELFOX_REDIS_PREFIX": _redis_prefix,
-    "PIXELFOX_PRIVATE_REDIS_PASSWORD": _redis_password,
+    # Passwords of the app's and the control worker's Redis users (pixelfox_app.redis_users);
+    # the node's user has the node credential as its password.
+    "PIXELFOX_REDIS_APP_PASSWORD": _redis_password,
+    "PIXELFOX_REDIS_WORKER_PASSWORD": _redis_password,
 }
 
 HEADER = (

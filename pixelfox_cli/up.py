@@ -21,7 +21,7 @@ from types import FrameType
 
 import click
 
-from . import localredis, secretstore
+from . import localredis, secretstore, upusers
 from .appliance import prepare
 from .processes import HOST, NODE_ID, Ports, plan
 from .supervisor import Child, ChildFailed, StopRequested, Supervisor
@@ -97,18 +97,20 @@ class StopFlag:
 
 
 def start_redis(
-    sup: Supervisor, url: str, data_dir: Path, password: str, install: bool
+    sup: Supervisor, url: str, data_dir: Path, prefix: str, values: dict[str, str], install: bool
 ) -> tuple[str, str]:
-    """The Redis URL to use and a line describing it; may start a private redis-server."""
+    """A Redis URL that may manage users, and a line describing it; may start a private
+    redis-server (its ``default`` user off, the control worker's user the manager)."""
     if localredis.answers(url):
         return url, f"using the Redis at {localredis.redacted(url)}"
     if not localredis.is_loopback(url):
         raise click.ClickException(f"no Redis answers at {localredis.redacted(url)}")
     binary = localredis.redis_server_binary(install, say)
     port = localredis.free_port()
-    argv = localredis.private_redis_argv(binary, port, password, data_dir / "redis")
+    acl = upusers.private_acl(prefix, values)
+    argv = localredis.private_redis_argv(binary, port, acl, data_dir / "redis")
     child = sup.start("redis", argv, dict(os.environ), cwd=data_dir, layer=0)
-    private_url = localredis.private_redis_url(port, password)
+    private_url = upusers.worker_url(localredis.private_redis_url(port), prefix, values)
     deadline = time.monotonic() + 15
     while not localredis.answers(private_url, timeout=0.5):
         if not child.alive() or time.monotonic() > deadline:
@@ -242,8 +244,7 @@ def run(sup: Supervisor, options: Options) -> None:
     data_dir, ports = options.data_dir, options.ports
     values = secretstore.load_or_create(data_dir, say)
     prefix = options.redis_prefix or values["PIXELFOX_REDIS_PREFIX"]
-    password = values["PIXELFOX_PRIVATE_REDIS_PASSWORD"]
-    redis_url, line = start_redis(sup, options.redis_url, data_dir, password, options.install)
+    redis_url, line = start_redis(sup, options.redis_url, data_dir, prefix, values, options.install)
     say(f"redis: {line}, key prefix {prefix}")
     sup.sleep(0)
 
@@ -266,13 +267,17 @@ def run(sup: Supervisor, options: Options) -> None:
         path = save_admin_password(data_dir, prepared.admin_username, prepared.admin_password)
         say(f"admin: created {prepared.admin_username} (password in {shown(path)})")
     say(f"node {NODE_ID}: pool {prepared.pool_id} at {shown(pool_path)}")
+    urls, line = upusers.set_users(
+        redis_url, prefix, values, database_url, NODE_ID, prepared.node_credential
+    )
+    say(f"redis: {line}")
     sup.sleep(0)
 
     stages = plan(
         ports,
         data_dir=data_dir,
         database_url=database_url,
-        redis_url=redis_url,
+        redis=urls,
         redis_prefix=prefix,
         secrets=values,
         node_credential=prepared.node_credential,

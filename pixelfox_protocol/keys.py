@@ -45,21 +45,28 @@ class RedisKeys:
 
     def node_queue(self, node_id: str) -> str:
         """Fresh-upload lane of a node (processing of new images)."""
-        return f"{self.prefix}:node:{node_id}"
+        return self.node_scope(node_id)
 
     def node_background_queue(self, node_id: str) -> str:
         """Background lane of a node (moves, replication, backfills, backups)."""
         return f"{self.prefix}:node:{node_id}:bg"
 
-    # Used upload-token ids (owner: storage node; TTL: token expiry + JTI_LEEWAY).
-    def token_jti(self, jti: str) -> str:
-        return f"{self.prefix}:jti:{jti}"
+    # Everything a node writes lives under its own name, ``<prefix>:node:<id>``:
+    # its Redis user (pixelfox_app.redis_users) may touch these keys and no others.
+    def node_scope(self, node_id: str) -> str:
+        """``<prefix>:node:<id>``: the node's queue, and the stem of all its keys."""
+        return f"{self.prefix}:node:{node_id}"
+
+    # Used upload-token ids of the node the token is for (owner: storage node, and
+    # the app's proxy upload on that node's behalf; TTL: token expiry + JTI_LEEWAY).
+    def node_token_jti(self, node_id: str, jti: str) -> str:
+        return f"{self.node_scope(node_id)}:jti:{jti}"
 
     # Held by the node job that makes an image's variants or moves its files between
     # the public and private subtree, so the two never interleave (owner: node
     # worker; TTL: IMAGE_LOCK_TTL, released when the job ends).
-    def image_lock(self, image_uuid: str) -> str:
-        return f"{self.prefix}:image-lock:{image_uuid}"
+    def image_lock(self, node_id: str, image_uuid: str) -> str:
+        return f"{self.node_scope(node_id)}:image-lock:{image_uuid}"
 
     # Latest heartbeat of a node (owner: app; TTL: HEARTBEAT_TTL).
     def node_heartbeat(self, node_id: str) -> str:
@@ -94,27 +101,31 @@ class RedisKeys:
     # keeps every job under global keys (``arq:job:<id>``, ``arq:result:<id>`` …),
     # not under our prefix, so every id starts with the prefix: two installations
     # sharing a Redis never refuse each other's jobs as duplicates, and the
-    # installation's own jobs are found by ``arq:result:<prefix>:*``.
+    # installation's own jobs are found by ``arq:result:<prefix>:*``. A node's jobs
+    # start with its scope (``<prefix>:node:<id>:``), so its Redis user may reach
+    # their arq keys and no other node's.
     # Deterministic where a job must not run twice.
-    def process_job(self, image_uuid: str) -> str:
+    def process_job(self, node_id: str, image_uuid: str) -> str:
         """Processing an image is never enqueued twice (fresh lane of its node)."""
-        return f"{self.prefix}:process:{image_uuid}"
+        return f"{self.node_scope(node_id)}:process:{image_uuid}"
 
-    def backup_job(self, image_uuid: str) -> str:
+    def backup_job(self, node_id: str, image_uuid: str) -> str:
         """An original is copied to its pool's bucket once (background lane)."""
-        return f"{self.prefix}:backup:{image_uuid}"
+        return f"{self.node_scope(node_id)}:backup:{image_uuid}"
 
-    def visibility_job(self, image_uuid: str, private: bool) -> str:
+    def visibility_job(self, node_id: str, image_uuid: str, private: bool) -> str:
         """Moving an image's files into the private (or back to the public) subtree, once."""
-        return f"{self.prefix}:visibility:{image_uuid}:{'private' if private else 'public'}"
+        target = "private" if private else "public"
+        return f"{self.node_scope(node_id)}:visibility:{image_uuid}:{target}"
 
-    def restore_job(self, image_uuid: str) -> str:
+    def restore_job(self, node_id: str, image_uuid: str) -> str:
         """Re-making the variants of an original that ``pixelfox restore`` brought back."""
-        return f"{self.prefix}:restore:{image_uuid}"
+        return f"{self.node_scope(node_id)}:restore:{image_uuid}"
 
-    def move_job(self, move_id: int, image_id: int) -> str:
-        """``<prefix>:move:<move_id>:<image_id>``: one job per image of a move."""
-        return f"{self.prefix}:move:{move_id}:{image_id}"
+    def move_job(self, node_id: str, move_id: int, image_id: int) -> str:
+        """``<prefix>:node:<id>:move:<move_id>:<image_id>``: one job per image of a move,
+        on the background lane of the node that holds the image."""
+        return f"{self.node_scope(node_id)}:move:{move_id}:{image_id}"
 
     def move_plan_job(self, move_id: int, cursor: int) -> str:
         """The planner's batch after image id ``cursor`` (control queue): planned once."""
@@ -130,6 +141,11 @@ class RedisKeys:
     def move_state(self, move_id: int) -> str:
         return f"{self.prefix}:move:{move_id}:state"
 
+    @property
+    def move_state_pattern(self) -> str:
+        """Every move's state key (``ACL`` pattern: nodes may read them, not write)."""
+        return f"{self.prefix}:move:*:state"
+
     # Image ids whose move job on node ``node_id`` found the move paused and stopped;
     # resume queues them again (owner: that node's jobs add, under the node's own
     # prefix; the app pops every node's set; TTL as move_state).
@@ -137,8 +153,9 @@ class RedisKeys:
         return f"{self.prefix}:node:{node_id}:move:{move_id}:parked"
 
     def move_handover_job(self, move_id: int, image_id: int, node_id: str) -> str:
-        """An image of a move put by the app onto the lane of the node that holds its pool now."""
-        return f"{self.move_job(move_id, image_id)}@{node_id}"
+        """An image of a move put by the app onto the lane of the node that holds its pool
+        now (in that node's scope, like every job of its lanes)."""
+        return f"{self.move_job(node_id, move_id, image_id)}@handover"
 
     # Files a replication grant has written on node ``node_id``: a hash of path →
     # SHA-256 and ``bytes`` → bytes taken (owner: that node's replicate endpoint;

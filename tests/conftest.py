@@ -63,12 +63,21 @@ def redis_patterns(prefix: str) -> list[str]:
 
 
 def delete_redis_keys(prefix: str) -> None:
+    """Delete the installation's keys and the Redis users its sync made (``<prefix>-*``)."""
     client = redis.Redis.from_url(REDIS_URL)
     for pattern in redis_patterns(prefix):
         keys = list(client.scan_iter(pattern, count=1000))
         if keys:
             client.delete(*keys)
+    delete_redis_users(client, prefix)
     client.close()
+
+
+def delete_redis_users(client: redis.Redis, prefix: str) -> None:
+    for raw in client.execute_command("ACL", "USERS"):
+        name = raw.decode() if isinstance(raw, bytes) else str(raw)
+        if name.startswith(f"{prefix}-"):
+            client.execute_command("ACL", "DELUSER", name)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from ..config import AppSettings
 from ..db import close_db, init_db
 from ..moves.planner import plan_move
 from ..placement.reachability import CHECK_EVERY_SECONDS, check_upload_apis
+from ..redis_users import sync_redis_users
 from .sweeper import sweep_stuck_images
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,14 @@ def control_worker_settings(settings: AppSettings) -> dict[str, Any]:
                 second=set(range(0, 60, CHECK_EVERY_SECONDS)),
                 run_at_startup=True,
                 timeout=30,
+            ),
+            # Every node's Redis user, also after a Redis restart without its ACL file.
+            cron(
+                sync_redis_users,
+                name=jobs.cron_name(queue, jobs.SYNC_REDIS_USERS),
+                second=30,
+                run_at_startup=True,
+                timeout=60,
             ),
         ],
         "on_startup": startup,

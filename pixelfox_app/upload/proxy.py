@@ -152,7 +152,7 @@ async def _admit_by_token(token: str, policy: UploadPolicy) -> ProxyAdmission:
         multipart=ingest.is_form_upload(request.method),
     )
     # Single use while the body streams, like a node's jti hold.
-    key = RedisKeys(settings.redis_prefix).token_jti(claims.jti)
+    key = RedisKeys(settings.redis_prefix).node_token_jti(node_of(session.pool), claims.jti)
     ttl = max(1, claims.expires_at - int(time.time()) + JTI_LEEWAY)
     if not await _redis().set(key, "busy", nx=True, ex=ttl):
         raise APIError("TOKEN_USED")

@@ -191,7 +191,7 @@ async def _remake_variants(settings: StorageSettings, pool: PoolInfo, done: list
                 redis,
                 args,
                 queue=keys.node_background_queue(settings.node_id),
-                job_id=keys.restore_job(outcome.image_uuid),
+                job_id=keys.restore_job(settings.node_id, outcome.image_uuid),
             )
     finally:
         await redis.aclose()

@@ -1,7 +1,7 @@
 """``move_image``: one image of a move, on the background lane of the *source* node.
 
 The app's planner enqueues ``move_image`` (``pixelfox_protocol.jobs.MoveImage``)
-with the job id ``RedisKeys.move_job(move_id, image_id)``. The job:
+with the job id ``RedisKeys.move_job(node_id, move_id, image_id)``. The job:
 
 1. looks at the move's state in Redis; paused → it parks the image in this
    node's parked set (resume queues it again) and ends, cancelled → it ends;
@@ -119,7 +119,9 @@ async def move_image(
             if ticket.state not in ("running", "paused"):
                 return {"state": ticket.state}
             # With the job id: a run after a kill takes over the lock its dead self left.
-            async with image_lock(redis, node.keys, ticket.image_uuid, ctx.get("job_id")):
+            async with image_lock(
+                redis, node.keys, node.settings.node_id, ticket.image_uuid, ctx.get("job_id")
+            ):
                 return await _move(node, ticket)
         except WrongNode as exc:
             # The app puts the job on that node's lane: this node writes no other queue.

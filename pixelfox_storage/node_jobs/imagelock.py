@@ -22,19 +22,11 @@ from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
 
+from pixelfox_common.redis_cas import delete_if_holds
 from pixelfox_protocol.keys import IMAGE_LOCK_TTL, RedisKeys
 
 # Seconds a job waits before it looks at a busy image again.
 BUSY_RETRY_SECONDS = 2.0
-
-# Delete the key only if it still holds our token: an expired lock taken over by
-# another job must not be released by us.
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-    return redis.call('del', KEYS[1])
-end
-return 0
-"""
 
 
 class ImageBusy(Exception):
@@ -43,10 +35,11 @@ class ImageBusy(Exception):
 
 @asynccontextmanager
 async def image_lock(
-    redis: Redis, keys: RedisKeys, image_uuid: str, job_id: str | None = None
+    redis: Redis, keys: RedisKeys, node_id: str, image_uuid: str, job_id: str | None = None
 ) -> AsyncIterator[None]:
-    """Hold the image's lock for the ``with`` block; raises ImageBusy when another job has it."""
-    key = keys.image_lock(image_uuid)
+    """Hold the image's lock on node ``node_id`` for the ``with`` block; raises ImageBusy
+    when another job has it."""
+    key = keys.image_lock(node_id, image_uuid)
     token = job_id or secrets.token_hex(8)
     if not await redis.set(key, token, nx=True, ex=IMAGE_LOCK_TTL):
         held = await redis.get(key)
@@ -56,4 +49,6 @@ async def image_lock(
     try:
         yield
     finally:
-        await redis.eval(_RELEASE, 1, key, token)  # type: ignore[misc]
+        # Only while it still holds our token: an expired lock taken over by another
+        # job must not be released by us.
+        await delete_if_holds(redis, key, token)

@@ -94,7 +94,9 @@ async def _holding(
     """The image's lock for the block; held by another job: retry this one soon."""
     node: NodeContext = ctx["node"]
     try:
-        async with image_lock(ctx["redis"], node.keys, image_uuid, ctx.get("job_id")):
+        async with image_lock(
+            ctx["redis"], node.keys, node.settings.node_id, image_uuid, ctx.get("job_id")
+        ):
             yield
     except ImageBusy as exc:
         log.info("image busy (%s); try %d again soon", busy_with, job_try)

@@ -1,6 +1,6 @@
 """The upload token: checked before a byte of the body is read, and used once.
 
-Single use is a Redis key per token id (``RedisKeys.token_jti``), taken with
+Single use is a Redis key per token id (``RedisKeys.node_token_jti``), taken with
 ``SET NX`` for the token's remaining life plus ``JTI_LEEWAY``. Its value says
 where the upload stands:
 
@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, WatchError
 
+from pixelfox_common.redis_cas import delete_if_holds
 from pixelfox_protocol import tokens
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.keys import JTI_LEEWAY, RedisKeys
@@ -51,15 +52,6 @@ def spool_hold_seconds(declared_length: int) -> int:
     """How long the pre-check holds a token for a body of ``declared_length`` bytes."""
     pace = max(0, declared_length) // SPOOL_HOLD_BYTES_PER_SECOND
     return min(SPOOL_HOLD_MAX_SECONDS, SPOOL_HOLD_SECONDS + pace)
-
-
-# Delete the key only if it still holds our own "busy" value.
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-    return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -99,7 +91,7 @@ class JtiHold:
         the Unix time the key must last to at least, beyond the token's own expiry;
         ``ttl`` shortens the hold (nginx's pre-check, :func:`spool_hold_seconds`)."""
         self.redis = redis
-        self.key = keys.token_jti(claims.jti)
+        self.key = keys.node_token_jti(claims.node_id, claims.jti)
         keep_until = max(claims.expires_at, int(until or 0))
         self.ttl = max(1, keep_until - int(time.time()) + JTI_LEEWAY)
         if ttl is not None:
@@ -155,7 +147,8 @@ class JtiHold:
     async def release(self) -> None:
         """Give the token back after a failed upload (best effort)."""
         try:
-            await self.redis.eval(_RELEASE, 1, self.key, self.value)  # type: ignore[misc]
+            # Only while it still holds our own "busy" value.
+            await delete_if_holds(self.redis, self.key, self.value)
         except RedisError as exc:
             log.warning("could not release token id %s: %s", self.key, exc)
 

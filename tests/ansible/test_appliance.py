@@ -133,9 +133,12 @@ def test_site_builds_the_app_host_and_two_storage_nodes_from_bare_hosts(
     node_env = lab.run("s01", ["cat", "/etc/pixelfox/storage.env"]).stdout
     assert f"PIXELFOX_TOKEN_PUBLIC_KEYS={secrets['pixelfox_token_public_key']}\n" in node_env
     app_only = ("pixelfox_token_signing_key", "pixelfox_secret_key", "pixelfox_postgresql_password",
-                "pixelfox_node_credential_master", "pixelfox_admin_password")  # fmt: skip
+                "pixelfox_node_credential_master", "pixelfox_admin_password",
+                "pixelfox_redis_password", "pixelfox_redis_worker_password")  # fmt: skip
     for secret in app_only:
         assert secrets[secret] not in node_env, secret
+    # Redis as the node's own user, its credential the password.
+    assert "PIXELFOX_REDIS_URL=redis://pixelfox-node-s01:" in node_env
     assert "DATABASE_URL" not in node_env
     # One spool secret per node, derived once, the same in its nginx site and its settings.
     spool_secrets = set()
@@ -279,11 +282,13 @@ def test_add_storage_node_brings_in_s03_while_uploads_to_the_others_keep_working
 ) -> None:
     run, started, finished = added
     assert run.returncode == 0, run.problem()
-    # Only the new node was built; the app host and the others only learned its name.
+    # Only the new node was built; the app host and the others only learned its name,
+    # and the app host's Redis its user.
     assert run.recap["s03"]["changed"] > 0
     for host in ("app", "s01", "s02"):
         changed = [t for t in run.changed_tasks() if f"changed: [{host}]" in t]
-        assert all(t.startswith("TASK [dns :") for t in changed), changed
+        allowed = ("TASK [dns :", "TASK [redis : Write the Redis users]") if host == "app" else ()
+        assert all(t.startswith(("TASK [dns :", *allowed)) for t in changed), changed
 
     # New uploads reach s03 once the app has seen it healthy; asked to avoid the
     # others, the app must place the upload there.

@@ -175,11 +175,16 @@ class AppServer:
 
 
 async def forget_redis(redis: aioredis.Redis, prefix: str) -> None:
-    """Delete every key of ``prefix`` and arq's keys of its jobs (their ids carry it)."""
+    """Delete every key of ``prefix``, arq's keys of its jobs (their ids carry it), and the
+    Redis users a control worker's sync made (``<prefix>-node-*``)."""
     for pattern in redis_patterns(prefix):
         keys = [k async for k in redis.scan_iter(pattern)]
         if keys:
             await redis.delete(*keys)
+    for raw in await redis.execute_command("ACL", "USERS"):
+        name = raw.decode() if isinstance(raw, bytes) else str(raw)
+        if name.startswith(f"{prefix}-"):
+            await redis.execute_command("ACL", "DELUSER", name)
 
 
 class Servers:

@@ -81,7 +81,7 @@ async def test_completion_creates_one_image_marks_the_session_used_and_queues_on
     assert image.state == "processing" and len(image.short_id) == 8
     stored = await UploadSession.get(id=uuid.UUID(session["session_id"]))
     assert stored.state == "used" and stored.used_at is not None
-    job_id = app.keys.process_job(session["image_uuid"])
+    job_id = app.keys.process_job("s01", session["image_uuid"])
     assert await app.queued_jobs("s01") == [job_id]
     job = deserialize_job(await app.redis.get(f"arq:job:{job_id}"), deserializer=jobs.loads)
     assert job.function == "process_image" and job.args == ()

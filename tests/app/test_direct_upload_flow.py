@@ -106,7 +106,7 @@ async def test_the_seeds_curl_flow_stores_the_file_and_records_its_sha256(stack:
         240,
     )
     assert (await UploadSession.get(id=uuid.UUID(session["session_id"]))).state == "used"
-    assert await app.queued_jobs("s01") == [app.keys.process_job(result["image_uuid"])]
+    assert await app.queued_jobs("s01") == [app.keys.process_job("s01", result["image_uuid"])]
     # The same token does not store a second file.
     async with httpx.AsyncClient(timeout=30) as client:
         replay = await client.post(

@@ -183,7 +183,9 @@ async def test_public_and_unlisted_switch_at_once_without_touching_the_files(
     }
     after = await Image.get(id=image.id)
     assert (after.visibility, after.path) == (Visibility.UNLISTED, image.path)
-    assert await app_server.queued_jobs("s01") == [app_server.keys.process_job(str(image.uuid))]
+    assert await app_server.queued_jobs("s01") == [
+        app_server.keys.process_job("s01", str(image.uuid))
+    ]
 
 
 async def test_going_private_queues_the_nodes_move_and_its_report_switches_every_row(
@@ -211,7 +213,7 @@ async def test_going_private_queues_the_nodes_move_and_its_report_switches_every
     assert changing["changing_to"] == "private" and "/uploads/original/" in changing["url"]
     # … but the image already counts as private.
     assert hidden.status_code == meddling.status_code == 404
-    job_id = app_server.keys.visibility_job(str(image.uuid), private=True)
+    job_id = app_server.keys.visibility_job("s01", str(image.uuid), private=True)
     assert job_id in await app_server.queued_jobs("s01")
     raw = await app_server.redis.get(f"arq:job:{job_id}")
     job = deserialize_job(raw, deserializer=jobs.loads)

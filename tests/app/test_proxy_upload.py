@@ -50,7 +50,7 @@ async def test_a_logged_in_browser_uploads_through_the_app_into_the_local_pool(
     assert (image.pool_id, image.mime, image.width, image.height) == (pool.id, "image/jpeg", 64, 48)  # type: ignore[attr-defined]
     assert image.original_filename == "cat.jpg"
     assert (await UploadSession.get(image_uuid=image.uuid)).state == "used"
-    job_id = app_server.keys.process_job(result["image_uuid"])
+    job_id = app_server.keys.process_job("local", result["image_uuid"])
     assert await app_server.queued_jobs("local") == [job_id]
 
 

@@ -163,7 +163,7 @@ class Stack:
     async def back_up(self, stored: Stored, within: float = 60) -> dict[str, Any]:
         """Queue the backup as the app's completion does; the job's result."""
         image = await Image.get(uuid=stored.uuid).select_related("pool")
-        job_id = self.keys.backup_job(stored.uuid)
+        job_id = self.keys.backup_job(NODE, stored.uuid)
         self.job_ids.append(job_id)
         assert await enqueue_backup(
             self.arq, self.keys, image, image.pool, "req-" + stored.uuid[:8]

@@ -19,7 +19,7 @@ from pixelfox_protocol.internal import (
     UPLOAD_COMPLETE_PATH,
     node_authorization,
 )
-from tests.backup.conftest import BUCKET, Stack, Stored
+from tests.backup.conftest import BUCKET, NODE, Stack, Stored
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
@@ -50,7 +50,10 @@ async def _complete(stack: Stack, stored: Stored, pool: str) -> httpx.Response:
         "width": 64,
         "height": 48,
     }
-    stack.job_ids += [stack.keys.backup_job(stored.uuid), stack.keys.process_job(stored.uuid)]
+    stack.job_ids += [
+        stack.keys.backup_job(NODE, stored.uuid),
+        stack.keys.process_job(NODE, stored.uuid),
+    ]
     async with httpx.AsyncClient(base_url=stack.app_url, headers=stack.node_headers) as client:
         return await client.post(UPLOAD_COMPLETE_PATH, json=completion)
 
@@ -79,11 +82,11 @@ async def test_an_upload_to_a_pool_without_a_bucket_queues_no_backup(stack: Stac
     answer = await _complete(stack, stored, "plain")
 
     assert answer.status_code == 200, answer.text
-    assert await stack.arq.exists(f"arq:job:{stack.keys.process_job(stored.uuid)}") or (
-        await stack.arq.exists(f"arq:result:{stack.keys.process_job(stored.uuid)}")
+    assert await stack.arq.exists(f"arq:job:{stack.keys.process_job(NODE, stored.uuid)}") or (
+        await stack.arq.exists(f"arq:result:{stack.keys.process_job(NODE, stored.uuid)}")
     )
-    assert not await stack.arq.exists(f"arq:job:{stack.keys.backup_job(stored.uuid)}")
-    assert not await stack.arq.exists(f"arq:result:{stack.keys.backup_job(stored.uuid)}")
+    assert not await stack.arq.exists(f"arq:job:{stack.keys.backup_job(NODE, stored.uuid)}")
+    assert not await stack.arq.exists(f"arq:result:{stack.keys.backup_job(NODE, stored.uuid)}")
 
 
 async def test_a_backup_report_with_another_hash_than_the_upload_is_refused(

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from pixelfox_app.models import Image, ImageState, ImageVariant
 from pixelfox_cli.restore import restore_command
 from pixelfox_storage.backup.restore import RestoreError
-from tests.backup.conftest import BUCKET, Stack, Stored
+from tests.backup.conftest import BUCKET, NODE, Stack, Stored
 from tests.support import PIXELFOX, ROOT
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
@@ -57,7 +57,7 @@ async def test_a_backup_job_for_an_original_already_in_the_bucket_uploads_nothin
     stored = await stack.image()
     await stack.back_up(stored)
     first = stack.s3().head_object(Bucket=BUCKET, Key=stack.object_key(stored))
-    await stack.arq.delete(f"arq:result:{stack.keys.backup_job(stored.uuid)}")
+    await stack.arq.delete(f"arq:result:{stack.keys.backup_job(NODE, stored.uuid)}")
 
     again = await stack.back_up(stored)
 

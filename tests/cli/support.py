@@ -6,6 +6,7 @@ import asyncio
 import os
 import sqlite3
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,20 @@ def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "PIXELFOX_DATABASE_URL": f"sqlite://{tmp_path / 'pixelfox.sqlite3'}",
         "PIXELFOX_PUBLIC_DOMAIN": "https://img.example.net",
         "PIXELFOX_TOKEN_SIGNING_KEY": new_signing_key()[0],
+        # Its own prefix: ``nodes add`` sets Redis users named after it (tests/cli/conftest.py
+        # deletes them after the test).
+        "PIXELFOX_REDIS_PREFIX": _prefix(),
         **extra,
     }
+
+
+PREFIXES: list[str] = []
+
+
+def _prefix() -> str:
+    prefix = f"pftest-{uuid.uuid4().hex[:10]}"
+    PREFIXES.append(prefix)
+    return prefix
 
 
 def migrated(env: dict[str, str]) -> dict[str, str]:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+import redis
+
 from pixelfox_app.db import close_db, init_db
 from pixelfox_app.models import StorageNode
 from pixelfox_app.nodes import authenticate_node
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.tokens import UploadClaims, mint, parse_public_keys, verify
 from tests.cli.support import assert_one_line_error, cli_env, migrated, pixelfox, query
+from tests.conftest import REDIS_URL
 
 
 async def _authenticate(database_url: str, node_id: str, credential: str) -> StorageNode | str:
@@ -53,11 +57,17 @@ def test_nodes_add_prints_an_env_with_which_the_node_proves_itself_and_verifies_
     ]
     assert node_env["PIXELFOX_NODE_ID"] == "s01"
     assert node_env["PIXELFOX_APP_URL"] == "http://10.0.0.1:8080"
-    assert node_env["PIXELFOX_REDIS_URL"] == "redis://10.0.0.1:6379/2"
+    # The node's own Redis user, with its credential as password: never the app's.
+    credential = node_env["PIXELFOX_NODE_CREDENTIAL"]
+    assert (
+        node_env["PIXELFOX_REDIS_URL"] == f"redis://pf-prod-node-s01:{credential}@10.0.0.1:6379/2"
+    )
     assert node_env["PIXELFOX_REDIS_PREFIX"] == "pf-prod"
     # Browsers upload from the app's origin straight to the node.
     assert node_env["PIXELFOX_CORS_ORIGIN"] == "https://img.example.net"
-    assert "warning" not in result.stderr
+    # That Redis is not reachable from here: the user is set by the control worker later.
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "could not set the Redis users" in warnings[0]
     # The printed public key verifies a token the app signs for this node.
     claims = UploadClaims(
         node_id="s01",
@@ -73,7 +83,6 @@ def test_nodes_add_prints_an_env_with_which_the_node_proves_itself_and_verifies_
     keys = parse_public_keys(node_env["PIXELFOX_TOKEN_PUBLIC_KEYS"])
     assert verify(token, "s01", keys).session_id == "sid"
     # The printed credential authenticates the node; only its hash is stored.
-    credential = node_env["PIXELFOX_NODE_CREDENTIAL"]
     node = asyncio.run(_authenticate(env["PIXELFOX_DATABASE_URL"], "s01", credential))
     assert isinstance(node, StorageNode) and node.dns_name == "s01.example.net"
     assert credential not in str(query(env, "SELECT * FROM storage_nodes"))
@@ -96,7 +105,9 @@ def test_nodes_add_warns_when_a_remote_node_could_not_reach_the_printed_addresse
 
     assert result.returncode == 0, result.stderr
     assert "PIXELFOX_REDIS_URL points at 127.0.0.1" in result.stderr
-    assert _env_lines(result.stdout)["PIXELFOX_REDIS_URL"] == "redis://127.0.0.1:6379/0"
+    node_env = _env_lines(result.stdout)
+    user = f"{env['PIXELFOX_REDIS_PREFIX']}-node-s01:{node_env['PIXELFOX_NODE_CREDENTIAL']}"
+    assert node_env["PIXELFOX_REDIS_URL"] == f"redis://{user}@127.0.0.1:6379/0"
 
 
 def test_nodes_add_of_an_existing_node_is_refused_unless_rotating(tmp_path):
@@ -138,3 +149,23 @@ def test_nodes_list_shows_each_node_with_its_pool_count(tmp_path):
     header, row = result.stdout.strip().splitlines()
     assert header.split() == ["NODE", "DNS", "NAME", "ACTIVE", "VERSION", "LAST", "SEEN", "POOLS"]
     assert row.split() == ["s01", "s01.example.net", "yes", "-", "never", "1"]
+
+
+def test_nodes_add_sets_the_nodes_redis_user_and_a_rotation_changes_its_password(tmp_path):
+    env = migrated(cli_env(tmp_path, PIXELFOX_REDIS_URL=REDIS_URL))
+
+    first = _env_lines(pixelfox(env, "nodes", "add", "s01").stdout)["PIXELFOX_REDIS_URL"]
+    with redis.Redis.from_url(first) as node:
+        assert node.ping()
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            node.get(f"{env['PIXELFOX_REDIS_PREFIX']}:control")
+    rotated = pixelfox(env, "nodes", "add", "s01", "--rotate")
+    second = _env_lines(rotated.stdout)["PIXELFOX_REDIS_URL"]
+
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        redis.Redis.from_url(first).ping()
+    with redis.Redis.from_url(second) as node:
+        assert node.ping()
+    shown = pixelfox(env, "redis-users", "show")
+    assert shown.returncode == 0, shown.stderr
+    assert f"user {env['PIXELFOX_REDIS_PREFIX']}-node-s01 on #" in shown.stdout

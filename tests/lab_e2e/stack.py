@@ -23,6 +23,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from pixelfox_lab import Lab
 from pixelfox_lab.sites import storage_site
@@ -122,6 +123,16 @@ class Node:
     @property
     def public_base_url(self) -> str:
         return f"http://{self.node_id}.pixelfox.test"
+
+    @property
+    def redis_url(self) -> str:
+        """The Redis URL ``nodes add`` printed: the node's own user, its credential."""
+        return self.env["PIXELFOX_REDIS_URL"]
+
+    @property
+    def redis_user(self) -> str:
+        """``<prefix>-node-<id>``: what a thief of this node's env file logs in as."""
+        return urlsplit(self.redis_url).username or ""
 
 
 class LabStack:

@@ -170,7 +170,7 @@ async def test_a_job_on_a_node_without_the_source_pool_is_handed_over_by_the_app
     stack, stored = held.stack, held.images[0]
     keys = stack.keys
     args = jobs.MoveImage(move_id=held.move_id, image_id=stored.id, source_pool_id=0, request_id="")
-    stray = f"{keys.move_job(held.move_id, stored.id)}@stray"
+    stray = f"{keys.move_job('s02', held.move_id, stored.id)}@stray"
     await stack.arq.enqueue_job(
         jobs.MOVE_IMAGE,
         _job_id=stray,

@@ -104,7 +104,8 @@ def test_one_upload_is_followed_by_its_id_through_app_node_and_worker_logs(live:
         timeout=30.0,
     )
     assert worker_lines and worker_lines[0]["node_id"] == "s01"
-    assert worker_lines[0]["job_id"] == f"{live.redis_prefix}:process:{session['image_uuid']}"
+    job_id = f"{live.redis_prefix}:node:s01:process:{session['image_uuid']}"
+    assert worker_lines[0]["job_id"] == job_id
     variants = live.wait_for_log(
         live.app,
         lambda e: e.get("request_id") == rid and str(e.get("route", "")).endswith("/variants"),

@@ -112,13 +112,31 @@ def test_a_result_that_is_not_json_is_not_turned_into_an_exception() -> None:
 def test_every_job_id_carries_the_installation_prefix() -> None:
     keys = RedisKeys("install-a")
     ids = [
-        keys.process_job("u"),
-        keys.backup_job("u"),
-        keys.visibility_job("u", True),
-        keys.restore_job("u"),
-        keys.move_job(1, 2),
+        keys.process_job("s01", "u"),
+        keys.backup_job("s01", "u"),
+        keys.visibility_job("s01", "u", True),
+        keys.restore_job("s01", "u"),
+        keys.move_job("s01", 1, 2),
         keys.move_plan_job(1, 0),
     ]
     assert all(i.startswith("install-a:") for i in ids)
     assert len(set(ids)) == len(ids)
-    assert RedisKeys("install-b").process_job("u") != keys.process_job("u")
+    assert RedisKeys("install-b").process_job("s01", "u") != keys.process_job("s01", "u")
+
+
+def test_every_key_and_job_id_a_node_writes_starts_with_its_scope() -> None:
+    keys = RedisKeys("install-a")
+    scope = keys.node_scope("s01") + ":"
+    written = [
+        keys.node_token_jti("s01", "j"),
+        keys.image_lock("s01", "u"),
+        keys.node_background_queue("s01"),
+        keys.process_job("s01", "u"),
+        keys.backup_job("s01", "u"),
+        keys.visibility_job("s01", "u", False),
+        keys.restore_job("s01", "u"),
+        keys.move_job("s01", 1, 2),
+    ]
+    assert all(name.startswith(scope) for name in written)
+    # One node's scope is never a prefix of another's ("s1" and "s10").
+    assert not keys.process_job("s10", "u").startswith(keys.node_scope("s1") + ":")

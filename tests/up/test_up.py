@@ -115,11 +115,24 @@ def test_without_a_reachable_redis_a_private_one_runs_and_stops_with_sigterm(
     assert "started a private redis-server" in up.output
     redis_pid = up.children()["redis"]
     port = int(up.output.split("private redis-server on 127.0.0.1:")[1].split()[0])
-    password = _secret(up.data_dir, "PIXELFOX_PRIVATE_REDIS_PASSWORD")
-    private = redis.Redis(host="127.0.0.1", port=port, password=password)
+    # Each process has its own user; the default user is off, with or without a password.
+    password = _secret(up.data_dir, "PIXELFOX_REDIS_WORKER_PASSWORD")
+    worker = f"{redis_prefix}-worker"
+    private = redis.Redis(host="127.0.0.1", port=port, username=worker, password=password)
     assert private.ping()
+    users = {u.decode() for u in private.execute_command("ACL", "USERS")}
+    assert users == {"default", worker, f"{redis_prefix}-app", f"{redis_prefix}-node-local"}
     with pytest.raises(redis.AuthenticationError):
         redis.Redis(host="127.0.0.1", port=port).ping()
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(host="127.0.0.1", port=port, password=password).ping()
+    # The node's processes run as the node's user; nothing of theirs names the app's.
+    node_env = _process_env(up.children()["node-worker"])
+    assert f"{redis_prefix}-node-local:" in node_env["PIXELFOX_REDIS_URL"]
+    assert _secret(up.data_dir, "PIXELFOX_REDIS_APP_PASSWORD") not in str(node_env)
+    assert password not in str(node_env)
+    acl = (up.data_dir / "redis" / "users.acl").read_text()
+    assert acl.startswith("user default off")
     assert httpx.get(f"{up.node_url}/healthz").json()["checks"]["redis"] == "ok"
     pids = list(up.children().values())
 
@@ -130,6 +143,11 @@ def test_without_a_reachable_redis_a_private_one_runs_and_stops_with_sigterm(
     assert not pid_alive(redis_pid)
     with pytest.raises(redis.ConnectionError):
         private.ping()
+
+
+def _process_env(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
 
 
 def _secret(data_dir: Path, name: str) -> str:

@@ -228,7 +228,10 @@ async def test_the_queues_page_counts_jobs_and_retries_and_clears_failed_ones(we
     queue = keys.node_queue("s01")
     # The job ids carry the installation's prefix, as every job id does: the page
     # reads this installation's results only, and the fixture's clean-up finds them.
-    waiting, failed = keys.process_job(str(uuid.uuid4())), keys.process_job(str(uuid.uuid4()))
+    waiting, failed = (
+        keys.process_job("s01", str(uuid.uuid4())),
+        keys.process_job("s01", str(uuid.uuid4())),
+    )
     args = jobs.ProcessImage(
         image_uuid="b", pool_id=1, path="original/2024/01/01/b.jpg", request_id=""
     )
@@ -282,12 +285,12 @@ async def test_a_pickled_job_shows_as_unreadable_and_is_never_unpickled(web: Web
         await redis.psetex(f"arq:job:{job_id}", 60_000, record)
         await redis.zadd(queue, {job_id: now})
     # What a worker leaves behind when it refuses such a job, and a pickled result.
-    refused = keys.process_job("refused")
+    refused = keys.process_job("s01", "refused")
     error = DeserializationError("unable to deserialize job")
     await redis.set(
         f"arq:result:{refused}", _failed_result("<unknown>", {}, error, node_queue, refused), ex=60
     )
-    await redis.set(f"arq:result:{keys.process_job('pickled-result')}", record, ex=60)
+    await redis.set(f"arq:result:{keys.process_job('s01', 'pickled-result')}", record, ex=60)
 
     status, html = await web.get("/admin/queues")
     retried = await web.post(

@@ -32,7 +32,7 @@ from pixelfox_app.nodes import register_node
 from pixelfox_protocol import jobs
 from pixelfox_protocol.keys import RedisKeys
 from pixelfox_protocol.tokens import new_signing_key
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, delete_redis_users
 from tests.support import PIXELFOX, Service, free_port
 from tests.worker import images
 
@@ -88,6 +88,7 @@ def control_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlApp
     keys = list(client.scan_iter(f"{prefix}:*", count=1000))
     if keys:
         client.delete(*keys)
+    delete_redis_users(client, prefix)
     client.close()
 
 
@@ -120,6 +121,9 @@ class Node:
     pool_dir: Path = Path()
     pool_id: int = 0
     arq: ArqRedis | None = None
+    # What the node's processes connect as (the node's own Redis user, see
+    # test_node_redis_user.py); the test itself arranges and reads as the admin.
+    redis_url: str = REDIS_URL
     workers: list[Service] = field(default_factory=list)
     job_ids: list[str] = field(default_factory=list)
 
@@ -132,7 +136,7 @@ class Node:
             "PIXELFOX_NODE_ID": NODE,
             "PIXELFOX_NODE_CREDENTIAL": self.credential,
             "PIXELFOX_APP_URL": self.app.url,
-            "PIXELFOX_REDIS_URL": REDIS_URL,
+            "PIXELFOX_REDIS_URL": self.redis_url,
             "PIXELFOX_REDIS_PREFIX": self.prefix,
             "PIXELFOX_STATE_DIR": str(self.tmp / "node-state"),
             "PIXELFOX_WORKER_METRICS_BIND": "off",
@@ -190,7 +194,7 @@ class Node:
     async def enqueue(self, stored: Stored, *, request_id: str = "") -> None:
         """Queue processing exactly as the app's completion does."""
         assert self.arq is not None
-        job_id = self.keys.process_job(stored.uuid)
+        job_id = self.keys.process_job(NODE, stored.uuid)
         self.job_ids.append(job_id)
         args = jobs.ProcessImage(
             image_uuid=stored.uuid,
@@ -222,17 +226,17 @@ class Node:
 def control_env(node: Node) -> dict[str, str]:
     return {
         "PIXELFOX_DATABASE_URL": node.app.database_url,
-        "PIXELFOX_REDIS_URL": node.env()["PIXELFOX_REDIS_URL"],
+        "PIXELFOX_REDIS_URL": REDIS_URL,
         "PIXELFOX_REDIS_PREFIX": node.prefix,
         "PIXELFOX_WORKER_METRICS_BIND": "off",
     }
 
 
-def start_control_worker(node: Node) -> Service:
+def start_control_worker(node: Node, redis_url: str = REDIS_URL) -> Service:
     service = Service(
         "control-worker",
         [*PIXELFOX, "control-worker"],
-        control_env(node),
+        {**control_env(node), "PIXELFOX_REDIS_URL": redis_url},
         node.tmp / "control-worker.log",
     )
     node.workers.append(service)

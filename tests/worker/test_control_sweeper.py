@@ -46,16 +46,19 @@ async def test_the_sweeper_puts_back_only_images_stuck_without_a_live_job(node: 
     await node.enqueue(waiting)  # its job sits in the queue: the node is just slow
     assert node.arq is not None
     queue = node.keys.node_queue(NODE)
-    before = await queued_job(node.arq, node.keys.process_job(waiting.uuid), queue).info()
+    before = await queued_job(node.arq, node.keys.process_job(NODE, waiting.uuid), queue).info()
     assert before is not None
-    node.job_ids += [node.keys.process_job(stuck.uuid), node.keys.process_job(young.uuid)]
+    node.job_ids += [
+        node.keys.process_job(NODE, stuck.uuid),
+        node.keys.process_job(NODE, young.uuid),
+    ]
 
     worker = start_control_worker(node)
     wait_for(lambda: sweep_results(node), 30, "no sweep finished", worker)
 
     # (A sweep at the next full minute may follow; the first is the one that counts.)
     assert sweep_results(node)[0] == {"requeued": 1, "waiting": 1}
-    job = queued_job(node.arq, node.keys.process_job(stuck.uuid), queue)
+    job = queued_job(node.arq, node.keys.process_job(NODE, stuck.uuid), queue)
     assert await job.status() == JobStatus.queued
     info = await job.info()
     assert info is not None and info.function == "process_image"
@@ -64,9 +67,9 @@ async def test_the_sweeper_puts_back_only_images_stuck_without_a_live_job(node: 
         stuck.pool_id,
         stuck.path,
     )
-    young_job = queued_job(node.arq, node.keys.process_job(young.uuid), queue)
+    young_job = queued_job(node.arq, node.keys.process_job(NODE, young.uuid), queue)
     assert await young_job.status() == JobStatus.not_found
-    again = await queued_job(node.arq, node.keys.process_job(waiting.uuid), queue).info()
+    again = await queued_job(node.arq, node.keys.process_job(NODE, waiting.uuid), queue).info()
     assert again is not None and again.enqueue_time == before.enqueue_time  # not enqueued twice
 
 
@@ -74,7 +77,7 @@ async def test_a_put_back_image_is_processed_and_turns_ready(node: Node) -> None
     stuck = await node.store()
     await age(stuck, 15)
     start_control_worker(node)
-    node.job_ids.append(node.keys.process_job(stuck.uuid))
+    node.job_ids.append(node.keys.process_job(NODE, stuck.uuid))
 
     node.start_worker()
     status = await node.wait_done(stuck)
@@ -86,7 +89,7 @@ async def test_a_job_that_gave_up_is_put_back_once_it_has_settled(node: Node) ->
     # The node's job finished (its report never got through) 11 minutes ago.
     stuck = await node.store()
     await age(stuck, 40)
-    node.job_ids.append(node.keys.process_job(stuck.uuid))
+    node.job_ids.append(node.keys.process_job(NODE, stuck.uuid))
     assert node.arq is not None
     finished_ms = int((time.time() - 11 * 60) * 1000)
     result = serialize_result(
@@ -103,17 +106,17 @@ async def test_a_job_that_gave_up_is_put_back_once_it_has_settled(node: Node) ->
         finished_ms,
         "test",
         node.keys.node_queue(NODE),
-        node.keys.process_job(stuck.uuid),
+        node.keys.process_job(NODE, stuck.uuid),
         serializer=jobs.dumps,
     )
     assert result is not None
-    await node.arq.set(f"arq:result:{node.keys.process_job(stuck.uuid)}", result)
+    await node.arq.set(f"arq:result:{node.keys.process_job(NODE, stuck.uuid)}", result)
 
     worker = start_control_worker(node)
     wait_for(lambda: sweep_results(node), 30, "no sweep finished", worker)
 
     assert sweep_results(node)[0] == {"requeued": 1}
-    job = queued_job(node.arq, node.keys.process_job(stuck.uuid), node.keys.node_queue(NODE))
+    job = queued_job(node.arq, node.keys.process_job(NODE, stuck.uuid), node.keys.node_queue(NODE))
     assert await job.status() == JobStatus.queued
 
 

@@ -71,7 +71,7 @@ async def test_a_report_the_app_could_not_take_is_delivered_once_it_is_back(node
     stored = await node.store()
     await node.enqueue(stored)
     assert node.arq is not None
-    retries = f"arq:retry:{node.keys.process_job(stored.uuid)}"
+    retries = f"arq:retry:{node.keys.process_job(NODE, stored.uuid)}"
     # arq counts a try when it starts: try 2 running means try 1's report failed.
     for _ in range(600):
         if int(await node.arq.get(retries) or 0) >= 2:

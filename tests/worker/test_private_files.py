@@ -17,6 +17,7 @@ from pixelfox_storage.node_worker.variants import make_variants
 from pixelfox_storage.processing import ImageLimits, parse_variants
 from tests.conftest import REDIS_URL
 from tests.worker import images
+from tests.worker.conftest import NODE
 
 SPECS = parse_variants("")
 DAY = "2026/03/07"
@@ -104,14 +105,14 @@ async def test_the_image_lock_lets_one_job_at_a_time_and_a_rerun_of_a_killed_job
     image_uuid = str(uuid.uuid4())
     try:
         # A processing job is killed while it holds the lock: its key stays behind.
-        await redis.set(keys.image_lock(image_uuid), "process:x")
+        await redis.set(keys.image_lock(NODE, image_uuid), "process:x")
         with pytest.raises(ImageBusy):
-            async with image_lock(redis, keys, image_uuid, "visibility:x:private"):
+            async with image_lock(redis, keys, NODE, image_uuid, "visibility:x:private"):
                 pass
-        async with image_lock(redis, keys, image_uuid, "process:x"):  # the same job again
-            assert await redis.get(keys.image_lock(image_uuid)) == b"process:x"
-        assert await redis.get(keys.image_lock(image_uuid)) is None
-        async with image_lock(redis, keys, image_uuid, "visibility:x:private"):
+        async with image_lock(redis, keys, NODE, image_uuid, "process:x"):  # the same job again
+            assert await redis.get(keys.image_lock(NODE, image_uuid)) == b"process:x"
+        assert await redis.get(keys.image_lock(NODE, image_uuid)) is None
+        async with image_lock(redis, keys, NODE, image_uuid, "visibility:x:private"):
             pass
     finally:
         await redis.aclose()
