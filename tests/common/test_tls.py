@@ -9,6 +9,7 @@ the services build theirs (pixelfox_common.tls).
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import ssl
 import subprocess
@@ -33,6 +34,7 @@ from pixelfox_storage.config import StorageSettings
 from tests.support import free_port
 
 PASSWORD = "tls-test-password"
+PREFIX = "pftls"
 # The name the server certificates carry; 127.0.0.1 is deliberately not in them.
 NAME = "localhost"
 
@@ -64,21 +66,23 @@ def tls_redis(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[in
     work = tmp_path_factory.mktemp("redis")
     port = free_port()
     conf = work / "redis.conf"
-    conf.write_text(
-        roles.render(
-            "redis",
-            "etc/redis/redis.conf.j2",
-            {
-                "redis_bind_addresses": ["127.0.0.1"],
-                "redis_port": port,
-                "redis_password": PASSWORD,
-                "redis_tls": True,
-                "redis_tls_ca_file": str(pki.ca.cert_file),
-                "redis_tls_dir": str(pki.folder / "redis"),
-                "pixelfox_redis_password": PASSWORD,
-            },
-        )
-    )
+    values = {
+        "redis_bind_addresses": ["127.0.0.1"],
+        "redis_port": port,
+        "redis_password": PASSWORD,
+        "redis_tls": True,
+        "redis_tls_ca_file": str(pki.ca.cert_file),
+        "redis_tls_dir": str(pki.folder / "redis"),
+        "redis_acl_file": str(work / "users.acl"),
+        "pixelfox_redis_prefix": PREFIX,
+        "pixelfox_redis_password": PASSWORD,
+        "pixelfox_redis_worker_password": PASSWORD + "-worker",
+        "pixelfox_node_credential_master": "a-master",
+        "groups": {"storage": []},
+    }
+    # The role's own users: the tests connect as the app's user <prefix>-app.
+    (work / "users.acl").write_text(roles.render("redis", "etc/redis/users.acl.j2", values))
+    conf.write_text(roles.render("redis", "etc/redis/redis.conf.j2", values))
     # The role's file daemonizes and writes under /var; here it runs as a child.
     argv = ["redis-server", str(conf), "--daemonize", "no", "--pidfile", str(work / "pid")]
     argv += ["--logfile", str(work / "log"), "--dir", str(work), "--appendonly", "no"]
@@ -104,7 +108,7 @@ def tls_redis(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[in
 
 
 def _url(port: int, host: str = NAME, scheme: str = "rediss") -> str:
-    return f"{scheme}://:{PASSWORD}@{host}:{port}/0"
+    return f"{scheme}://{PREFIX}-app:{PASSWORD}@{host}:{port}/0"
 
 
 def test_the_role_renders_tls_only_redis(pki: Pki) -> None:
@@ -131,8 +135,8 @@ def test_redis_over_tls_works_with_the_ca(pki: Pki, tls_redis: int) -> None:
     url = _url(tls_redis)
     client = redis.Redis.from_url(url, **tls.redis_options(url, str(pki.ca.cert_file)))
     try:
-        assert client.set("pixelfox-tls-test", "1", ex=5)
-        assert client.get("pixelfox-tls-test") == b"1"
+        assert client.set(f"{PREFIX}:tls-test", "1", ex=5)
+        assert client.get(f"{PREFIX}:tls-test") == b"1"
     finally:
         client.close()
 
@@ -300,15 +304,21 @@ def test_the_roles_switch_to_rediss_and_name_the_ca_when_redis_has_a_certificate
         "pixelfox_redis_host": "app.example.net",
         "pixelfox_redis_password": "pw",
         "pixelfox_ca_file": "files/ca.crt",
+        "pixelfox_redis_worker_password": "wpw",
+        "pixelfox_storage_node_id": "s01",
+        "pixelfox_node_credential_master": "master",
     }
     with_cert = roles.variables(
         role, {**given, "hostvars": {"app": {"redis_tls_cert_file": "files/app.crt"}}}
     )
     without = roles.variables(role, {**given, "hostvars": {"app": {}}, "pixelfox_ca_file": ""})
 
-    assert with_cert[f"{role}_redis_url"] == "rediss://:pw@app.example.net:6379/0"
+    # Each as its own Redis user (pixelfox-app, pixelfox-node-s01), by the certificate's name.
+    assert re.fullmatch(
+        r"rediss://pixelfox-[a-z0-9-]+:\w+@app\.example\.net:6379/0", with_cert[f"{role}_redis_url"]
+    )
     assert with_cert[f"{role}_ca_file"] == "/etc/pixelfox/ca.crt"
-    assert without[f"{role}_redis_url"].startswith("redis://:pw@")
+    assert without[f"{role}_redis_url"].startswith("redis://pixelfox-")
     assert without[f"{role}_ca_file"] == ""
 
 
