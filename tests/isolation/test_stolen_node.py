@@ -361,6 +361,11 @@ def move(
         status, ticket = stolen.http("GET", url)
         assert status == 200, ticket
         pools = {int(p): root for p, root in found["pools"].items()}
+        # The ticket names the variants without hashes: the source hashes what it pushes.
+        root = pools[int(ticket["source_pool_id"])]
+        for file in ticket["variants"]:
+            summed = installation.lab.run("s02", ["sha256sum", f"{root}/{file['path']}"])
+            file["sha256"] = summed.stdout.split()[0]
         yield MoveUnderAttack(move_id, image_ids, pools, images["s02"], other, ticket)
     finally:
         if move_id:
