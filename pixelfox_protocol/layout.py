@@ -12,7 +12,8 @@ import re
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-_UUID = re.compile(r"^[0-9a-f]{32}$|^[0-9a-f-]{36}$")
+# An image's uuid as it appears in file names (hex, with or without dashes).
+_UUID = r"[0-9a-f]{32}|[0-9a-f-]{36}"
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 # Pool-relative directory of the files of private images.
 PRIVATE_DIR = "private"
@@ -91,6 +92,26 @@ def resolve(base: Path, relative: str) -> Path:
     if not full.is_relative_to(base.resolve()):
         raise UnsafePath(relative)
     return full
+
+
+def image_file(relative: str) -> str:
+    """The uuid of the image whose original or variant ``relative`` names; else ``UnsafePath``.
+
+    Stricter than ``check``: the path must be one a node writes, an original
+    with an accepted image extension or a variant of a layout name and format,
+    in the public or the private subtree (so no ``.html``, no stray folder).
+    """
+    extensions = "|".join(sorted(set(EXTENSIONS.values())))
+    formats = "|".join(VARIANT_FORMATS)
+    original = re.fullmatch(rf"(?:private/)?original/{_DATE}/({_UUID})\.(?:{extensions})", relative)
+    if original is not None:
+        return original.group(1)
+    variant = re.fullmatch(
+        rf"(?:private/)?variants/{_DATE}/({_UUID})_([a-z0-9-]+)\.(?:{formats})", relative
+    )
+    if variant is None or not VARIANT_NAME.match(variant.group(2)):
+        raise UnsafePath(relative)
+    return variant.group(1)
 
 
 def image_files(image_uuid: str, paths: list[str]) -> str:

@@ -42,7 +42,7 @@ from redis.exceptions import RedisError
 from pixelfox_common import streambody
 from pixelfox_common.openapi import raises
 from pixelfox_common.streambody import StreamBody
-from pixelfox_protocol import grants, links
+from pixelfox_protocol import grants, layout, links
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.grants import GrantedFile
 from pixelfox_protocol.internal import REPLICATE_PATH, ReplicateQuery, ReplicateResult
@@ -106,7 +106,7 @@ async def _replicate(node: UploadNode, query: ReplicateQuery) -> Any:
         request.headers.get("Authorization"), node.settings.node_id, node.public_keys
     )
     try:
-        links.resolve_file(Path("/nonexistent-pool"), query.path)
+        layout.image_file(query.path)
     except UnsafePath as exc:
         raise APIError("BAD_REQUEST", "The path is not a pool-relative image path.") from exc
     granted = grant.file(query.pool_id, query.path)

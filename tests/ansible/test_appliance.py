@@ -177,11 +177,13 @@ def test_an_upload_through_the_seed_curl_flow_is_served_by_the_nodes_nginx(
 def test_the_nodes_nginx_checks_signed_links_with_the_apps_secret_and_hides_the_rest(
     lab: Lab, client: CurlClient, inventory: Path, jpeg: Path
 ) -> None:
-    from pixelfox_protocol.links import sign
+    from pixelfox_protocol.links import node_secret, sign
 
-    secret = yaml.safe_load((inventory / "group_vars/all/secrets.yml").read_text())[
+    master = yaml.safe_load((inventory / "group_vars/all/secrets.yml").read_text())[
         "pixelfox_link_secret"
     ]
+    # Each node checks links with its own secret, derived from the master one.
+    secret = node_secret(master, "s01")
     relative = "private/original/2026/01/01/0b7c5a1e-private.jpg"
     pool = "/srv/pixelfox/pools/s01-hot"
     # As the node would store a private image's file: in the pool's private/ subtree.
@@ -200,11 +202,16 @@ def test_the_nodes_nginx_checks_signed_links_with_the_apps_secret_and_hides_the_
     tampered = fetch(client, f"{base}{uri}?{sign(uri + 'x', secret, now + 600)}")
     expired = fetch(client, f"{base}{uri}?{sign(uri, secret, now - 10)}")
     unsigned = fetch(client, f"{base}{uri}")
+    with_master = fetch(client, f"{base}{uri}?{sign(uri, master, now + 600)}")
+    with_other_node = fetch(
+        client, f"{base}{uri}?{sign(uri, node_secret(master, 's02'), now + 600)}"
+    )
 
     assert signed[0] == 200, signed[:2]
     assert sha256(signed[2]) == sha256(jpeg.read_bytes())
     assert signed[1].get("cache-control") == "private, max-age=300"
     assert (tampered[0], expired[0], unsigned[0]) == (403, 410, 403)
+    assert (with_master[0], with_other_node[0]) == (403, 403)
     assert fetch(client, f"{base}/uploads/.incoming/x.part")[0] == 404
     assert fetch(client, f"{base}/")[0] == 404
 

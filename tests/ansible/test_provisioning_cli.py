@@ -67,8 +67,10 @@ def test_nodes_ensure_creates_then_reports_unchanged(database_url: str) -> None:
     second = ensure_node(database_url)
 
     assert first.exit_code == 0, first.output
-    assert first.output.startswith("created node 's01'")
-    assert second.output.startswith("unchanged node 's01'")
+    assert first.stdout.startswith("created node 's01'")
+    assert second.stdout.startswith("unchanged node 's01'")
+    # The node's Redis user is set too, said on stderr: stdout stays the one line Ansible reads.
+    assert "# redis users set: pixelfox-node-s01" in first.stderr
     node = fetch_node(database_url)
     assert node.credential_hash == credential_hash(CREDENTIAL)
     assert node.dns_name == "s01.example.net"
@@ -79,7 +81,7 @@ def test_nodes_ensure_with_a_new_credential_replaces_the_old_one(database_url: s
 
     result = ensure_node(database_url, credential="d" * 43)
 
-    assert result.output.startswith("updated node 's01': credential")
+    assert result.stdout.startswith("updated node 's01': credential")
     assert fetch_node(database_url).credential_hash == credential_hash("d" * 43)
 
 

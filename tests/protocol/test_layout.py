@@ -85,3 +85,36 @@ def test_anything_but_the_images_own_files_is_unsafe(extra: str) -> None:
 def test_a_list_without_the_original_is_unsafe() -> None:
     with pytest.raises(layout.UnsafePath):
         layout.image_files(U, [f"variants/2024/01/02/{U}_thumb200.webp"])
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ORIGINAL,
+        f"private/{ORIGINAL}",
+        f"variants/2024/01/02/{U}_thumb200.webp",
+        f"private/variants/2024/01/02/{U}_medium.avif",
+    ],
+)
+def test_a_file_a_node_writes_names_its_image(path: str) -> None:
+    assert layout.image_file(path) == U
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"variants/2024/01/02/{U}.html",
+        f"variants/2024/01/02/{U}_thumb200.html",
+        f"original/2024/01/02/{U}.svg",
+        f"original/2024/01/02/{U}_thumb200.webp",  # a variant's name among originals
+        f"variants/2024/01/02/{U}_Thumb.webp",
+        f"variants/2024/01/02/../{U}_thumb200.webp",
+        f"/original/2024/01/02/{U}.jpg",
+        f"other/2024/01/02/{U}.jpg",
+        f"original/2024/1/02/{U}.jpg",
+        "",
+    ],
+)
+def test_anything_else_is_no_file_of_an_image(path: str) -> None:
+    with pytest.raises(layout.UnsafePath):
+        layout.image_file(path)
