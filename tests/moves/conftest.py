@@ -57,7 +57,8 @@ NODES = ("s01", "s02")
 PASSWORD = "correct horse battery staple"
 LINK_SECRET = "moves-link-secret-0123456789"
 FINAL = ("done", "failed", "cancelled")
-POOLS_PER_NODE = 16
+# Every test takes fresh pools; the whole folder in one process takes about 25 of s02's.
+POOLS_PER_NODE = 40
 
 
 @dataclass
@@ -122,6 +123,8 @@ class Stack:
 
     async def pool(self, node_id: str) -> StoragePool:
         """An unused pool of the node (made before the nodes started, so they know it)."""
+        if not self.spare[node_id]:
+            raise AssertionError(f"no spare pool of {node_id} left: raise POOLS_PER_NODE")
         pool = self.spare[node_id].pop(0)
         await self.wait_for_pool(pool)
         return pool
