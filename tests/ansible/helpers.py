@@ -107,6 +107,17 @@ class Ansible:
         return PlaybookRun(argv, result.returncode, output, log, seconds, parse_recap(output))
 
 
+def local_playbook(
+    playbook: Path, *args: str, roles_path: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook on localhost with the project's ansible.cfg (roles from ``roles_path``)."""
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    if roles_path is not None:
+        env["ANSIBLE_ROLES_PATH"] = str(roles_path)
+    argv = [str(BIN / "ansible-playbook"), "-i", "localhost,", *args, str(playbook)]
+    return subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
 def lab_inventory(parent: Path) -> Path:
     """inventory/lab copied, with fresh secrets from `pixelfox secrets init` (an operator's way)."""
     target = parent / "lab"
@@ -158,16 +169,25 @@ class Uploaded:
 
 
 class CurlClient:
-    """The seed's curl flow, run in the controller namespace where the hosts' names resolve."""
+    """The seed's curl flow, run in the controller namespace where the hosts' names resolve.
 
-    def __init__(self, lab: Lab, api_token: str, app_origin: str) -> None:
+    ``ca_file``: the CA that signed the hosts' certificates (https origins), passed
+    as ``--cacert``; without it curl trusts the system's CAs. Never ``-k``.
+    """
+
+    def __init__(
+        self, lab: Lab, api_token: str, app_origin: str, ca_file: Path | None = None
+    ) -> None:
         self.lab = lab
         self.api_token = api_token
         self.app_origin = app_origin
+        self.ca_file = ca_file
 
     def curl(self, *args: str, timeout: float = 60) -> tuple[int, str]:
-        """HTTP status and body of one curl call (no exception on 4xx/5xx)."""
-        argv = ["curl", "-sS", "--max-time", str(int(timeout)), "-w", "\n%{http_code}", *args]
+        """HTTP status and body of one curl call (no exception on 4xx/5xx; 0 and curl's error)."""
+        trust = ["--cacert", str(self.ca_file)] if self.ca_file else []
+        argv = ["curl", "-sS", "--max-time", str(int(timeout)), "-w", "\n%{http_code}", *trust]
+        argv += args
         result = self.lab.controller.run(argv, check=False, timeout=timeout + 10)
         if result.returncode != 0:
             return 0, result.stderr.strip()

@@ -8,7 +8,6 @@ on localhost, and every file must come out the same.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 import yaml
 
 from pixelfox_lab import roles, sites
-from tests.ansible.helpers import BIN, REPO
+from tests.ansible.helpers import local_playbook
 from tests.serving.nginx import NginxSite
 
 pytestmark = pytest.mark.ansible
@@ -110,14 +109,7 @@ def test_ansible_renders_the_storage_site_and_the_init_scripts_as_the_tests_do(
     playbook = tmp_path / "render.yml"
     playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
 
-    result = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", "localhost,", str(playbook)],
-        cwd=REPO,
-        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = local_playbook(playbook)
 
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     for path, text in expected.items():
@@ -161,15 +153,7 @@ def test_ansible_renders_the_tls_redis_config_with_its_include_as_the_tests_do(
         "hosts": "localhost", "connection": "local", "gather_facts": False,
         "vars": {**roles.defaults("redis"), **values}, "roles": ["redis_copy"]}]))  # fmt: skip
 
-    result = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", "localhost,", str(playbook)],
-        cwd=REPO,
-        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-             "ANSIBLE_ROLES_PATH": str(tmp_path / "roles")},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )  # fmt: skip
+    result = local_playbook(playbook, roles_path=tmp_path / "roles")
 
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert dest.read_text() == roles.render("redis", "etc/redis/redis.conf.j2", values)

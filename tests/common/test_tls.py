@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
+import yaml
 from arq.connections import create_pool
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
@@ -191,6 +192,43 @@ async def test_arq_with_another_ca_is_refused(pki: Pki, tls_redis: int) -> None:
     settings.conn_retries = 0
     with pytest.raises(redis.exceptions.ConnectionError):
         await create_pool(settings)
+
+
+@pytest.mark.ansible
+def test_the_redis_roles_handler_reloads_the_users_over_tls(
+    pki: Pki, tls_redis: int, tmp_path: Path
+) -> None:
+    # The role's handlers and vars as Ansible runs them: a role whose handlers and
+    # vars are the redis role's, and a task that notifies "Reload the Redis users"
+    # (as the ACL file's template does) against the TLS-only Redis above.
+    from tests.ansible.helpers import local_playbook
+
+    role = tmp_path / "roles" / "redis_handlers"
+    (role / "tasks").mkdir(parents=True)
+    for folder in ("handlers", "vars"):
+        (role / folder).symlink_to(roles.ROLES / "redis" / folder)
+    (role / "tasks" / "main.yml").write_text(
+        "- name: Change the users\n"
+        "  ansible.builtin.command: 'true'\n"
+        "  changed_when: true\n"
+        "  notify: Reload the Redis users\n"
+    )
+    values = {"redis_port": tls_redis, "redis_tls": True, "redis_tls_server_name": NAME,
+              "redis_tls_dir": str(pki.folder / "redis"), "redis_tls_ca_file": "ca.crt",
+              "pixelfox_redis_prefix": PREFIX, "pixelfox_redis_password": PASSWORD,
+              "pixelfox_redis_worker_password": PASSWORD + "-worker"}  # fmt: skip
+    playbook = tmp_path / "reload.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "hosts": "localhost", "connection": "local", "gather_facts": False,
+        "vars": {**roles.defaults("redis"), **values}, "roles": ["redis_handlers"]}]))  # fmt: skip
+
+    result = local_playbook(playbook, "-v", roles_path=tmp_path / "roles")
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert "RUNNING HANDLER [redis_handlers : Reload the Redis users]" in output, output[-4000:]
+    # Its redis-cli spoke TLS, asking for the certificate's name (the Redis has no plain port).
+    assert re.search(rf"--tls\W+--sni\W+{NAME}\W+--cacert", output), output[-4000:]
 
 
 # --- HTTPS: a real hypercorn with the CA's certificate ---------------------------

@@ -6,6 +6,12 @@ curl flow puts a public and a private image on s01 and a public one on s02.
 Then :class:`StolenNode` runs ``attacker.py`` on s02 with s02's own env file:
 whatever s02's account can reach, the attacker can.
 
+Internal traffic runs over TLS with the lab's own CA (:func:`add_lab_tls`), as
+issue 12 asks of an installation whose hosts talk over a network: every nginx
+serves https with a certificate the CA signed, Redis listens with TLS only, and
+every client (the services, the attacker's, the tests' curl) verifies against
+the CA, never skipping verification.
+
 Lab prefix ``pfi<pid>``, subnet 10.75.0.0/24: neither the appliance tests nor a
 developer's lab are touched; the lab is torn down when the module ends, also
 when building it failed.
@@ -27,6 +33,7 @@ import pytest
 import yaml
 
 from pixelfox_lab import Lab
+from pixelfox_lab.ca import CertificateAuthority, IssuedCertificate
 from tests.ansible.helpers import (
     Ansible,
     CurlClient,
@@ -38,7 +45,10 @@ from tests.lab.helpers import require_lab, running_lab
 
 LAB_PREFIX = f"pfi{os.getpid() % 100000}"
 LAB_SUBNET = "10.75.0.0/24"
-APP_ORIGIN = "http://app.pixelfox.test"
+HOSTS = ("app", "s01", "s02")
+DOMAIN = "pixelfox.test"  # inventory/lab's pixelfox_domain
+APP_NAME = f"app.{DOMAIN}"
+APP_ORIGIN = f"https://{APP_NAME}"
 REDIS_PREFIX = "pixelfox"  # inventory/lab's pixelfox_redis_prefix
 VENV_PYTHON = "/opt/pixelfox/venv/bin/python"
 ENV_WRAPPER = "/opt/pixelfox/bin/pixelfox-env"
@@ -49,6 +59,50 @@ ATTACKER = (Path(__file__).parent / "attacker.py").read_text()
 def _skip_without_lab_support(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("lab") is not None:
         require_lab()
+
+
+@dataclass(frozen=True)
+class LabTLS:
+    """The lab's CA (its key stays on the controller) and each host's certificate."""
+
+    ca: CertificateAuthority
+    hosts: dict[str, IssuedCertificate]
+
+
+# Appended to inventory/lab's group_vars/all/main.yml, as an operator would edit it.
+_TLS_SETTINGS = """
+# TLS with the lab's own CA (tests/isolation/conftest.py, add_lab_tls): each
+# host's nginx serves https with its own certificate; Redis on the app host is
+# TLS-only with the app host's; every client trusts the lab CA only.
+pixelfox_ca_file: {files}/ca.crt
+nginx_tls_certificate_src: "{files}/{{{{ inventory_hostname }}}}.crt"
+nginx_tls_key_src: "{files}/{{{{ inventory_hostname }}}}.key"
+redis_tls_cert_file: {files}/app.crt
+redis_tls_key_file: {files}/app.key
+redis_tls_ca_file: {files}/ca.crt
+"""
+
+
+def add_lab_tls(inventory: Path, ca_dir: Path) -> LabTLS:
+    """A lab CA in ``ca_dir``, a certificate per host, and the inventory set to use them.
+
+    The host certificates and the CA's certificate go into ``tls`` beside the
+    inventory (what Ansible copies to the hosts; inside the inventory directory
+    Ansible would try each file as an inventory source); the CA's key stays in
+    ``ca_dir``, which no play reads. The scheme becomes https, so the app's
+    origin and every node's URLs (upload API, files, replication) are https.
+    """
+    ca = CertificateAuthority.create(ca_dir)
+    files = inventory.parent / "tls"
+    hosts = {host: ca.issue(files, host, [f"{host}.{DOMAIN}"]) for host in HOSTS}
+    (files / "ca.crt").write_bytes(ca.cert_file.read_bytes())
+    settings = inventory / "group_vars" / "all" / "main.yml"
+    text, replaced = re.subn(
+        r"^pixelfox_scheme: http$", "pixelfox_scheme: https", settings.read_text(), flags=re.M
+    )
+    assert replaced == 1, f"no pixelfox_scheme: http in {settings}"
+    settings.write_text(text + _TLS_SETTINGS.format(files=files))
+    return LabTLS(ca, hosts)
 
 
 @dataclass
@@ -62,9 +116,10 @@ class Image:
 class Installation:
     """The built lab as its operator sees it: secrets, an admin API token, the curl flow."""
 
-    def __init__(self, lab: Lab, inventory: Path, client: CurlClient) -> None:
+    def __init__(self, lab: Lab, inventory: Path, client: CurlClient, tls: LabTLS) -> None:
         self.lab = lab
         self.client = client
+        self.tls = tls
         self.secrets: dict[str, str] = yaml.safe_load(
             (inventory / "group_vars/all/secrets.yml").read_text()
         )
@@ -122,19 +177,23 @@ class StolenNode:
         self.lab = lab
         self.node_id = node_id
 
-    def _attack(self, order: dict[str, Any]) -> Any:
+    def attack(self, order: dict[str, Any]) -> Any:
+        """One order of attacker.py (see there), run as the node's account would; its answer."""
         argv = [ENV_WRAPPER, "/etc/pixelfox/storage.env", VENV_PYTHON, "-c", ATTACKER]
         result = self.lab.run(self.node_id, argv, input=json.dumps(order), timeout=60)
         return json.loads(result.stdout)
 
-    def redis(self, *commands: list[Any]) -> list[dict[str, str]]:
-        """Each command sent with the node's own Redis URL; ``{"ok"}`` or ``{"error"}`` each."""
-        answers: list[dict[str, str]] = self._attack({"redis": [list(c) for c in commands]})
+    def redis(self, *commands: list[Any], **order: str) -> list[dict[str, str]]:
+        """Each command sent with the node's own Redis URL; ``{"ok"}`` or ``{"error"}`` each.
+
+        ``url`` and ``ca_file`` replace the node's own (see attacker.py).
+        """
+        answers: list[dict[str, str]] = self.attack({"redis": [list(c) for c in commands], **order})
         return answers
 
     def http(self, method: str, url: str, **order: Any) -> tuple[int, dict[str, Any]]:
         """One request with the node's credential (``as_node`` claims another node's name)."""
-        answer = self._attack({"http": {"method": method, "url": url, **order}})
+        answer = self.attack({"http": {"method": method, "url": url, **order}})
         try:
             body = json.loads(answer["body"])
         except ValueError:
@@ -144,16 +203,20 @@ class StolenNode:
     def read(self, path: str) -> str:
         return self.lab.run(self.node_id, ["cat", path]).stdout
 
+    def setting(self, name: str) -> str:
+        """``PIXELFOX_<name>`` of the node's env file."""
+        env = self.read("/etc/pixelfox/storage.env")
+        [value] = re.findall(rf"^PIXELFOX_{name}=(.*)$", env, re.MULTILINE)
+        return str(value)
+
     @property
     def app_url(self) -> str:
-        env = self.read("/etc/pixelfox/storage.env")
-        [url] = re.findall(r"^PIXELFOX_APP_URL=(.+)$", env, re.MULTILINE)
-        return str(url).rstrip("/")
+        return self.setting("APP_URL").rstrip("/")
 
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    with running_lab(("app", "s01", "s02"), LAB_PREFIX, LAB_SUBNET) as running:
+    with running_lab(HOSTS, LAB_PREFIX, LAB_SUBNET) as running:
         yield running
 
 
@@ -163,8 +226,17 @@ def inventory(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def lab_tls(inventory: Path, tmp_path_factory: pytest.TempPathFactory) -> LabTLS:
+    return add_lab_tls(inventory, tmp_path_factory.mktemp("lab-ca"))
+
+
+@pytest.fixture(scope="module")
 def site(
-    lab: Lab, inventory: Path, wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory
+    lab: Lab,
+    inventory: Path,
+    lab_tls: LabTLS,
+    wheelhouse: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> PlaybookRun:
     run = Ansible(lab, inventory, wheelhouse, tmp_path_factory.mktemp("ansible")).playbook(
         "site.yml"
@@ -175,9 +247,9 @@ def site(
 
 
 @pytest.fixture(scope="module")
-def installation(lab: Lab, inventory: Path, site: PlaybookRun) -> Installation:
-    client = CurlClient(lab, create_api_token(lab, "admin"), APP_ORIGIN)
-    return Installation(lab, inventory, client)
+def installation(lab: Lab, inventory: Path, lab_tls: LabTLS, site: PlaybookRun) -> Installation:
+    client = CurlClient(lab, create_api_token(lab, "admin"), APP_ORIGIN, lab_tls.ca.cert_file)
+    return Installation(lab, inventory, client, lab_tls)
 
 
 @pytest.fixture(scope="module")

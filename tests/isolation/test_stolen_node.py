@@ -6,7 +6,8 @@ host or the shared Redis. Every refusal is the designed one and the test says
 which: Redis answers NOPERM (s02's Redis user may touch only s02's keys and
 run only the commands a node needs), the app answers its error code, s01's
 nginx answers 403. A first test shows the attacker's access is real, so a
-refusal is never a broken connection.
+refusal is never a broken connection. All of it runs over TLS verified against
+the lab's own CA, and a second test shows that is so.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from pixelfox_lab.ca import CertificateAuthority, IssuedCertificate
 from pixelfox_protocol import links
 from pixelfox_protocol.internal import (
     HEARTBEAT_PATH,
@@ -32,7 +34,16 @@ from pixelfox_protocol.internal import (
     VARIANTS_PATH,
 )
 from pixelfox_protocol.keys import RedisKeys
-from tests.isolation.conftest import REDIS_PREFIX, Image, Installation, StolenNode
+from tests.ansible.helpers import CurlClient
+from tests.isolation.conftest import (
+    APP_NAME,
+    APP_ORIGIN,
+    DOMAIN,
+    REDIS_PREFIX,
+    Image,
+    Installation,
+    StolenNode,
+)
 
 pytestmark = [pytest.mark.ansible, pytest.mark.lab, pytest.mark.timeout(1500)]
 
@@ -56,6 +67,57 @@ def test_s02s_own_redis_user_works_for_its_own_keys(stolen: StolenNode) -> None:
     probe = f"{KEYS.prefix}:node:s02:probe"
     answers = stolen.redis(["SET", probe, "1"], ["GET", probe], ["DEL", probe])
     assert [a.get("ok") for a in answers] == ["True", "b'1'", "1"], answers
+
+
+def test_internal_traffic_is_tls_verified_against_the_lab_ca(
+    installation: Installation, stolen: StolenNode, tmp_path: Path
+) -> None:
+    lab_ca = installation.tls.ca
+    # s02's settings: https to the app, rediss:// to Redis, and the lab CA to trust.
+    redis_url = stolen.setting("REDIS_URL")
+    assert stolen.app_url == APP_ORIGIN, stolen.app_url
+    assert redis_url.startswith(f"rediss://{REDIS_PREFIX}-node-s02:"), "Redis not over TLS"
+    assert f"@{APP_NAME}:" in redis_url
+    assert stolen.read(stolen.setting("CA_FILE")) == lab_ca.cert_file.read_text()
+
+    # The node reaches the app over https, verified against the lab CA (and Redis: the
+    # first test above); so does the operator's curl with the CA.
+    status, body = stolen.http("GET", stolen.app_url + "/healthz", no_auth=True)
+    assert status == 200, body
+    status, body = installation.client.curl(f"{installation.client.app_origin}/healthz")
+    assert status == 200, body
+
+    # Plain text reaches neither the app nor Redis: nginx only redirects to https,
+    # and Redis has no plain port at all.
+    for url in (stolen.app_url, f"https://s01.{DOMAIN}"):
+        plain = url.replace("https://", "http://", 1)
+        status, _ = stolen.http("GET", plain + "/healthz", no_auth=True)
+        assert status == 301, f"{plain} answers in plain text: {status}"
+    [plain_redis] = stolen.redis(["PING"], url=redis_url.replace("rediss://", "redis://", 1))
+    assert plain_redis.get("error", "").startswith("ConnectionError"), plain_redis
+
+    # A client without the lab CA (the system's CAs) fails verification, on every path.
+    status, body = stolen.http("GET", stolen.app_url + "/healthz", no_auth=True, ca_file="")
+    assert status == 0 and "CERTIFICATE_VERIFY_FAILED" in str(body), body
+    [untrusting] = stolen.redis(["PING"], ca_file="")
+    assert "certificate verify failed" in untrusting.get("error", ""), untrusting
+    without_ca = CurlClient(installation.lab, "", installation.client.app_origin)
+    status, message = without_ca.curl(f"{installation.client.app_origin}/healthz")
+    assert status == 0 and "certificate" in message, message
+
+    # A server with a certificate for the app's name from another CA (one that took
+    # over the name or the route) is refused by the node's own client context; the
+    # same server with a lab certificate is taken, so the refusal is the CA's.
+    def impostor(issued: IssuedCertificate) -> dict[str, Any]:
+        order = {"name": APP_NAME, "cert": issued.cert_file.read_text(),
+                 "key": issued.key_file.read_text()}  # fmt: skip
+        answer: dict[str, Any] = stolen.attack({"impostor": order})
+        return answer
+
+    other_ca = CertificateAuthority.create(tmp_path / "other-ca", "Not the lab CA")
+    forged = impostor(other_ca.issue(tmp_path / "forged", "app", [APP_NAME]))
+    assert not forged["connected"] and "CERTIFICATE_VERIFY_FAILED" in forged["error"], forged
+    assert impostor(lab_ca.issue(tmp_path / "genuine", "app", [APP_NAME]))["connected"]
 
 
 def test_a_pickled_job_cannot_be_put_into_the_control_queue(
@@ -261,14 +323,33 @@ def _secrets_s02_must_not_hold(installation: Installation) -> dict[str, str]:
         if len(line) >= 32 and "PRIVATE KEY" not in line:
             wanted[f"pixelfox_token_signing_key line {i}"] = line
     wanted["s01's node credential"] = hashlib.sha256(f"s01:{master}".encode()).hexdigest()
+    # TLS private keys: the lab CA's (it would sign a certificate for any name), the
+    # app host's (nginx and Redis: it would impersonate both) and s01's.
+    tls = installation.tls
+    for name, key in (
+        ("the lab CA's key", tls.ca.key_file),
+        ("the app host's TLS key", tls.hosts["app"].key_file),
+        ("s01's TLS key", tls.hosts["s01"].key_file),
+    ):
+        wanted.update(_key_lines(name, key))
     return wanted
+
+
+def _key_lines(name: str, key: Path) -> dict[str, str]:
+    """A PEM key's body, line by line (each long enough to be unique)."""
+    lines = [line for line in key.read_text().splitlines() if "PRIVATE KEY" not in line]
+    return {f"{name} line {i}": line for i, line in enumerate(lines) if len(line) >= 32}
 
 
 def test_nothing_on_s02s_disk_opens_the_app_or_another_node(installation: Installation) -> None:
     upper = installation.lab.config.host_dir("s02") / "upper"
     secrets = _secrets_s02_must_not_hold(installation)
     wanted = {name: value.encode() for name, value in secrets.items()}
+    own_key = {
+        n: v.encode() for n, v in _key_lines("", installation.tls.hosts["s02"].key_file).items()
+    }
     found: list[str] = []
+    own_key_at: set[str] = set()
     scanned = 0
     for path in upper.rglob("*"):
         if not path.is_file() or path.is_symlink():
@@ -277,9 +358,17 @@ def test_nothing_on_s02s_disk_opens_the_app_or_another_node(installation: Instal
         scanned += 1
         where = path.relative_to(upper)
         found += [f"{name} in {where}" for name, value in wanted.items() if value in data]
+        if any(line in data for line in own_key.values()):
+            own_key_at.add(str(where))
     assert scanned > 100, "s02's disk looks empty: was it built?"
     assert any(name.startswith("pixelfox_token_signing_key") for name in wanted), wanted
+    assert any(name.startswith("the lab CA's key") for name in wanted), wanted
     assert not found, found
+    # s02 holds its own TLS key, once, where nginx's master (root) reads it and the
+    # node's account (nginx's workers, the services) cannot: the scan finds keys.
+    assert own_key_at == {"etc/nginx/tls/pixelfox.key"}, own_key_at
+    mode = installation.lab.run("s02", ["stat", "-c", "%a %U:%G", "/etc/nginx/tls/pixelfox.key"])
+    assert mode.stdout.split() == ["600", "root:root"], mode.stdout
 
 
 # Replication: s02 takes part in a move out of its own pool, as an operator may
