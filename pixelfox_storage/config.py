@@ -54,6 +54,17 @@ class StorageSettings:
     s3_access_key_id: str = ""
     s3_secret_access_key: str = ""
     s3_region: str = ""
+    # Scheduled scrub (pixelfox_storage.scrub): each slice works this long, reading at
+    # most scrub_bytes_per_second; a full pass starts again scrub_pass_days after the
+    # last one started. Files without a row younger than scrub_grace_seconds are no
+    # orphans (an upload or a copy on its way). scrub_repair: heal what it finds.
+    scrub_enabled: bool = True
+    scrub_hashes: bool = True
+    scrub_repair: bool = False
+    scrub_bytes_per_second: int = 8 * 1024 * 1024
+    scrub_pass_days: int = 7
+    scrub_slice_seconds: int = 240
+    scrub_grace_seconds: int = 86400
     log_format: str = "console"
     log_level: str = "INFO"
     # /metrics listeners, "host[:port]" or "off"; a bare host means the role's
