@@ -59,9 +59,7 @@ async def scrub_pools_job(ctx: dict[str, Any]) -> dict[str, Any]:
     worker = scrubber(node, ctx["redis"])
     until = time.monotonic() + settings.scrub_slice_seconds
     done: dict[str, Any] = {}
-    for pool in pool_map.pools.values():
-        if time.monotonic() >= until:
-            break
+    for pool in sorted(pool_map.pools.values(), key=lambda p: p.id):
         state = await load_state(ctx["redis"], node.keys, settings.node_id, pool.id)
         cursor = state.get("cursor")
         if cursor is None:
@@ -88,4 +86,6 @@ async def scrub_pools_job(ctx: dict[str, Any]) -> dict[str, Any]:
             state.update(current=report.to_json(), cursor=cursor)
         await save_state(ctx["redis"], node.keys, settings.node_id, pool.id, state)
         done[str(pool.id)] = "pass done" if cursor is None else f"at image {cursor}"
+        if time.monotonic() >= until:
+            break  # every due pool gets at least one page per slice it reaches
     return {"state": "ran", "pools": done}

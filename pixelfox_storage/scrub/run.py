@@ -214,7 +214,10 @@ class Scrubber:
             elif options.dry_run:
                 report.add(fault, "would-repair", "quarantine")
             else:
-                moved = await asyncio.to_thread(quarantine, base, fault.path)
+                try:
+                    moved = await asyncio.to_thread(quarantine, base, fault.path)
+                except FileNotFoundError:
+                    continue  # gone meanwhile (another scrub, or its owner took it)
                 report.add(fault, "repaired", f"quarantined as {moved}")
 
     async def _settle(
