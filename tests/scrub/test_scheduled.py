@@ -1,4 +1,4 @@
-"""The scheduled scrub goes through a pool in slices from its cursor, then waits for the next pass."""
+"""The scheduled scrub goes through a pool slice by slice from its cursor, then waits."""
 
 from __future__ import annotations
 

@@ -22,8 +22,14 @@ from .base import blueprint, keys, redis
 
 POLL_SECONDS = 10
 # The fault kinds in the order the page shows them (pixelfox_storage.scrub.check).
-FAULT_KINDS = ("missing", "wrong-size", "wrong-sha256", "missing-variant", "orphan")
-FAULT_KINDS += ("stray-incoming",)
+FAULT_KINDS = (
+    "missing",
+    "wrong-size",
+    "wrong-sha256",
+    "missing-variant",
+    "orphan",
+    "stray-incoming",
+)
 
 
 @dataclass(frozen=True)
