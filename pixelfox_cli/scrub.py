@@ -69,6 +69,7 @@ def scrub_command(
         dry_run=dry_run,
         bytes_per_second=bytes_per_second,
         grace_seconds=settings.scrub_grace_seconds if grace_seconds is None else grace_seconds,
+        incoming_grace_seconds=settings.incoming_lifetime,
     )
     bars: dict[int, ProgressBar[int]] = {}
 

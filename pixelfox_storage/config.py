@@ -65,6 +65,12 @@ class StorageSettings:
     scrub_pass_days: int = 7
     scrub_slice_seconds: int = 240
     scrub_grace_seconds: int = 86400
+
+    @property
+    def incoming_lifetime(self) -> int:
+        """The longest an upload part stays in ``.incoming/`` on purpose (plus an hour)."""
+        return max(self.upload_temp_max_age, self.tus_expiry_seconds) + 3600
+
     log_format: str = "console"
     log_level: str = "INFO"
     # /metrics listeners, "host[:port]" or "off"; a bare host means the role's

@@ -145,15 +145,23 @@ def image_files_on_disk(base: Path) -> Iterator[str]:
 
 
 def find_orphans(
-    base: Path, known: set[str], *, grace_seconds: float, now: float | None = None
+    base: Path,
+    known: set[str],
+    *,
+    grace_seconds: float,
+    incoming_grace_seconds: float = 0.0,
+    now: float | None = None,
 ) -> list[Fault]:
     """Files with no row older than the grace period, and stray upload parts.
 
     ``known`` holds every pool-relative path the app listed for the pool. A
     file younger than ``grace_seconds`` may be an upload or a copy whose row is
-    on its way, so it is left out.
+    on its way, so it is left out. Parts under ``.incoming/`` count only once
+    older than ``incoming_grace_seconds`` too (a resumable upload lives a day).
     """
-    cutoff = (time.time() if now is None else now) - grace_seconds
+    now = time.time() if now is None else now
+    cutoff = now - grace_seconds
+    incoming_cutoff = now - max(grace_seconds, incoming_grace_seconds)
     faults = []
     for rel in image_files_on_disk(base):
         if rel in known:
@@ -170,7 +178,7 @@ def find_orphans(
             for name in names:
                 full = Path(folder, name)
                 try:
-                    if full.stat().st_mtime > cutoff:
+                    if full.stat().st_mtime > incoming_cutoff:
                         continue
                 except FileNotFoundError:
                     continue

@@ -55,6 +55,7 @@ async def scrub_pools_job(ctx: dict[str, Any]) -> dict[str, Any]:
         repair=settings.scrub_repair,
         bytes_per_second=settings.scrub_bytes_per_second,
         grace_seconds=settings.scrub_grace_seconds,
+        incoming_grace_seconds=settings.incoming_lifetime,
     )
     worker = scrubber(node, ctx["redis"])
     until = time.monotonic() + settings.scrub_slice_seconds

@@ -10,7 +10,8 @@ both lists once copies exist (``ReplicaSource`` slots in at the front).
 Files without a row (orphans, stray upload parts) and damaged variants are
 never deleted here: they are moved to ``<pool>/.quarantine/`` (same relative
 path), which nginx does not serve, listed by :func:`quarantined` and removed
-only by the operator (:func:`remove_quarantined`).
+only by the operator (:func:`remove_quarantined`). It is the folder the upload
+outbox puts refused uploads in (by file name), so one command shows both.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from pixelfox_protocol.internal import BackupRecord, PoolImageFiles, PoolInfo, V
 
 from ..backup.restore import restore_file
 from ..processing import ImageLimits, VariantSpec
-from .check import Fault
 
-QUARANTINE_DIR = ".quarantine"
+# One quarantine per pool: the outbox's refused uploads (flat) and the scrub's finds.
+from ..upload.background import QUARANTINE_DIR
+from .check import Fault
 
 
 class RepairSource(Protocol):

@@ -22,6 +22,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,8 @@ class ScrubOptions:
     dry_run: bool = False
     bytes_per_second: int = 0  # 0: no cap
     grace_seconds: float = 86400.0
+    # Upload parts under .incoming/ are strays only after the longest an upload lives.
+    incoming_grace_seconds: float = 0.0
 
 
 @dataclass
@@ -205,7 +208,13 @@ class Scrubber:
         self, base: Path, known: set[str], options: ScrubOptions, report: ScrubReport
     ) -> None:
         faults = await asyncio.to_thread(
-            check.find_orphans, base, known, grace_seconds=options.grace_seconds
+            partial(
+                check.find_orphans,
+                grace_seconds=options.grace_seconds,
+                incoming_grace_seconds=options.incoming_grace_seconds,
+            ),
+            base,
+            known,
         )
         report.orphans_checked = True
         for fault in faults:
