@@ -102,6 +102,8 @@ def scrub_command(
             f"pool {report.pool_id}: {report.images} images, {report.files} files, "
             f"{report.bytes_read} bytes hashed; faults: {counts or 'none'}"
         )
+        if not report.orphans_checked:
+            click.echo(f"pool {report.pool_id}: no orphans looked for (a move into it is running)")
         if repair and report.faults:
             fixed = sum(report.repaired.values())
             unfixed = sum(report.unrepaired.values())

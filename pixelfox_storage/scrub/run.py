@@ -33,7 +33,7 @@ from pixelfox_protocol import layout
 from pixelfox_protocol.internal import PoolImageFiles, PoolInfo
 from pixelfox_protocol.keys import RedisKeys
 
-from ..appapi import AppAPI, AppError
+from ..appapi import AppAPI, AppError, AppRefused, ImageGone
 from ..node_jobs.imagelock import ImageBusy, image_lock
 from ..processing import ImageLimits, VariantSpec, writable_formats
 from . import check
@@ -249,10 +249,32 @@ class Scrubber:
             return
         try:
             async with image_lock(self.redis, self.keys, self.node_id, item.image_uuid):
+                moved = await self._moved(pool, item)
+                if moved:
+                    for fault in faults:
+                        report.add(fault, "unrepaired", moved)
+                    return
                 await self._repair(pool, base, item, faults, report)
         except ImageBusy:
             for fault in faults:
                 report.add(fault, "unrepaired", "another job holds the image; next run")
+
+    async def _moved(self, pool: PoolInfo, item: PoolImageFiles) -> str:
+        """Why the image is not where the listing said any more ("" if it is): a repair
+        must never write the files of an image moved or deleted since into this pool."""
+        try:
+            record = await self.api.backup_record(item.image_uuid)
+        except ImageGone:
+            return "the image is gone since the listing"
+        except AppRefused as exc:
+            if exc.code == "POOL_NOT_ON_NODE":
+                return "the image is on another node since the listing"
+            return f"the app could not say where the image is now: {exc}"
+        except AppError as exc:
+            return f"the app could not say where the image is now: {exc}"
+        if record.pool_id != pool.id or record.path != item.original.path:
+            return f"the image moved since the listing (now pool {record.pool_id}, {record.path})"
+        return ""
 
     async def _repair(
         self,

@@ -95,7 +95,7 @@ class Pool:
 
 
 # More than the tests here take; made at once, before the worker looks for them.
-POOLS = 12
+POOLS = 16
 
 
 @pytest_asyncio.fixture(scope="package", loop_scope="package")

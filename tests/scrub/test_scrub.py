@@ -12,6 +12,13 @@ from datetime import UTC, datetime
 import pytest
 
 from pixelfox_app.models import Image, ImageVariant
+from pixelfox_storage.appapi import AppAPI
+from pixelfox_storage.backup.store import client_for
+from pixelfox_storage.node_jobs.queue import connect
+from pixelfox_storage.processing import ImageLimits, parse_variants
+from pixelfox_storage.scrub.cli import pool_base
+from pixelfox_storage.scrub.repair import BackupSource
+from pixelfox_storage.scrub.run import Scrubber, ScrubOptions
 from tests.backup.conftest import BUCKET, Stored
 from tests.scrub.conftest import Pool
 
@@ -241,3 +248,44 @@ async def test_the_operator_lists_and_removes_what_the_scrub_quarantined(
         "quarantine", "remove", "--pool", str(scrub_pool.id), "--older-than", "0"
     )
     assert "2 file(s) removed" in everything.stdout
+
+
+async def test_an_image_moved_since_the_listing_is_not_repaired_into_the_old_pool(
+    scrub_pool: Pool, pool_bank: list[Pool]
+) -> None:
+    stored, _ = await scrub_pool.ready_image()
+    stored.original.unlink()
+    settings = scrub_pool.stack.settings()
+    assert await pool_base(settings, scrub_pool.id) == scrub_pool.dir
+    redis = await connect(settings.redis_url)
+    try:
+        async with AppAPI(settings) as api:
+            stale = await api.pool_files(scrub_pool.id)
+            elsewhere = pool_bank.pop()
+            await Image.filter(uuid=stored.uuid).update(pool_id=elsewhere.id)
+
+            async def stale_listing(pool_id: int, after: int = 0, limit: int = 200) -> object:
+                return stale.model_copy(update={"next_after": None})
+
+            api.pool_files = stale_listing  # type: ignore[method-assign,assignment]
+            scrubber = Scrubber(
+                "s01",
+                api,
+                redis,
+                scrub_pool.stack.keys,
+                parse_variants(""),
+                ImageLimits(),
+                [BackupSource(client_for(settings))],
+            )
+            pool = (await api.node_config()).pools
+            info = next(p for p in pool if p.id == scrub_pool.id)
+            report, _ = await scrubber.run(info, ScrubOptions(repair=True))
+    finally:
+        await redis.aclose()
+        await Image.filter(uuid=stored.uuid).update(pool_id=scrub_pool.id)
+
+    assert report.unrepaired == {"missing": 1}
+    assert report.details[0]["how"].startswith(
+        f"the image moved since the listing (now pool {elsewhere.id}"
+    )
+    assert not stored.original.exists()
