@@ -68,7 +68,7 @@ async def scrub_node(
                 limits=ImageLimits(
                     max_pixels=pool_map.limits.max_pixels, max_frames=pool_map.limits.max_frames
                 ),
-                original_sources=[BackupSource(client_for(settings))],
+                sources=[BackupSource(client_for(settings))],
             )
             for pool in sorted(pools, key=lambda p: p.id):
                 report, _ = await worker.run(pool, options, progress=partial(progress, pool.id))

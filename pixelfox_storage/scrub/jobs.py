@@ -34,7 +34,7 @@ def scrubber(node: NodeContext, redis: Any) -> Scrubber:
         keys=node.keys,
         specs=node.specs,
         limits=node.limits,
-        original_sources=[BackupSource(client_for(node.settings))],
+        sources=[BackupSource(client_for(node.settings))],
     )
 
 

@@ -1,11 +1,12 @@
 """Healing what a scrub found: from the first source that has the file, or quarantine.
 
-Sources are tried in order (:data:`ORIGINAL_SOURCES`, :data:`VARIANT_SOURCES`);
-a source says whether it can bring back a file of that role, and each one
+Sources (:class:`RepairSource`) are tried in order for each file; a source
 verifies what it brings against the SHA-256 the app recorded before the file
-goes to its place. Today: the pool's S3 backup for originals, re-made from the
-(right) original for variants. A verified copy on another node goes first in
-both lists once copies exist (``ReplicaSource`` slots in at the front).
+goes to its place, or says why it cannot. What no source has is, for a
+variant, made again from the (right) original. Today the list is the pool's
+S3 backup (originals only): the order is *replica → S3 backup → re-make*
+once a source for verified copies on other nodes exists; it goes at the front
+of ``Scrubber.sources`` (``scrub.jobs.scrubber`` and ``scrub.cli``).
 
 Files without a row (orphans, stray upload parts) and damaged variants are
 never deleted here: they are moved to ``<pool>/.quarantine/`` (same relative
@@ -36,12 +37,16 @@ from .check import Fault
 
 
 class RepairSource(Protocol):
-    """Somewhere a lost or damaged file can come back from."""
+    """Somewhere a lost or damaged file can come back from (each call runs in a thread)."""
 
     name: str
 
     def original(self, base: Path, pool: PoolInfo, item: PoolImageFiles) -> str | None:
         """Put the image's original back, verified; None when done, else why not."""
+        ...
+
+    def variant(self, base: Path, pool: PoolInfo, item: PoolImageFiles, path: str) -> str | None:
+        """Put the variant at ``path`` back, verified against its row; None when done."""
         ...
 
 
@@ -67,6 +72,9 @@ class BackupSource:
             return None
         return f"{outcome.state}: {outcome.detail}" if outcome.detail else outcome.state
 
+    def variant(self, base: Path, pool: PoolInfo, item: PoolImageFiles, path: str) -> str | None:
+        return "the backup holds originals only"
+
 
 def repair_original(
     sources: Sequence[RepairSource], base: Path, pool: PoolInfo, item: PoolImageFiles
@@ -80,6 +88,16 @@ def repair_original(
             return source.name, ""
         reasons.append(f"{source.name}: {why}")
     return "", "; ".join(reasons) or "no source for originals"
+
+
+def repair_variant(
+    sources: Sequence[RepairSource], base: Path, pool: PoolInfo, item: PoolImageFiles, path: str
+) -> str:
+    """The name of the first source that brought the variant back, else "" (re-make it)."""
+    for source in sources:
+        if source.variant(base, pool, item, path) is None:
+            return source.name
+    return ""
 
 
 def remake_variants(

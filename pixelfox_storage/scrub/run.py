@@ -38,7 +38,13 @@ from ..node_jobs.imagelock import ImageBusy, image_lock
 from ..processing import ImageLimits, VariantSpec, writable_formats
 from . import check
 from .check import Fault, Throttle
-from .repair import RepairSource, quarantine, remake_variants, repair_original
+from .repair import (
+    RepairSource,
+    quarantine,
+    remake_variants,
+    repair_original,
+    repair_variant,
+)
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +123,8 @@ class Scrubber:
     keys: RedisKeys
     specs: tuple[VariantSpec, ...]
     limits: ImageLimits
-    original_sources: list[RepairSource]
+    # Tried in order for every file they can bring back (see ``repair``).
+    sources: list[RepairSource]
 
     def variant_kinds(self) -> frozenset[str]:
         writable = writable_formats()
@@ -288,11 +295,23 @@ class Scrubber:
         variants = [f for f in faults if f.role == "variant"]
         original_ok = True
         for fault in original:
-            name, why = await asyncio.to_thread(
-                repair_original, self.original_sources, base, pool, item
-            )
+            name, why = await asyncio.to_thread(repair_original, self.sources, base, pool, item)
             original_ok = bool(name)
             report.add(fault, "repaired" if name else "unrepaired", name or why)
+        # A variant with a row may come from a source (a replica, later); the rest, and
+        # variants without a row, are made again from the original.
+        left = []
+        for fault in variants:
+            name = ""
+            if fault.kind != check.MISSING_VARIANT:
+                name = await asyncio.to_thread(
+                    repair_variant, self.sources, base, pool, item, fault.path
+                )
+            if name:
+                report.add(fault, "repaired", name)
+            else:
+                left.append(fault)
+        variants = left
         if not variants:
             return
         if not original_ok:

@@ -6,12 +6,14 @@ import hashlib
 import os
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from pixelfox_app.models import Image, ImageVariant
+from pixelfox_protocol.internal import PoolImageFiles, PoolInfo
 from pixelfox_storage.appapi import AppAPI
 from pixelfox_storage.backup.store import client_for
 from pixelfox_storage.node_jobs.queue import connect
@@ -289,3 +291,59 @@ async def test_an_image_moved_since_the_listing_is_not_repaired_into_the_old_poo
         f"the image moved since the listing (now pool {elsewhere.id}"
     )
     assert not stored.original.exists()
+
+
+@dataclass
+class FakeReplica:
+    """A stand-in for a verified copy on another node: it holds some files' bytes."""
+
+    files: dict[str, bytes]
+    name: str = "replica"
+    asked: list[str] = field(default_factory=list)
+
+    def original(self, base: Path, pool: PoolInfo, item: PoolImageFiles) -> str | None:
+        self.asked.append(item.original.path)
+        return self._put(base, item.original.path)
+
+    def variant(self, base: Path, pool: PoolInfo, item: PoolImageFiles, path: str) -> str | None:
+        self.asked.append(path)
+        return self._put(base, path)
+
+    def _put(self, base: Path, path: str) -> str | None:
+        if path not in self.files:
+            return "no copy"
+        (base / path).write_bytes(self.files[path])
+        return None
+
+
+async def test_repair_asks_its_sources_in_order_and_re_makes_only_what_none_has(
+    scrub_pool: Pool,
+) -> None:
+    stored, variants = await scrub_pool.ready_image()
+    kept = variants[0]
+    replica = FakeReplica({kept.path: (scrub_pool.dir / kept.path).read_bytes()})
+    stored.original.unlink()
+    for variant in variants[:2]:
+        (scrub_pool.dir / variant.path).unlink()
+    settings = scrub_pool.stack.settings()
+    redis = await connect(settings.redis_url)
+    try:
+        async with AppAPI(settings) as api:
+            info = next(p for p in (await api.node_config()).pools if p.id == scrub_pool.id)
+            sources = [replica, BackupSource(client_for(settings))]
+            scrubber = Scrubber(
+                "s01", api, redis, scrub_pool.stack.keys, parse_variants(""), ImageLimits(), sources
+            )
+            report, _ = await scrubber.run(info, ScrubOptions(repair=True))
+    finally:
+        await redis.aclose()
+
+    hows = {d["path"]: d["how"] for d in report.details}
+    assert hows == {
+        stored.path: "s3-backup",  # the replica had no copy of the original
+        kept.path: "replica",
+        variants[1].path: "re-made from the original",
+    }
+    assert replica.asked[0] == stored.path
+    assert stored.original.read_bytes() == stored.data
+    assert all((scrub_pool.dir / v.path).is_file() for v in variants[:2])
