@@ -67,12 +67,13 @@ def create_app(settings: AppSettings | None = None) -> Quart:
     from .internal.backup import blueprint as internal_backup
     from .internal.moves import blueprint as internal_moves
     from .internal.routes import blueprint as internal
+    from .internal.scrub import blueprint as internal_scrub
     from .moves.api import blueprint as moves_api
     from .upload.proxy import blueprint as proxy_upload
     from .upload.routes import blueprint as upload
 
     blueprints = [health, upload, proxy_upload, internal, internal_backup, images, image_visibility]
-    blueprints += (internal_moves, moves_api)
+    blueprints += (internal_moves, moves_api, internal_scrub)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     from .web import register as register_web_ui

@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "secrets": ("secrets", "secrets"),
     "backup": ("restore", "backup_command"),
     "restore": ("restore", "restore_command"),
+    "scrub": ("scrub", "scrub_command"),
+    "quarantine": ("scrub", "quarantine"),
     "doctor": ("ops", "doctor_command"),
     "openapi": ("ops", "openapi"),
     "error-codes": ("ops", "error_codes"),

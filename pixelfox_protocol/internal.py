@@ -24,6 +24,10 @@ BACKUP_PATH = "/api/internal/v1/images/{image_uuid}/backup"
 # GET: a pool's originals with their SHA-256, a page at a time (BackupManifest).
 POOL_BACKUPS_PATH = "/api/internal/v1/pools/{pool_id}/backups"
 
+# GET: a pool's images with their original and variants, size and SHA-256, a page
+# at a time (PoolFilesPage): what a scrub compares the disk with.
+POOL_FILES_PATH = "/api/internal/v1/pools/{pool_id}/files"
+
 # A move job on the source node: GET what to copy (MoveTicket), POST grant with the
 # files it will push to another node (MoveGrantRequest → MoveGrant), POST switch when
 # the copies are verified (MoveSwitch), POST outcome when the image is skipped or
@@ -99,6 +103,7 @@ class VariantInfo(BaseModel):
     format: str
     path: str
     size: int = Field(ge=0)
+    sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
     width: int = Field(ge=0)
     height: int = Field(ge=0)
 
@@ -179,6 +184,41 @@ class BackupManifest(BaseModel):
     pool_id: int
     items: list[BackupRecord]
     next_after: int | None = None
+
+
+class PoolFile(BaseModel):
+    """One file a pool should hold: pool-relative path, bytes and SHA-256 ("" if unknown)."""
+
+    path: str
+    size: int = Field(ge=0)
+    sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
+
+
+class PoolImageFiles(BaseModel):
+    """An image's files on one pool: its original and every variant row."""
+
+    image_id: int
+    image_uuid: str
+    state: str = Field(description="processing, ready or failed")
+    created_at: str = Field(description="ISO 8601")
+    original: PoolFile
+    variants: list[PoolFile] = []
+    # (kind, format) of each variant row, in the order of ``variants``.
+    kinds: list[str] = Field(default=[], description="'<kind>.<format>' of each variant")
+
+
+class PoolFilesPage(BaseModel):
+    """One page of a pool's images in id order; ``next_after`` is None on the last.
+
+    ``moving_in``: a move into this pool is running or paused, so files without a
+    row may be copies on their way in; a scrub does not call them orphans then.
+    """
+
+    pool_id: int
+    items: list[PoolImageFiles]
+    next_after: int | None = None
+    moving_in: bool = False
+    total: int = Field(default=0, description="Images on the pool now (a progress bar's length)")
 
 
 class MoveFile(BaseModel):

@@ -38,10 +38,13 @@ PING = "ping"
 PLAN_MOVE = "plan_move"
 # Cron jobs, named per queue (:func:`cron_name`); they take no arguments.
 SWEEP_TEMP_FILES = "sweep_temp_files"  # node, background lane
+SCRUB_POOLS = "scrub_pools"  # node, background lane: a slice of the scheduled scrub
 SWEEP_STUCK_IMAGES = "sweep_stuck_images"  # control
 CHECK_UPLOAD_APIS = "check_upload_apis"  # control
 SYNC_REDIS_USERS = "sync_redis_users"  # control
-CRON_JOBS = frozenset({SWEEP_TEMP_FILES, SWEEP_STUCK_IMAGES, CHECK_UPLOAD_APIS, SYNC_REDIS_USERS})
+CRON_JOBS = frozenset(
+    {SWEEP_TEMP_FILES, SCRUB_POOLS, SWEEP_STUCK_IMAGES, CHECK_UPLOAD_APIS, SYNC_REDIS_USERS}
+)
 
 # Strict: 1 is not "1", True is not 1, and a field nobody declared is refused.
 _STRICT = ConfigDict(strict=True, extra="forbid")

@@ -163,6 +163,18 @@ class RedisKeys:
     def node_grant_ledger(self, node_id: str, jti: str) -> str:
         return f"{self.prefix}:node:{node_id}:grant:{jti}"
 
+    # A pool's scrub on node ``node_id``: one JSON string (GET/SET, the commands a
+    # node's user has) with ``report`` (the last finished run, what the admin
+    # shows), ``current`` (the run in progress) and, for the scheduled pass,
+    # ``cursor`` (image id it goes on after) and ``pass_started`` (Unix time)
+    # (owner: that node's scrub; no TTL, one per pool).
+    def node_scrub(self, node_id: str, pool_id: int) -> str:
+        return f"{self.prefix}:node:{node_id}:scrub:{pool_id}"
+
+    def node_scrub_pattern(self, node_id: str = "*") -> str:
+        """Every pool's scrub key of a node (``*``: of every node), for ``SCAN``."""
+        return f"{self.prefix}:node:{node_id}:scrub:*"
+
     # image id → outcome (done, skipped, failed) already counted, so a job run again
     # after a crash never counts an image twice (owner: app; TTL as move_state).
     def move_outcomes(self, move_id: int) -> str:

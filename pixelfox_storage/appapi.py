@@ -42,6 +42,7 @@ from pixelfox_protocol.internal import (
     MOVE_SWITCH_PATH,
     NODE_CONFIG_PATH,
     POOL_BACKUPS_PATH,
+    POOL_FILES_PATH,
     UPLOAD_COMPLETE_PATH,
     VARIANTS_PATH,
     VISIBILITY_PATH,
@@ -56,6 +57,7 @@ from pixelfox_protocol.internal import (
     MoveSwitched,
     MoveTicket,
     NodeConfig,
+    PoolFilesPage,
     UploadCompletion,
     UploadResult,
     VariantReport,
@@ -260,6 +262,12 @@ class AppAPI:
         path = POOL_BACKUPS_PATH.format(pool_id=pool_id)
         response = await self.call("GET", path, params={"after": after, "limit": limit})
         return parse(BackupManifest, response, f"pool {pool_id}")
+
+    async def pool_files(self, pool_id: int, after: int = 0, limit: int = 200) -> PoolFilesPage:
+        """One page of the pool's images with their files after image id ``after`` (scrub)."""
+        path = POOL_FILES_PATH.format(pool_id=pool_id)
+        response = await self.call("GET", path, params={"after": after, "limit": limit})
+        return parse(PoolFilesPage, response, f"pool {pool_id} files")
 
     # Moves, on the source node.
 

@@ -54,6 +54,25 @@ class StorageSettings:
     s3_access_key_id: str = ""
     s3_secret_access_key: str = ""
     s3_region: str = ""
+    # Scheduled scrub (pixelfox_storage.scrub): each slice works this long, reading at
+    # most scrub_bytes_per_second; a full pass starts again scrub_pass_days after the
+    # last one started. Files without a row younger than scrub_grace_seconds are no
+    # orphans (an upload or a copy on its way). scrub_repair: heal what it finds.
+    # The background lane runs one job at a time, so a slice holds up moves and
+    # backups that long: a minute in ten by default.
+    scrub_enabled: bool = True
+    scrub_hashes: bool = True
+    scrub_repair: bool = False
+    scrub_bytes_per_second: int = 8 * 1024 * 1024
+    scrub_pass_days: int = 7
+    scrub_slice_seconds: int = 60
+    scrub_grace_seconds: int = 86400
+
+    @property
+    def incoming_lifetime(self) -> int:
+        """The longest an upload part stays in ``.incoming/`` on purpose (plus an hour)."""
+        return max(self.upload_temp_max_age, self.tus_expiry_seconds) + 3600
+
     log_format: str = "console"
     log_level: str = "INFO"
     # /metrics listeners, "host[:port]" or "off"; a bare host means the role's

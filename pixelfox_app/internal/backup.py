@@ -30,9 +30,8 @@ from pixelfox_protocol.internal import (
 )
 
 from ..auth import node_required
-from ..models import Image, StorageNode, StoragePool
-from ..nodes import node_of
-from .variants import own_image
+from ..models import Image, StorageNode
+from .variants import own_image, own_pool
 
 log = logging.getLogger(__name__)
 
@@ -111,11 +110,7 @@ async def backup_record(image_uuid: str) -> BackupRecord:
 @validate_response(BackupManifest)
 async def pool_backups(pool_id: int, query_args: ManifestQuery) -> BackupManifest:
     """A page of a pool's originals in id order, for restoring the pool (internal)."""
-    pool = await StoragePool.get_or_none(id=pool_id)
-    if pool is None:
-        raise APIError("NOT_FOUND")
-    if node_of(pool) != _node().node_id:
-        raise APIError("POOL_NOT_ON_NODE")
+    await own_pool(_node(), pool_id)
     images = (
         await Image.filter(pool_id=pool_id, id__gt=query_args.after)
         .order_by("id")

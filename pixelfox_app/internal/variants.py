@@ -13,7 +13,7 @@ from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.internal import VariantReport
 from pixelfox_protocol.layout import UnsafePath
 
-from ..models import Image, ImageState, ImageVariant, StorageNode
+from ..models import Image, ImageState, ImageVariant, StorageNode, StoragePool
 from ..nodes import node_of
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,16 @@ async def own_image(node: StorageNode, image_uuid: str) -> Image:
     return image
 
 
+async def own_pool(node: StorageNode, pool_id: int) -> StoragePool:
+    """The pool if it is on ``node``; NOT_FOUND, POOL_NOT_ON_NODE."""
+    pool = await StoragePool.get_or_none(id=pool_id)
+    if pool is None:
+        raise APIError("NOT_FOUND")
+    if node_of(pool) != node.node_id:
+        raise APIError("POOL_NOT_ON_NODE")
+    return pool
+
+
 async def record_variants(node: StorageNode, image_uuid: str, report: VariantReport) -> Image:
     """Upsert one row per (kind, format) and flip the image to ready or failed.
 
@@ -64,6 +74,7 @@ async def record_variants(node: StorageNode, image_uuid: str, report: VariantRep
                     "pool_id": image.pool.id,
                     "path": variant.path,
                     "size": variant.size,
+                    "sha256": variant.sha256,
                     "width": variant.width,
                     "height": variant.height,
                 },

@@ -74,6 +74,9 @@ class ImageVariant(Model):
     format = fields.CharField(max_length=8)
     path = fields.CharField(max_length=255)
     size = fields.BigIntField()
+    # As the node wrote it; "" for variants made before hashes were reported
+    # (scrub then checks their size only).
+    sha256 = fields.CharField(max_length=64, default="")
     width = fields.IntField()
     height = fields.IntField()
 

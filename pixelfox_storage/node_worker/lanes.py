@@ -50,6 +50,7 @@ from ..config import StorageSettings
 from ..moves.jobs import MAX_TRIES as MOVE_MAX_TRIES
 from ..moves.jobs import move_image
 from ..node_jobs.context import NodeContext
+from ..scrub.jobs import scrub_pools_job
 from .jobs import MAX_TRIES, change_visibility, ping, process_image, sweep_temp_files_job
 
 LANES = ("fresh", "background")
@@ -113,10 +114,17 @@ def node_worker_settings(settings: StorageSettings, lane: str) -> dict[str, Any]
         run_at_startup=True,
         timeout=300,
     )
+    # The scheduled scrub's slices (pixelfox_storage.scrub.jobs), off the sweep's minutes.
+    scrub = cron(
+        cast(Any, scrub_pools_job),
+        name=jobs.cron_name(queue, jobs.SCRUB_POOLS),
+        minute=set(range(5, 60, 10)),
+        timeout=settings.scrub_slice_seconds + 120,
+    )
     return {
         **common,
         "functions": BACKGROUND_FUNCTIONS,
-        "cron_jobs": [sweep],
+        "cron_jobs": [sweep, scrub],
         "poll_delay": POLL_DELAY,
         "max_jobs": 1,
         "job_timeout": 600,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pyvips
@@ -71,6 +72,7 @@ def make_variants(
                         format=rendition.fmt,
                         path=rel,
                         size=len(rendition.data),
+                        sha256=hashlib.sha256(rendition.data).hexdigest(),
                         width=rendition.width,
                         height=rendition.height,
                     )
@@ -86,10 +88,16 @@ def _describe(base: Path, rel: str, kind: str, fmt: str) -> VariantInfo | None:
     """The VariantInfo of a variant file that is already in place, or None."""
     full = links.resolve_file(base, rel)
     try:
-        size = full.stat().st_size
-        head = pyvips.Image.new_from_file(str(full), access="sequential")
+        data = full.read_bytes()  # variants are small; the hash goes to the app with the report
+        head = pyvips.Image.new_from_buffer(data, "", access="sequential")
     except (OSError, pyvips.Error):
         return None
     return VariantInfo(
-        kind=kind, format=fmt, path=rel, size=size, width=head.width, height=head.height
+        kind=kind,
+        format=fmt,
+        path=rel,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        width=head.width,
+        height=head.height,
     )

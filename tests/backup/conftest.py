@@ -117,6 +117,8 @@ class Stack:
             "PIXELFOX_S3_REGION": "us-east-1",
             "PIXELFOX_WORKER_METRICS_BIND": "off",
             "PIXELFOX_METRICS_BIND": "off",
+            # The worker's scheduled scrub would rewrite the reports the scrub tests read.
+            "PIXELFOX_SCRUB_ENABLED": "false",
             **extra,
         }
 

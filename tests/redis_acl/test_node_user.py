@@ -22,6 +22,7 @@ from pixelfox_protocol import tokens
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.keys import RedisKeys
 from pixelfox_storage.node_jobs.imagelock import ImageBusy, image_lock
+from pixelfox_storage.scrub.run import load_state, save_state
 from pixelfox_storage.upload.token_check import JtiHold
 from tests.conftest import REDIS_URL
 
@@ -75,6 +76,7 @@ async def test_a_node_user_reads_and_writes_its_own_keys_and_reads_move_state(
         "other node's used token id",
         "other node's image lock",
         "other node's job record",
+        "other node's scrub state",
         "control queue",
         "heartbeat",
         "node health",
@@ -95,6 +97,7 @@ async def test_a_node_user_is_refused_every_key_that_is_not_its_own(
         "other node's used token id": keys.node_token_jti("s02", "j1"),
         "other node's image lock": keys.image_lock("s02", "u"),
         "other node's job record": f"arq:job:{keys.process_job('s02', 'u')}",
+        "other node's scrub state": keys.node_scrub("s02", 1),
         "control queue": keys.control_queue,
         "heartbeat": keys.node_heartbeat("s01"),
         "node health": keys.node_health("s01"),
@@ -177,6 +180,18 @@ async def test_the_node_code_takes_and_releases_token_ids_and_image_locks_as_its
             async with image_lock(s01, keys, "s01", "u1", "job-b"):
                 pass
     assert await s01.get(keys.image_lock("s01", "u1")) is None
+
+
+async def test_the_scrub_keeps_its_state_under_the_nodes_own_key_as_its_user(
+    s01: Redis, redis_prefix: str
+):
+    keys = RedisKeys(redis_prefix)
+    state = {"cursor": 41, "pass_started": 1.5, "report": {"faults": {"orphan": 1}}}
+
+    await save_state(s01, keys, "s01", 3, state)
+
+    assert await load_state(s01, keys, "s01", 3) == state
+    assert await load_state(s01, keys, "s01", 4) == {}
 
 
 async def test_a_release_leaves_a_hold_that_another_request_took_meanwhile(

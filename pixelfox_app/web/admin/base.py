@@ -26,6 +26,7 @@ NAV = (
     NavItem("Nodes", "/admin/nodes"),
     NavItem("Queues", "/admin/queues"),
     NavItem("Moves", "/admin/moves"),
+    NavItem("Scrub", "/admin/scrub"),
     NavItem("Settings", "/admin/settings"),
 )
 
