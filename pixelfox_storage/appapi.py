@@ -42,6 +42,8 @@ from pixelfox_protocol.internal import (
     MOVE_SWITCH_PATH,
     NODE_CONFIG_PATH,
     POOL_BACKUPS_PATH,
+    PURGED_PATH,
+    TRASH_PATH,
     UPLOAD_COMPLETE_PATH,
     VARIANTS_PATH,
     VISIBILITY_PATH,
@@ -56,6 +58,8 @@ from pixelfox_protocol.internal import (
     MoveSwitched,
     MoveTicket,
     NodeConfig,
+    PurgeReport,
+    TrashReport,
     UploadCompletion,
     UploadResult,
     VariantReport,
@@ -240,6 +244,16 @@ class AppAPI:
         self, image_uuid: str, report: VisibilityReport, request_id: str
     ) -> None:
         path = VISIBILITY_PATH.format(image_uuid=image_uuid)
+        await self.call("POST", path, body=report, request_id=request_id)
+
+    # The trash: files renamed into it or back, files purged.
+
+    async def report_trash(self, image_uuid: str, report: TrashReport, request_id: str) -> None:
+        path = TRASH_PATH.format(image_uuid=image_uuid)
+        await self.call("POST", path, body=report, request_id=request_id)
+
+    async def report_purged(self, image_uuid: str, report: PurgeReport, request_id: str) -> None:
+        path = PURGED_PATH.format(image_uuid=image_uuid)
         await self.call("POST", path, body=report, request_id=request_id)
 
     # The S3 cold backup.

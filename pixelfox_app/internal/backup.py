@@ -117,7 +117,8 @@ async def pool_backups(pool_id: int, query_args: ManifestQuery) -> BackupManifes
     if node_of(pool) != _node().node_id:
         raise APIError("POOL_NOT_ON_NODE")
     images = (
-        await Image.filter(pool_id=pool_id, id__gt=query_args.after)
+        # Not the trash: a restored pool must not bring a deleted image back to life.
+        await Image.filter(pool_id=pool_id, id__gt=query_args.after, deleted_at=None)
         .order_by("id")
         .limit(query_args.limit)
     )
