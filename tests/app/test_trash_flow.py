@@ -170,3 +170,48 @@ async def test_a_delete_racing_a_fresh_upload_and_a_change_to_private_leaves_not
     await _all_answer(stack, _urls(final), 200)
     live, trashed = _files_of(stack.pool_dir, image_uuid)
     assert trashed == [] and all(p.startswith("private/") for p in live)
+
+
+async def test_the_trash_page_lists_restores_and_deletes_for_good(stack: Stack):
+    app = stack.app
+    await app.user("ada-page")
+    async with app.client() as browser, app.client() as anonymous:
+        await app.login(browser, "ada-page")
+        htmx = {"HX-Request": "true"}
+        first, first_status = await _upload(browser, images.jpeg(), "public")
+        second, second_status = await _upload(browser, images.jpeg(), "public")
+        ready = [await _ready(browser, url) for url in (first_status, second_status)]
+        one = await Image.get(uuid=uuid.UUID(first["image_uuid"]))
+        two = await Image.get(uuid=uuid.UUID(second["image_uuid"]))
+
+        page = await browser.get(f"/i/{one.short_id}")
+        assert f'action="/i/{one.short_id}/delete"' in page.text
+        for image in (one, two):
+            deleted = await browser.post(f"/i/{image.short_id}/delete", headers=htmx)
+            assert deleted.headers.get("HX-Redirect") == "/trash", deleted.text
+        trash = await browser.get("/trash")
+        assert f'data-trashed="{one.short_id}"' in trash.text
+        assert f'data-trashed="{two.short_id}"' in trash.text
+        assert one.short_id not in (await browser.get("/images")).text
+        assert (await anonymous.get("/trash")).status_code in (302, 303)
+
+        # Restore: the row goes, the page and the files are back.
+        restored = await browser.post(f"/trash/{one.short_id}/restore", headers=htmx)
+        assert restored.status_code == 200 and restored.text == ""
+        assert (await anonymous.get(f"/i/{one.short_id}")).status_code == 200
+        await _all_answer(stack, _urls(ready[0]), 200)
+
+        # Delete now: purged on the node, the row is gone, no file is left anywhere.
+        purging = await browser.post(f"/trash/{two.short_id}/purge", headers=htmx)
+        assert "data-purging" in purging.text
+        for _ in range(240):
+            if not await Image.exists(id=two.id):
+                break
+            await asyncio.sleep(0.25)
+        assert not await Image.exists(id=two.id)
+        assert _files_of(stack.pool_dir, second["image_uuid"]) == ([], [])
+        assert f'data-trashed="{two.short_id}"' not in (await browser.get("/trash")).text
+        assert (
+            await browser.post(f"/api/v1/images/{second['image_uuid']}/restore")
+        ).status_code == 404
+        await _all_answer(stack, _urls(ready[1]), 404)
