@@ -135,6 +135,7 @@ async def follow(image: Image, redis: ArqRedis, keys: RedisKeys) -> None:
     copies there go to the trash too, or are purged if its purge has started."""
     if image.deleted_at is None:
         return
+    log.info("a deleted image moved; its copies follow into the trash image=%s", image.uuid)
     if image.purging_at is not None:
         await start_purge(image, redis, keys, again=True)
     else:
