@@ -17,7 +17,8 @@ from botocore.exceptions import ClientError
 
 from pixelfox_app.control_worker.purge import purge_trash
 from pixelfox_app.images.trash import delete_image
-from pixelfox_app.models import Image, User
+from pixelfox_app.models import Image, StoragePool, User
+from pixelfox_app.moves.control import bytes_on
 from tests.backup.conftest import BUCKET, NODE, Stack, Stored, _start_worker
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
@@ -74,6 +75,8 @@ async def test_a_purge_deletes_the_trashed_files_the_backup_object_and_the_rows(
     await purge_trash({"redis": stack.arq, "keys": stack.keys})
     assert await Image.exists(uuid=stored.uuid)
 
+    pool = await StoragePool.get(id=stack.pool_id)
+    before = await bytes_on(pool)
     await _past_retention(stored)
     outcome = await purge_trash({"redis": stack.arq, "keys": stack.keys})
     assert outcome.get("started") == 1
@@ -84,6 +87,8 @@ async def test_a_purge_deletes_the_trashed_files_the_backup_object_and_the_rows(
     await _until(gone)
     assert _files(stack.pool_dir, stored.uuid) == []
     assert not _in_bucket(stack, stored)
+    # The pool's usage as the app counts it gives the bytes back.
+    assert await bytes_on(pool) == before - len(stored.data)
 
 
 async def test_a_purge_queued_while_the_node_is_down_runs_when_it_comes_back(stack: Stack):

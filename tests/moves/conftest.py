@@ -57,7 +57,7 @@ NODES = ("s01", "s02")
 PASSWORD = "correct horse battery staple"
 LINK_SECRET = "moves-link-secret-0123456789"
 FINAL = ("done", "failed", "cancelled")
-POOLS_PER_NODE = 16
+POOLS_PER_NODE = 32
 
 
 @dataclass
