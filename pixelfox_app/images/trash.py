@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 from quart import Blueprint, Response, current_app, g
 from quart_schema import validate_response
 
-from pixelfox_common.web import raises
+from pixelfox_common.web import no_content, raises
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.keys import RedisKeys
 
@@ -180,6 +180,7 @@ def _queues() -> tuple[ArqRedis, RedisKeys]:
 
 @blueprint.delete("/<image_uuid>")
 @login_required
+@no_content
 @raises("NOT_FOUND", "FORBIDDEN")
 async def delete(image_uuid: str) -> Response:
     """Move an image into the trash (its owner or an admin): 204 No Content.
