@@ -215,3 +215,31 @@ async def test_the_trash_page_lists_restores_and_deletes_for_good(stack: Stack):
             await browser.post(f"/api/v1/images/{second['image_uuid']}/restore")
         ).status_code == 404
         await _all_answer(stack, _urls(ready[1]), 404)
+
+
+async def test_my_images_deletes_the_ticked_images_and_only_those(stack: Stack):
+    app = stack.app
+    await app.user("ada-multi")
+    eve = await app.user("eve-multi")
+    async with app.client() as browser, await app.token_client(eve) as other:
+        await app.login(browser, "ada-multi")
+        uploads = [await _upload(browser, images.jpeg(), "public") for _ in range(3)]
+        theirs, _ = await _upload(other, images.jpeg(), "public")
+        rows = [await Image.get(uuid=uuid.UUID(s["image_uuid"])) for s, _ in uploads]
+        foreign = await Image.get(uuid=uuid.UUID(theirs["image_uuid"]))
+
+        grid = await browser.get("/images")
+        assert all(f'name="image" value="{r.short_id}"' in grid.text for r in rows)
+        ticked = [rows[0].short_id, rows[2].short_id, foreign.short_id]
+        answer = await browser.post(
+            "/images/delete", data={"image": ticked}, headers={"HX-Request": "true"}
+        )
+        assert answer.headers.get("HX-Redirect") == "/trash", answer.text
+
+        deleted = {r.short_id: (await Image.get(id=r.id)).deleted_at is not None for r in rows}
+        assert deleted == {rows[0].short_id: True, rows[1].short_id: False, rows[2].short_id: True}
+        # Somebody else's image is not one of theirs to delete.
+        assert (await Image.get(id=foreign.id)).deleted_at is None
+        after = (await browser.get("/images")).text
+        assert rows[1].short_id in after
+        assert rows[0].short_id not in after and rows[2].short_id not in after

@@ -1,16 +1,17 @@
-"""The Trash page ``/trash`` and the image page's delete button.
+"""The Trash page ``/trash``, the image page's delete button and "My images"' multi-select.
 
-Deleting from the image page sends the browser to the Trash page, which
-lists the deleted images (an admin sees everyone's) with when each may be
-purged, a Restore and a "Delete now" button. Both buttons post with htmx and
-get the row back alone: gone after a restore, marked after "Delete now".
+Deleting from the image page (or several from "My images") sends the browser
+to the Trash page, which lists the deleted images (an admin sees everyone's)
+with when each may be purged, a Restore and a "Delete now" button. Both
+buttons post with htmx and get the row back alone: gone after a restore,
+marked after "Delete now".
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, Response, current_app, g, redirect
+from quart import Blueprint, Response, current_app, g, redirect, request
 
 from pixelfox_protocol.errors import APIError
 
@@ -22,6 +23,8 @@ from ..render import error_page, is_htmx, page
 blueprint = Blueprint("trash_pages", __name__)
 
 PAGE_LIMIT = 200
+# Most images one "Delete selected" takes (a page of "My images" shows 24).
+SELECT_LIMIT = 100
 
 
 def _queues() -> tuple[Any, Any]:
@@ -53,11 +56,27 @@ async def delete_from_page(short_id: str):
     if image is None or image.deleted_at is not None:
         return await _not_found()
     await delete_image(image, g.user, *_queues(), g.get("request_id", ""))
+    return _to_trash()
+
+
+def _to_trash() -> Any:
     if is_htmx():
         done = Response("", 200)
         done.headers["HX-Redirect"] = "/trash"
         return done
     return redirect("/trash")
+
+
+@blueprint.post("/images/delete")
+@page_login_required
+async def delete_selected():
+    """ "My images"' Delete selected: every ticked image the user may delete, into the trash."""
+    chosen = (await request.form).getlist("image")[:SELECT_LIMIT]
+    for short_id in dict.fromkeys(chosen):
+        image = await _own(short_id)
+        if image is not None and image.deleted_at is None:
+            await delete_image(image, g.user, *_queues(), g.get("request_id", ""))
+    return _to_trash()
 
 
 @blueprint.get("/trash")
