@@ -63,17 +63,19 @@ def create_app(settings: AppSettings | None = None) -> Quart:
 
     from .health import blueprint as health
     from .images.status import blueprint as images
+    from .images.trash import blueprint as image_trash
     from .images.visibility import blueprint as image_visibility
     from .internal.backup import blueprint as internal_backup
     from .internal.moves import blueprint as internal_moves
     from .internal.routes import blueprint as internal
     from .internal.scrub import blueprint as internal_scrub
+    from .internal.trash import blueprint as internal_trash
     from .moves.api import blueprint as moves_api
     from .upload.proxy import blueprint as proxy_upload
     from .upload.routes import blueprint as upload
 
     blueprints = [health, upload, proxy_upload, internal, internal_backup, images, image_visibility]
-    blueprints += (internal_moves, moves_api, internal_scrub)
+    blueprints += (internal_moves, moves_api, internal_scrub, image_trash, internal_trash)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     from .web import register as register_web_ui

@@ -48,6 +48,14 @@ KNOBS: dict[str, Knob] = {
         Knob("max_pixels", 100_000_000, int, "Largest image in pixels"),
         Knob("max_frames", 200, int, "Most frames of an animation"),
         Knob(
+            "trash_retention_days",
+            7,
+            int,
+            "Days a deleted image stays in the trash",
+            "Its owner or an admin can restore it meanwhile; then it is purged for good "
+            "(every file, the S3 backup, the rows). 0 = purged at the next run (about a minute).",
+        ),
+        Knob(
             "placement_strategy",
             "least_used",
             str,

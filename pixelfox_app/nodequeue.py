@@ -1,7 +1,8 @@
 """The app's one door onto the queues: every job the app enqueues goes through here.
 
 Onto a node's lanes: processing of a fresh upload (and its requeue by the
-sweeper), the S3 backup, a visibility change and the images of a move; onto
+sweeper), the S3 backup, a visibility change, the images of a move, moving an
+image into the trash and back, and its purge; onto
 the control queue: the move planner's batches. Names and arguments come from
 ``pixelfox_protocol.jobs``, job ids from ``RedisKeys``, and the client that
 carries them (:func:`connect`) writes JSON, never pickle.
@@ -236,3 +237,67 @@ async def enqueue_planner(
     args = jobs.PlanMove(move_id=move_id, cursor=cursor)
     job_id = keys.move_plan_job(move_id, cursor)
     return await enqueue(redis, args, queue=keys.control_queue, job_id=job_id, again=again)
+
+
+async def _enqueue_unless_alive(
+    redis: ArqRedis, args: jobs.JobArgs, *, queue: str, job_id: str
+) -> bool:
+    """``args``' job unless one under ``job_id`` is queued or running; an ended one's
+    kept result is cleared first (the same job may be wanted again within the hour)."""
+    if await job(redis, job_id, queue).status() in _ALIVE:
+        return False
+    return await enqueue(redis, args, queue=queue, job_id=job_id, again=True)
+
+
+async def enqueue_trash(
+    redis: ArqRedis,
+    keys: RedisKeys,
+    image: Image,
+    pool: StoragePool,
+    *,
+    trashed: bool,
+    request_id: str = "",
+) -> bool:
+    """Rename ``image``'s files on ``pool`` into its trash (or back) on the node's fresh lane.
+
+    The owner waits for it (its URLs must stop at once), so the fresh lane.
+    False when the same job is already queued or running.
+    """
+    args = jobs.TrashImage(
+        image_uuid=str(image.uuid),
+        pool_id=pool.id,
+        path=image.path,
+        trashed=trashed,
+        request_id=request_id,
+    )
+    node = node_of(pool)
+    job_id = keys.trash_job(node, str(image.uuid), trashed)
+    return await _enqueue_unless_alive(redis, args, queue=keys.node_queue(node), job_id=job_id)
+
+
+async def enqueue_purge(
+    redis: ArqRedis,
+    keys: RedisKeys,
+    image: Image,
+    pool: StoragePool,
+    *,
+    backup: bool,
+    request_id: str = "",
+) -> bool:
+    """Delete ``image``'s files on ``pool`` for good, on the node's background lane.
+
+    ``backup``: this pool holds the original, so its S3 object goes too. A node
+    that is down finds the job in its queue when it comes back. False when the
+    job is already queued or running.
+    """
+    args = jobs.PurgeImage(
+        image_uuid=str(image.uuid),
+        pool_id=pool.id,
+        path=image.path,
+        backup=backup and bool(pool.backup_bucket.strip()),
+        request_id=request_id,
+    )
+    node = node_of(pool)
+    job_id = keys.purge_job(node, str(image.uuid))
+    queue = keys.node_background_queue(node)
+    return await _enqueue_unless_alive(redis, args, queue=queue, job_id=job_id)

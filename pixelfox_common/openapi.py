@@ -60,6 +60,7 @@ SECURITY_SCHEMES: dict[str, Any] = {
 
 _ERROR_CODES_ATTRIBUTE = "_pixelfox_error_codes"
 _PUBLIC_ATTRIBUTE = "_pixelfox_public_api"
+_NO_CONTENT_ATTRIBUTE = "_pixelfox_no_content"
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 
 T = TypeVar("T", bound=Callable[..., Any])
@@ -97,6 +98,12 @@ def raises(*codes: str) -> Callable[[T], T]:
         return func
 
     return decorate
+
+
+def no_content(func: T) -> T:
+    """Document a route's success as ``204 No Content`` (it has no response model)."""
+    setattr(func, _NO_CONTENT_ATTRIBUTE, True)
+    return func
 
 
 def public_api(func: T) -> T:
@@ -165,7 +172,11 @@ class PixelFoxOpenAPI(OpenAPIProvider):
         for methods in paths.values():
             for method, shared in list(methods.items()):
                 operation = dict(shared)
-                operation["responses"] = self._responses(shared["responses"], declared)
+                documented = dict(shared["responses"])
+                if getattr(func, _NO_CONTENT_ATTRIBUTE, False):
+                    documented.pop(200, None)
+                    documented["204"] = {"description": "Done; no content."}
+                operation["responses"] = self._responses(documented, declared)
                 if not hasattr(func, QUART_SCHEMA_OPERATION_ID_ATTRIBUTE):
                     # Endpoint names are unique; bare function names are not across blueprints.
                     operation["operationId"] = f"{method}_{rule.endpoint.replace('.', '_')}"

@@ -50,9 +50,17 @@ from werkzeug.routing import IntegerConverter, Map
 from pixelfox_protocol.errors import APIError, status_code_error
 
 from . import apidocs, logs, metrics, streambody
-from .openapi import INTERNAL_TAG, ErrorBody, PixelFoxOpenAPI, public_api, raises
+from .openapi import INTERNAL_TAG, ErrorBody, PixelFoxOpenAPI, no_content, public_api, raises
 
-__all__ = ["REQUEST_ID_HEADER", "ErrorBody", "error_response", "install", "public_api", "raises"]
+__all__ = [
+    "REQUEST_ID_HEADER",
+    "ErrorBody",
+    "error_response",
+    "install",
+    "no_content",
+    "public_api",
+    "raises",
+]
 
 REQUEST_ID_HEADER = logs.REQUEST_ID_HEADER
 # Numbers in a JSON body must fit a database column; bigger ones are malformed input.

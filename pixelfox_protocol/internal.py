@@ -21,6 +21,10 @@ VARIANTS_PATH = "/api/internal/v1/images/{image_uuid}/variants"
 VISIBILITY_PATH = "/api/internal/v1/images/{image_uuid}/visibility"
 # POST: a node backed the original up (BackupReport); GET: the image's BackupRecord.
 BACKUP_PATH = "/api/internal/v1/images/{image_uuid}/backup"
+# POST: a node renamed an image's files on one pool into its trash or back (TrashReport).
+TRASH_PATH = "/api/internal/v1/images/{image_uuid}/trash"
+# POST: a node deleted an image's files on one pool for good (PurgeReport).
+PURGED_PATH = "/api/internal/v1/images/{image_uuid}/purged"
 # GET: a pool's originals with their SHA-256, a page at a time (BackupManifest).
 POOL_BACKUPS_PATH = "/api/internal/v1/pools/{pool_id}/backups"
 
@@ -120,6 +124,35 @@ class VisibilityReport(BaseModel):
     private: bool = Field(description="True: the files are now under private/")
     path: str = Field(description="Pool-relative path of the original now")
     variants: list[str] = Field(default=[], description="Pool-relative paths of its variants now")
+
+
+class TrashReport(BaseModel):
+    """Where a node put an image's files on one of its pools: in the trash or back in place."""
+
+    pool_id: int
+    trashed: bool = Field(description="True: the files are in the pool's trash folder now")
+    files: int = Field(ge=0, description="How many files were found (moved or already there)")
+
+
+class TrashRecorded(BaseModel):
+    """The app's answer: what it wants now (a job in the other direction may follow)."""
+
+    image_uuid: str
+    deleted: bool
+
+
+class PurgeReport(BaseModel):
+    """A node deleted an image's files on one of its pools, trashed or not, for good."""
+
+    pool_id: int
+    removed: int = Field(ge=0, description="Files deleted")
+    bytes: int = Field(ge=0, description="Bytes they held")
+    backup_deleted: bool = Field(default=False, description="The S3 backup object is gone")
+
+
+class PurgeRecorded(BaseModel):
+    image_uuid: str
+    rows_deleted: bool
 
 
 class PoolHeartbeat(BaseModel):

@@ -33,6 +33,8 @@ PROCESS_IMAGE = "process_image"
 CHANGE_VISIBILITY = "change_visibility"
 BACKUP_ORIGINAL = "backup_original"
 MOVE_IMAGE = "move_image"
+TRASH_IMAGE = "trash_image"
+PURGE_IMAGE = "purge_image"
 PING = "ping"
 # Control worker jobs.
 PLAN_MOVE = "plan_move"
@@ -42,8 +44,16 @@ SCRUB_POOLS = "scrub_pools"  # node, background lane: a slice of the scheduled s
 SWEEP_STUCK_IMAGES = "sweep_stuck_images"  # control
 CHECK_UPLOAD_APIS = "check_upload_apis"  # control
 SYNC_REDIS_USERS = "sync_redis_users"  # control
+PURGE_TRASH = "purge_trash"  # control
 CRON_JOBS = frozenset(
-    {SWEEP_TEMP_FILES, SCRUB_POOLS, SWEEP_STUCK_IMAGES, CHECK_UPLOAD_APIS, SYNC_REDIS_USERS}
+    {
+        SWEEP_TEMP_FILES,
+        SCRUB_POOLS,
+        SWEEP_STUCK_IMAGES,
+        CHECK_UPLOAD_APIS,
+        SYNC_REDIS_USERS,
+        PURGE_TRASH,
+    }
 )
 
 # Strict: 1 is not "1", True is not 1, and a field nobody declared is refused.
@@ -128,6 +138,30 @@ class MoveImage(JobArgs):
 
 
 @dataclass(frozen=True, config=_STRICT)
+class TrashImage(JobArgs):
+    """Rename an image's files on one pool into its trash folder (or back), fresh lane."""
+
+    NAME: ClassVar[str] = TRASH_IMAGE
+    image_uuid: str
+    pool_id: int
+    path: str  # the original's path as the app knows it (its date files the variants)
+    trashed: bool  # True: into the trash; False: back where they were (a restore)
+    request_id: str
+
+
+@dataclass(frozen=True, config=_STRICT)
+class PurgeImage(JobArgs):
+    """Delete an image's files on one pool for good (and its S3 backup), background lane."""
+
+    NAME: ClassVar[str] = PURGE_IMAGE
+    image_uuid: str
+    pool_id: int
+    path: str
+    backup: bool  # also delete the original's object in the pool's backup bucket
+    request_id: str
+
+
+@dataclass(frozen=True, config=_STRICT)
 class Ping(JobArgs):
     """Answer with the node id: proves a lane picks up work."""
 
@@ -151,7 +185,16 @@ class NoArguments(JobArgs):
 
 
 ARGUMENTS: dict[str, type[JobArgs]] = {
-    kind.NAME: kind for kind in (ProcessImage, ChangeVisibility, BackupOriginal, MoveImage, Ping)
+    kind.NAME: kind
+    for kind in (
+        ProcessImage,
+        ChangeVisibility,
+        BackupOriginal,
+        MoveImage,
+        TrashImage,
+        PurgeImage,
+        Ping,
+    )
 }
 ARGUMENTS[PlanMove.NAME] = PlanMove
 

@@ -118,6 +118,15 @@ class RedisKeys:
         target = "private" if private else "public"
         return f"{self.node_scope(node_id)}:visibility:{image_uuid}:{target}"
 
+    def trash_job(self, node_id: str, image_uuid: str, trashed: bool) -> str:
+        """Renaming an image's files into its pool's trash (or back, a restore), once."""
+        where = "trash" if trashed else "untrash"
+        return f"{self.node_scope(node_id)}:{where}:{image_uuid}"
+
+    def purge_job(self, node_id: str, image_uuid: str) -> str:
+        """Deleting an image's files on a node's pool for good, once."""
+        return f"{self.node_scope(node_id)}:purge:{image_uuid}"
+
     def restore_job(self, node_id: str, image_uuid: str) -> str:
         """Re-making the variants of an original that ``pixelfox restore`` brought back."""
         return f"{self.node_scope(node_id)}:restore:{image_uuid}"

@@ -43,6 +43,8 @@ from pixelfox_protocol.internal import (
     NODE_CONFIG_PATH,
     POOL_BACKUPS_PATH,
     POOL_FILES_PATH,
+    PURGED_PATH,
+    TRASH_PATH,
     UPLOAD_COMPLETE_PATH,
     VARIANTS_PATH,
     VISIBILITY_PATH,
@@ -58,6 +60,8 @@ from pixelfox_protocol.internal import (
     MoveTicket,
     NodeConfig,
     PoolFilesPage,
+    PurgeReport,
+    TrashReport,
     UploadCompletion,
     UploadResult,
     VariantReport,
@@ -242,6 +246,16 @@ class AppAPI:
         self, image_uuid: str, report: VisibilityReport, request_id: str
     ) -> None:
         path = VISIBILITY_PATH.format(image_uuid=image_uuid)
+        await self.call("POST", path, body=report, request_id=request_id)
+
+    # The trash: files renamed into it or back, files purged.
+
+    async def report_trash(self, image_uuid: str, report: TrashReport, request_id: str) -> None:
+        path = TRASH_PATH.format(image_uuid=image_uuid)
+        await self.call("POST", path, body=report, request_id=request_id)
+
+    async def report_purged(self, image_uuid: str, report: PurgeReport, request_id: str) -> None:
+        path = PURGED_PATH.format(image_uuid=image_uuid)
         await self.call("POST", path, body=report, request_id=request_id)
 
     # The S3 cold backup.

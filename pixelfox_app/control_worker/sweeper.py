@@ -41,7 +41,9 @@ async def sweep_stuck_images(ctx: dict[str, Any]) -> dict[str, int]:
     last_id = 0
     while sum(outcomes.values()) < MAX_PER_SWEEP:
         batch = (
-            await Image.filter(state=ImageState.PROCESSING, created_at__lt=cutoff, id__gt=last_id)
+            await Image.filter(
+                state=ImageState.PROCESSING, created_at__lt=cutoff, id__gt=last_id, deleted_at=None
+            )
             .select_related("pool")
             .order_by("id")
             .limit(BATCH)

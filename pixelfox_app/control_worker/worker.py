@@ -24,6 +24,7 @@ from ..db import close_db, init_db
 from ..moves.planner import plan_move
 from ..placement.reachability import CHECK_EVERY_SECONDS, check_upload_apis
 from ..redis_users import sync_redis_users
+from .purge import purge_trash
 from .sweeper import sweep_stuck_images
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,14 @@ def control_worker_settings(settings: AppSettings) -> dict[str, Any]:
                 second=set(range(0, 60, CHECK_EVERY_SECONDS)),
                 run_at_startup=True,
                 timeout=30,
+            ),
+            # Images past the trash retention: purged on every pool, S3 and rows.
+            cron(
+                purge_trash,
+                name=jobs.cron_name(queue, jobs.PURGE_TRASH),
+                second=45,
+                run_at_startup=True,
+                timeout=300,
             ),
             # Every node's Redis user, also after a Redis restart without its ACL file.
             cron(

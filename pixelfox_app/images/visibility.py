@@ -47,7 +47,12 @@ def is_private(image: Image) -> bool:
 
 
 def may_see(image: Image, user: User | None) -> bool:
-    """Whether ``user`` (None: anonymous) may see ``image``'s page, status and files."""
+    """Whether ``user`` (None: anonymous) may see ``image``'s page, status and files.
+
+    Nobody sees a deleted image outside the trash (``images.trash``).
+    """
+    if image.deleted_at is not None:
+        return False
     if not is_private(image):
         return True
     return user is not None and user.is_active and (user.is_admin or may_change(image, user))

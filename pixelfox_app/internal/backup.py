@@ -112,7 +112,8 @@ async def pool_backups(pool_id: int, query_args: ManifestQuery) -> BackupManifes
     """A page of a pool's originals in id order, for restoring the pool (internal)."""
     await own_pool(_node(), pool_id)
     images = (
-        await Image.filter(pool_id=pool_id, id__gt=query_args.after)
+        # Not the trash: a restored pool must not bring a deleted image back to life.
+        await Image.filter(pool_id=pool_id, id__gt=query_args.after, deleted_at=None)
         .order_by("id")
         .limit(query_args.limit)
     )

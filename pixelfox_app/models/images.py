@@ -45,6 +45,13 @@ class Image(Model):
     # image is "changing" until its report switches ``visibility`` to this.
     visibility_target = fields.CharEnumField(Visibility, max_length=16, null=True)
     backed_up_at = fields.DatetimeField(null=True)
+    # In the trash since (None: not deleted). A deleted image is hidden from every
+    # page and API answer at once; the node renames its files into the pool's trash
+    # folder, which nothing serves (pixelfox_app.images.trash).
+    deleted_at = fields.DatetimeField(null=True)
+    deleted_by = fields.CharField(max_length=64, default="")
+    # Set when its purge was queued: from then on it cannot be restored.
+    purging_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     processed_at = fields.DatetimeField(null=True)
 
@@ -59,6 +66,8 @@ class Image(Model):
             Index(fields=("owner_id", "created_at"), name="images_owner_created"),
             # A move plans its batches by walking one pool's images in id order.
             Index(fields=("pool_id", "id"), name="images_pool_id"),
+            # The purge finds the images past their trash retention.
+            Index(fields=("deleted_at",), name="images_deleted_at"),
         )
 
 

@@ -31,6 +31,7 @@ from pixelfox_protocol.internal import (
 from pixelfox_protocol.keys import RedisKeys
 
 from ..config import AppSettings
+from ..images.trash import follow
 from ..models import (
     Image,
     ImageVariant,
@@ -77,7 +78,7 @@ async def ticket(
     """What to copy for one image (a push to another node then asks for its grant)."""
     move = await _own_move(node, move_id)
     image = await Image.get_or_none(id=image_id)
-    if image is None:
+    if image is None or image.deleted_at is not None:
         # Deleted since it was planned: nothing to move, but the move must still end.
         raise APIError("NOT_FOUND")
     if image.visibility_target is not None:
@@ -113,6 +114,8 @@ async def grant(
     if move.state != MoveState.RUNNING:
         raise APIError("MOVE_NOT_RUNNING", details={"state": str(move.state)})
     image = await Image.get_or_none(id=image_id)
+    if image is not None and image.deleted_at is not None:
+        raise APIError("NOT_FOUND")  # deleted since its ticket: no copy is pushed
     if image is None or image.pool_id != move.source.id:  # type: ignore[attr-defined]
         raise APIError("MOVE_ITEM_UNKNOWN", details={"image_id": image_id})
     if image.visibility_target is not None:
@@ -196,6 +199,9 @@ async def switch(
     current = await Image.get(id=image.id)
     where = _where(current.pool_id, move)  # type: ignore[attr-defined]
     if switched:
+        # Deleted while its copies were pushed: the target's copies follow it into
+        # the trash (the source's are removed by the job), so none comes back.
+        await follow(await Image.get(id=image.id).select_related("pool"), redis, keys)  # type: ignore[arg-type]
         await claim_outcome(redis, keys, move.id, image.id, "done")
         log.info(
             "move %s: image %s switched to pool %s (%d bytes, %d variants missing)",

@@ -51,6 +51,16 @@ def age(moment: datetime | None) -> str:
     return f"{duration((datetime.now(UTC) - moment).total_seconds())} ago"
 
 
+def until(moment: datetime | None) -> str:
+    """How long until ``moment``, e.g. ``in 6 d 23 h``; ``now`` once it has passed."""
+    if moment is None:
+        return "never"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    left = (moment - datetime.now(UTC)).total_seconds()
+    return f"in {duration(left)}" if left > 0 else "now"
+
+
 def asset(path: str) -> str:
     """URL of a static file with the app version, so a new release is never cached stale."""
     return url_for("static", filename=path, v=VERSION)
@@ -80,4 +90,5 @@ def install(app: Quart) -> None:
     app.jinja_env.filters["filesize"] = filesize
     app.jinja_env.filters["duration"] = duration
     app.jinja_env.filters["age"] = age
+    app.jinja_env.filters["until"] = until
     app.context_processor(_context)

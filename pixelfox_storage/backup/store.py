@@ -187,3 +187,19 @@ def fetch_original(client: Any, bucket: str, key: str, target: Path) -> tuple[st
         target.unlink(missing_ok=True)
         raise BackupUnavailable(f"GET {bucket}/{key} broke off: {exc}") from exc
     return digest.hexdigest(), size, metadata.get(METADATA_KEY, "")
+
+
+def delete_original(client: Any, bucket: str, key: str) -> bool:
+    """Remove ``bucket/key`` (a purged image's backup); False when it was not there.
+
+    Versioned buckets keep a delete marker and the old versions: their
+    lifecycle rules decide how long those stay.
+    """
+    try:
+        existed = describe(client, bucket, key) is not None
+        client.delete_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        raise BackupUnavailable(f"DELETE {bucket}/{key}: {exc}") from exc
+    except BotoCoreError as exc:
+        raise BackupUnavailable(f"DELETE {bucket}/{key}: {exc}") from exc
+    return existed

@@ -9,7 +9,9 @@ so the rename is atomic; it is outside ``original/``, ``variants/`` and
 
 Files of private images live under ``private/`` (``protocol.layout``);
 ``move_to_subtree`` renames an image's files between the subtrees when its
-visibility changes.
+visibility changes. A deleted image's files are renamed into the pool's trash,
+``.trash/<their path>`` (``move_to_trash``), which nothing serves, and back on
+a restore; its purge removes them wherever they are (``purge_files``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from pixelfox_common.durable import fsync_dir, makedirs_durable
 from pixelfox_protocol import layout, links
 
 TEMP_DIR = ".tmp/worker"
+# Deleted images' files, at their pool-relative paths below it; outside original/,
+# variants/ and private/, so neither nginx nor the node's own server serves them.
+TRASH_DIR = ".trash"
 _ORIGINAL_DATE = re.compile(r"^(?:private/)?original/(\d{4})/(\d{2})/(\d{2})/[^/]+$")
 
 
@@ -58,7 +63,7 @@ def move_to_subtree(base: Path, image_uuid: str, original: str, private: bool) -
     """
     when = original_date(original)
     target = layout.in_subtree(original, private)
-    _rename_into(
+    rename_into(
         links.resolve_file(base, layout.in_subtree(original, not private)),
         links.resolve_file(base, target),
     )
@@ -68,12 +73,12 @@ def move_to_subtree(base: Path, image_uuid: str, original: str, private: bool) -
     new_rel = layout.variant_dir(when, private=private)
     new_dir = links.resolve_file(base, new_rel)
     for variant in sorted(old_dir.glob(f"{image_uuid}_*")) if old_dir.is_dir() else []:
-        _rename_into(variant, new_dir / variant.name)
+        rename_into(variant, new_dir / variant.name)
     found = sorted(new_dir.glob(f"{image_uuid}_*")) if new_dir.is_dir() else []
     return Moved(target, [f"{new_rel}/{v.name}" for v in found])
 
 
-def _rename_into(source: Path, target: Path) -> None:
+def rename_into(source: Path, target: Path) -> None:
     """Rename ``source`` to ``target`` durably; nothing to do when ``source`` is gone."""
     if not source.is_file():
         return
@@ -83,6 +88,75 @@ def _rename_into(source: Path, target: Path) -> None:
     os.replace(source, target)
     fsync_dir(target.parent)
     fsync_dir(source.parent)
+
+
+def _live_paths(base: Path, image_uuid: str, original: str) -> list[str]:
+    """Pool-relative paths of the image's files in place, in either subtree.
+
+    Variants are found on disk, so one written but not yet reported is found too.
+    """
+    found = []
+    when = original_date(original)
+    for private in (False, True):
+        rel = layout.in_subtree(original, private)
+        if links.resolve_file(base, rel).is_file():
+            found.append(rel)
+        folder_rel = layout.variant_dir(when, private=private)
+        folder = links.resolve_file(base, folder_rel)
+        if folder.is_dir():
+            found += [f"{folder_rel}/{v.name}" for v in sorted(folder.glob(f"{image_uuid}_*"))]
+    return found
+
+
+def _in_trash(base: Path, relative: str) -> Path:
+    return base / TRASH_DIR / links.resolve_file(base, relative).relative_to(base.resolve())
+
+
+def _trashed_paths(base: Path, image_uuid: str, original: str) -> list[str]:
+    """Pool-relative paths (where they belong) of the image's files in the trash."""
+    found = []
+    when = original_date(original)
+    for private in (False, True):
+        rel = layout.in_subtree(original, private)
+        if _in_trash(base, rel).is_file():
+            found.append(rel)
+        folder_rel = layout.variant_dir(when, private=private)
+        folder = _in_trash(base, folder_rel)
+        if folder.is_dir():
+            found += [f"{folder_rel}/{v.name}" for v in sorted(folder.glob(f"{image_uuid}_*"))]
+    return found
+
+
+def move_to_trash(base: Path, image_uuid: str, original: str, trashed: bool) -> int:
+    """Rename the image's files into the pool's trash (``trashed``) or back where they were.
+
+    Each rename is atomic (one file system), so a file is at one of its two
+    places at every moment, and idempotent: a run after a crash finishes the
+    job. Returns how many of the image's files are where they were asked to be.
+    """
+    if trashed:
+        for rel in _live_paths(base, image_uuid, original):
+            rename_into(links.resolve_file(base, rel), _in_trash(base, rel))
+        return len(_trashed_paths(base, image_uuid, original))
+    for rel in _trashed_paths(base, image_uuid, original):
+        rename_into(_in_trash(base, rel), links.resolve_file(base, rel))
+    return len(_live_paths(base, image_uuid, original))
+
+
+def purge_files(base: Path, image_uuid: str, original: str) -> tuple[int, int]:
+    """Delete every file of the image in the pool, trashed or in place; (files, bytes)."""
+    removed = size = 0
+    places = [links.resolve_file(base, p) for p in _live_paths(base, image_uuid, original)]
+    places += [_in_trash(base, p) for p in _trashed_paths(base, image_uuid, original)]
+    for path in places:
+        try:
+            size += path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        fsync_dir(path.parent)
+        removed += 1
+    return removed, size
 
 
 def temp_dir(base: Path) -> Path:

@@ -11,6 +11,12 @@ function on the background lane re-makes variants of older images
 files into the private subtree or out of it and reports where they are now.
 Both hold the image's lock (``imagelock``), so variants are never written into
 the subtree the image is leaving.
+
+``trash_image`` (``jobs.TrashImage``, fresh lane) renames a deleted image's
+files on one pool into the pool's trash, or back for a restore;
+``purge_image`` (``jobs.PurgeImage``, background lane) deletes them and the
+original's S3 backup for good. They hold the image's lock too, so a delete
+never interleaves with a visibility change, processing or a move of the image.
 """
 
 from __future__ import annotations
@@ -29,15 +35,17 @@ from arq import Retry
 from pixelfox_common.logs import job_context
 from pixelfox_common.metrics import observed_job
 from pixelfox_protocol import jobs
-from pixelfox_protocol.internal import VariantReport, VisibilityReport
+from pixelfox_protocol.internal import PurgeReport, TrashReport, VariantReport, VisibilityReport
 from pixelfox_protocol.layout import UnsafePath
 
 from ..appapi import AppUnavailable, ImageGone
+from ..backup.jobs import pool_info
+from ..backup.store import BackupUnavailable, client_for, delete_original, object_key
 from ..node_jobs.context import NodeContext
 from ..node_jobs.imagelock import ImageBusy, image_lock
 from ..pools import PoolMapUnavailable, UnknownPool
 from ..processing import ImageLimits
-from .files import move_to_subtree, sweep_temp_files
+from .files import move_to_subtree, move_to_trash, purge_files, sweep_temp_files
 from .variants import make_variants
 
 log = logging.getLogger(__name__)
@@ -204,6 +212,99 @@ async def change_visibility(
             extra={"private": private, "variants": len(moved.variants), "path": moved.original},
         )
         return {"state": "moved", "private": private, "variants": len(moved.variants)}
+
+
+@observed_job("trash")
+async def trash_image(
+    ctx: dict[str, Any],
+    image_uuid: str,
+    pool_id: int,
+    path: str,
+    trashed: bool,
+    request_id: str,
+) -> dict[str, Any]:
+    """Rename an image's original and variants on one pool into its trash, or back.
+
+    Looks in both subtrees (a visibility change may have moved them since the
+    job was queued) and is idempotent. The app answers a report that no longer
+    matches what it wants with a job the other way.
+    """
+    node: NodeContext = ctx["node"]
+    job_try = int(ctx.get("job_try", 1))
+    with job_context(
+        job_id=ctx.get("job_id"),
+        job=jobs.TRASH_IMAGE,
+        request_id=request_id,
+        image_uuid=image_uuid,
+        pool_id=pool_id,
+    ):
+        base = await _pool_base(node, pool_id, job_try)
+        try:
+            async with _holding(ctx, image_uuid, job_try, "another job has its files"):
+                found = await asyncio.to_thread(move_to_trash, base, image_uuid, path, trashed)
+                report = TrashReport(pool_id=pool_id, trashed=trashed, files=found)
+                sending = node.app.report_trash(image_uuid, report, request_id)
+                if not await _deliver(sending, job_try):
+                    return {"state": "gone"}
+        except (UnsafePath, ValueError) as exc:
+            log.error("trash move impossible: %s", exc)
+            return {"state": "failed", "error": str(exc)}
+        log.info("files %s", "trashed" if trashed else "restored", extra={"files": found})
+        return {"state": "trashed" if trashed else "restored", "files": found}
+
+
+@observed_job("purge")
+async def purge_image(
+    ctx: dict[str, Any],
+    image_uuid: str,
+    pool_id: int,
+    path: str,
+    backup: bool,
+    request_id: str,
+) -> dict[str, Any]:
+    """Delete an image's files on one pool for good, trashed or not, and with ``backup``
+    the original's object in the pool's S3 bucket; then tell the app, which deletes
+    the rows. Idempotent; an unreachable store or app is retried with backoff."""
+    node: NodeContext = ctx["node"]
+    job_try = int(ctx.get("job_try", 1))
+    with job_context(
+        job_id=ctx.get("job_id"),
+        job=jobs.PURGE_IMAGE,
+        request_id=request_id,
+        image_uuid=image_uuid,
+        pool_id=pool_id,
+    ):
+        base = await _pool_base(node, pool_id, job_try)
+        try:
+            async with _holding(ctx, image_uuid, job_try, "another job has its files"):
+                removed, size = await asyncio.to_thread(purge_files, base, image_uuid, path)
+                backup_deleted = backup and await _delete_backup(node, pool_id, path, job_try)
+                report = PurgeReport(
+                    pool_id=pool_id, removed=removed, bytes=size, backup_deleted=backup_deleted
+                )
+                if not await _deliver(
+                    node.app.report_purged(image_uuid, report, request_id), job_try
+                ):
+                    return {"state": "gone", "removed": removed}
+        except (UnsafePath, ValueError) as exc:
+            log.error("purge impossible: %s", exc)
+            return {"state": "failed", "error": str(exc)}
+        log.info("purged", extra={"files": removed, "bytes": size, "backup": backup_deleted})
+        return {"state": "purged", "removed": removed, "bytes": size, "backup": backup_deleted}
+
+
+async def _delete_backup(node: NodeContext, pool_id: int, path: str, job_try: int) -> bool:
+    try:
+        pool = await pool_info(node, pool_id)
+        if not pool.backup_bucket:
+            return False
+        key = object_key(pool.backup_prefix, path)
+        client = client_for(node.settings)
+        await asyncio.to_thread(delete_original, client, pool.backup_bucket, key)
+    except (BackupUnavailable, PoolMapUnavailable) as exc:
+        log.warning("backup not deleted (%s); try %d again soon", exc, job_try)
+        raise Retry(defer=backoff(job_try)) from exc
+    return True
 
 
 def _limits(node: NodeContext) -> ImageLimits:

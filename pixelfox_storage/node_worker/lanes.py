@@ -51,7 +51,15 @@ from ..moves.jobs import MAX_TRIES as MOVE_MAX_TRIES
 from ..moves.jobs import move_image
 from ..node_jobs.context import NodeContext
 from ..scrub.jobs import scrub_pools_job
-from .jobs import MAX_TRIES, change_visibility, ping, process_image, sweep_temp_files_job
+from .jobs import (
+    MAX_TRIES,
+    change_visibility,
+    ping,
+    process_image,
+    purge_image,
+    sweep_temp_files_job,
+    trash_image,
+)
 
 LANES = ("fresh", "background")
 HEALTH_CHECK_INTERVAL = 10
@@ -66,6 +74,8 @@ _PING = func(cast(Any, ping), name=jobs.PING)
 FRESH_FUNCTIONS: list[Any] = [
     _PROCESS,
     func(cast(Any, change_visibility), name=jobs.CHANGE_VISIBILITY, max_tries=MAX_TRIES),
+    # A delete must stop the image's URLs within seconds: a few renames, like the above.
+    func(cast(Any, trash_image), name=jobs.TRASH_IMAGE, max_tries=MAX_TRIES),
     _PING,
 ]
 BACKGROUND_FUNCTIONS: list[Any] = [
@@ -74,6 +84,8 @@ BACKGROUND_FUNCTIONS: list[Any] = [
     # S3 cold backup (pixelfox_storage.backup) and moves between pools (.move).
     func(cast(Any, backup_original), name=jobs.BACKUP_ORIGINAL, max_tries=MAX_TRIES),
     func(cast(Any, move_image), name=jobs.MOVE_IMAGE, max_tries=MOVE_MAX_TRIES),
+    # The trash's purge: files, the S3 backup object (pixelfox_app.control_worker.purge).
+    func(cast(Any, purge_image), name=jobs.PURGE_IMAGE, max_tries=MAX_TRIES),
 ]
 
 

@@ -43,6 +43,7 @@
       PROXY_UPLOAD_DISABLED: { text: "Uploads go straight to storage now; switching.", retry: true, switchTo: "direct" },
       VISIBILITY_MISMATCH: { text: "The storage node did not keep the file private as asked. Retrying elsewhere.", retry: true, renew: true },
       VISIBILITY_CHANGING: { text: "The image's visibility is being changed; try again shortly.", retry: false },
+      IMAGE_PURGING: { text: "The image is being deleted for good; it cannot be restored.", retry: false },
       CSRF_FAILED: { text: "This page has expired. Reload it and upload again.", retry: false },
       UNAVAILABLE: { text: "A service the upload needs is not reachable. Please retry shortly.", retry: true },
       INTERNAL: { text: "Something went wrong on our side. Please retry.", retry: true },

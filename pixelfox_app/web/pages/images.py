@@ -161,7 +161,7 @@ async def my_images():
         number = max(1, int(request.args.get("page", "1")))
     except ValueError:
         number = 1
-    query = Image.filter(owner_id=g.user.id)
+    query = Image.filter(owner_id=g.user.id, deleted_at=None)
     total = await query.count()
     pages = max(1, -(-total // PAGE_SIZE))
     number = min(number, pages)
