@@ -100,8 +100,15 @@ async def backup_done(image_uuid: str, data: BackupReport) -> BackupRecorded:
 @node_required
 @validate_response(BackupRecord)
 async def backup_record(image_uuid: str) -> BackupRecord:
-    """What a restore of one image needs: its pool, path and SHA-256 (internal)."""
-    return record_of(await _own_image(image_uuid))
+    """What a restore of one image needs: its pool, path and SHA-256 (internal).
+
+    NOT_FOUND for a deleted image: neither a restore nor a scrub's repair may
+    write its original back where it would be served.
+    """
+    image = await _own_image(image_uuid)
+    if image.deleted_at is not None:
+        raise APIError("NOT_FOUND", "The image is deleted.")
+    return record_of(image)
 
 
 @blueprint.get(POOL_BACKUPS_PATH.replace("{pool_id}", "<int:pool_id>"))

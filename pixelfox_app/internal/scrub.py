@@ -37,11 +37,10 @@ async def pool_files(pool_id: int, query_args: FilesQuery) -> PoolFilesPage:
     """A page of a pool's images in id order with their files, for a scrub (internal)."""
     node: StorageNode = g.node
     await own_pool(node, pool_id)
-    images = (
-        await Image.filter(pool_id=pool_id, id__gt=query_args.after)
-        .order_by("id")
-        .limit(query_args.limit)
-    )
+    # A deleted image's files sit in the pool's .trash/ (or are purged): the scrub
+    # must neither miss them at their old paths nor bring them back by a repair.
+    live = Image.filter(pool_id=pool_id, deleted_at__isnull=True)
+    images = await live.filter(id__gt=query_args.after).order_by("id").limit(query_args.limit)
     variants: dict[int, list[ImageVariant]] = {}
     if images:
         rows = await ImageVariant.filter(
@@ -73,5 +72,5 @@ async def pool_files(pool_id: int, query_args: FilesQuery) -> PoolFilesPage:
         items=items,
         next_after=images[-1].id if full else None,
         moving_in=moving_in,
-        total=await Image.filter(pool_id=pool_id).count(),
+        total=await live.count(),
     )

@@ -95,7 +95,7 @@ class Pool:
 
 
 # More than the tests here take; made at once, before the worker looks for them.
-POOLS = 16
+POOLS = 24
 
 
 @pytest_asyncio.fixture(scope="package", loop_scope="package")
@@ -124,4 +124,5 @@ async def pool_bank(stack: Stack) -> list[Pool]:
 @pytest_asyncio.fixture(loop_scope="package")
 async def scrub_pool(pool_bank: list[Pool]) -> Pool:
     """A pool of the test's own (empty until the test fills it)."""
+    assert pool_bank, "no spare pool left: raise POOLS"
     return pool_bank.pop()

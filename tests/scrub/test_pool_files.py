@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 
@@ -42,6 +44,16 @@ async def test_the_listing_pages_through_a_pools_images_with_every_files_size_an
         assert item.kinds == [f"{v.kind}.{v.format}" for v in variants]
         assert item.state == "ready"
     assert not first.moving_in
+
+
+async def test_a_deleted_image_is_not_listed_so_no_repair_brings_it_back(scrub_pool: Pool) -> None:
+    kept, _ = await scrub_pool.ready_image()
+    deleted, _ = await scrub_pool.ready_image()
+    await Image.filter(uuid=deleted.uuid).update(deleted_at=datetime.now(UTC), deleted_by="owner")
+
+    page = PoolFilesPage.model_validate((await _page(scrub_pool, scrub_pool.id)).json())
+
+    assert [i.image_uuid for i in page.items] == [kept.uuid] and page.total == 1
 
 
 async def test_a_pool_with_a_move_coming_in_says_so(scrub_pool: Pool) -> None:

@@ -252,8 +252,9 @@ async def test_the_operator_lists_and_removes_what_the_scrub_quarantined(
     assert "2 file(s) removed" in everything.stdout
 
 
-async def test_an_image_moved_since_the_listing_is_not_repaired_into_the_old_pool(
-    scrub_pool: Pool, pool_bank: list[Pool]
+@pytest.mark.parametrize("since", ["moved", "deleted"])
+async def test_an_image_moved_or_deleted_since_the_listing_is_not_repaired_into_the_pool(
+    scrub_pool: Pool, pool_bank: list[Pool], since: str
 ) -> None:
     stored, _ = await scrub_pool.ready_image()
     stored.original.unlink()
@@ -264,7 +265,12 @@ async def test_an_image_moved_since_the_listing_is_not_repaired_into_the_old_poo
         async with AppAPI(settings) as api:
             stale = await api.pool_files(scrub_pool.id)
             elsewhere = pool_bank.pop()
-            await Image.filter(uuid=stored.uuid).update(pool_id=elsewhere.id)
+            if since == "moved":
+                await Image.filter(uuid=stored.uuid).update(pool_id=elsewhere.id)
+            else:
+                await Image.filter(uuid=stored.uuid).update(
+                    deleted_at=datetime.now(UTC), deleted_by="owner"
+                )
 
             async def stale_listing(pool_id: int, after: int = 0, limit: int = 200) -> object:
                 return stale.model_copy(update={"next_after": None})
@@ -284,12 +290,15 @@ async def test_an_image_moved_since_the_listing_is_not_repaired_into_the_old_poo
             report, _ = await scrubber.run(info, ScrubOptions(repair=True))
     finally:
         await redis.aclose()
-        await Image.filter(uuid=stored.uuid).update(pool_id=scrub_pool.id)
+        await Image.filter(uuid=stored.uuid).update(pool_id=scrub_pool.id, deleted_at=None)
 
     assert report.unrepaired == {"missing": 1}
-    assert report.details[0]["how"].startswith(
+    expected = (
         f"the image moved since the listing (now pool {elsewhere.id}"
+        if since == "moved"
+        else "the image is gone since the listing"
     )
+    assert report.details[0]["how"].startswith(expected)
     assert not stored.original.exists()
 
 
