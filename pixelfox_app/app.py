@@ -65,6 +65,7 @@ def create_app(settings: AppSettings | None = None) -> Quart:
     from .images.status import blueprint as images
     from .images.visibility import blueprint as image_visibility
     from .internal.backup import blueprint as internal_backup
+    from .internal.copies import blueprint as internal_copies
     from .internal.moves import blueprint as internal_moves
     from .internal.routes import blueprint as internal
     from .moves.api import blueprint as moves_api
@@ -72,7 +73,7 @@ def create_app(settings: AppSettings | None = None) -> Quart:
     from .upload.routes import blueprint as upload
 
     blueprints = [health, upload, proxy_upload, internal, internal_backup, images, image_visibility]
-    blueprints += (internal_moves, moves_api)
+    blueprints += (internal_moves, internal_copies, moves_api)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     from .web import register as register_web_ui

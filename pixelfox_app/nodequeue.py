@@ -1,7 +1,8 @@
 """The app's one door onto the queues: every job the app enqueues goes through here.
 
 Onto a node's lanes: processing of a fresh upload (and its requeue by the
-sweeper), the S3 backup, a visibility change and the images of a move; onto
+sweeper), the S3 backup, a visibility change, the images of a move and the
+replicas of an image (``copies``); onto
 the control queue: the move planner's batches. Names and arguments come from
 ``pixelfox_protocol.jobs``, job ids from ``RedisKeys``, and the client that
 carries them (:func:`connect`) writes JSON, never pickle.
@@ -236,3 +237,30 @@ async def enqueue_planner(
     args = jobs.PlanMove(move_id=move_id, cursor=cursor)
     job_id = keys.move_plan_job(move_id, cursor)
     return await enqueue(redis, args, queue=keys.control_queue, job_id=job_id, again=again)
+
+
+async def enqueue_replica(
+    redis: ArqRedis,
+    keys: RedisKeys,
+    copy_id: int,
+    image: Image,
+    source: StoragePool,
+    request_id: str = "",
+    *,
+    again: bool = False,
+) -> bool:
+    """Push one pending copy from ``source``, on its node's background lane; False if queued.
+
+    ``again``: a stuck copy's earlier job ended; its kept result would refuse the id.
+    """
+    args = jobs.ReplicateImage(
+        copy_id=copy_id,
+        image_uuid=str(image.uuid),
+        source_pool_id=source.id,
+        request_id=request_id,
+    )
+    queue = keys.node_background_queue(node_of(source))
+    job_id = keys.replica_job(node_of(source), copy_id)
+    if again and await job(redis, job_id, queue).status() in _ALIVE:
+        return False
+    return await enqueue(redis, args, queue=queue, job_id=job_id, again=again)

@@ -33,6 +33,7 @@ PROCESS_IMAGE = "process_image"
 CHANGE_VISIBILITY = "change_visibility"
 BACKUP_ORIGINAL = "backup_original"
 MOVE_IMAGE = "move_image"
+REPLICATE_IMAGE = "replicate_image"
 PING = "ping"
 # Control worker jobs.
 PLAN_MOVE = "plan_move"
@@ -125,6 +126,17 @@ class MoveImage(JobArgs):
 
 
 @dataclass(frozen=True, config=_STRICT)
+class ReplicateImage(JobArgs):
+    """Push one pending copy of an image to its target, background lane of the source node."""
+
+    NAME: ClassVar[str] = REPLICATE_IMAGE
+    copy_id: int
+    image_uuid: str
+    source_pool_id: int
+    request_id: str = ""
+
+
+@dataclass(frozen=True, config=_STRICT)
 class Ping(JobArgs):
     """Answer with the node id: proves a lane picks up work."""
 
@@ -148,7 +160,15 @@ class NoArguments(JobArgs):
 
 
 ARGUMENTS: dict[str, type[JobArgs]] = {
-    kind.NAME: kind for kind in (ProcessImage, ChangeVisibility, BackupOriginal, MoveImage, Ping)
+    kind.NAME: kind
+    for kind in (
+        ProcessImage,
+        ChangeVisibility,
+        BackupOriginal,
+        MoveImage,
+        ReplicateImage,
+        Ping,
+    )
 }
 ARGUMENTS[PlanMove.NAME] = PlanMove
 

@@ -49,6 +49,7 @@ from ..backup.jobs import backup_original
 from ..config import StorageSettings
 from ..moves.jobs import MAX_TRIES as MOVE_MAX_TRIES
 from ..moves.jobs import move_image
+from ..moves.replica import replicate_image
 from ..node_jobs.context import NodeContext
 from .jobs import MAX_TRIES, change_visibility, ping, process_image, sweep_temp_files_job
 
@@ -73,6 +74,8 @@ BACKGROUND_FUNCTIONS: list[Any] = [
     # S3 cold backup (pixelfox_storage.backup) and moves between pools (.move).
     func(cast(Any, backup_original), name=jobs.BACKUP_ORIGINAL, max_tries=MAX_TRIES),
     func(cast(Any, move_image), name=jobs.MOVE_IMAGE, max_tries=MOVE_MAX_TRIES),
+    # Replicas of fresh uploads and repairs (pixelfox_storage.moves.replica).
+    func(cast(Any, replicate_image), name=jobs.REPLICATE_IMAGE, max_tries=MOVE_MAX_TRIES),
 ]
 
 
