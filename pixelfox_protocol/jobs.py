@@ -42,7 +42,10 @@ SWEEP_TEMP_FILES = "sweep_temp_files"  # node, background lane
 SWEEP_STUCK_IMAGES = "sweep_stuck_images"  # control
 CHECK_UPLOAD_APIS = "check_upload_apis"  # control
 SYNC_REDIS_USERS = "sync_redis_users"  # control
-CRON_JOBS = frozenset({SWEEP_TEMP_FILES, SWEEP_STUCK_IMAGES, CHECK_UPLOAD_APIS, SYNC_REDIS_USERS})
+CHECK_COPIES = "check_copies"  # control
+CRON_JOBS = frozenset(
+    {SWEEP_TEMP_FILES, SWEEP_STUCK_IMAGES, CHECK_UPLOAD_APIS, SYNC_REDIS_USERS, CHECK_COPIES}
+)
 
 # Strict: 1 is not "1", True is not 1, and a field nobody declared is refused.
 _STRICT = ConfigDict(strict=True, extra="forbid")

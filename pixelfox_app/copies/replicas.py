@@ -66,10 +66,13 @@ def _source_for(image: Image, verified: list[ImageCopy]) -> StoragePool | None:
     return verified[0].pool if verified else None
 
 
-async def fill(image: Image, redis: ArqRedis, keys: RedisKeys, request_id: str = "") -> int:
+async def fill(
+    image: Image, redis: ArqRedis, keys: RedisKeys, request_id: str = "", *, again: bool = False
+) -> int:
     """Add pending copies up to the factor and queue a push for every pending one.
 
-    Returns the number of jobs queued now. A copy that cannot be placed (no
+    Returns the number of jobs queued now. ``again``: a pending copy's earlier
+    job ended (failed, gave up); queue it anew unless one is alive. A copy that cannot be placed (no
     other node with room) is left for a later repair: the image stays
     under-replicated, which the admin shows.
     """
@@ -100,7 +103,9 @@ async def fill(image: Image, redis: ArqRedis, keys: RedisKeys, request_id: str =
         pending.append(copy)
     queued = 0
     for copy in pending:
-        queued += await enqueue_replica(redis, keys, copy.id, image, source, request_id)
+        queued += await enqueue_replica(
+            redis, keys, copy.id, image, source, request_id, again=again
+        )
     if queued:
         log.info("image %s: %d replica job(s) from %s", image.uuid, queued, source.name)
     return queued
