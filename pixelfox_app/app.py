@@ -66,6 +66,7 @@ def create_app(settings: AppSettings | None = None) -> Quart:
     from .images.trash import blueprint as image_trash
     from .images.visibility import blueprint as image_visibility
     from .internal.backup import blueprint as internal_backup
+    from .internal.copies import blueprint as internal_copies
     from .internal.moves import blueprint as internal_moves
     from .internal.routes import blueprint as internal
     from .internal.scrub import blueprint as internal_scrub
@@ -75,7 +76,8 @@ def create_app(settings: AppSettings | None = None) -> Quart:
     from .upload.routes import blueprint as upload
 
     blueprints = [health, upload, proxy_upload, internal, internal_backup, images, image_visibility]
-    blueprints += (internal_moves, moves_api, internal_scrub, image_trash, internal_trash)
+    blueprints += (internal_moves, internal_copies, moves_api, internal_scrub)
+    blueprints += (image_trash, internal_trash)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     from .web import register as register_web_ui

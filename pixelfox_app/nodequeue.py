@@ -1,8 +1,9 @@
 """The app's one door onto the queues: every job the app enqueues goes through here.
 
 Onto a node's lanes: processing of a fresh upload (and its requeue by the
-sweeper), the S3 backup, a visibility change, the images of a move, moving an
-image into the trash and back, and its purge; onto
+sweeper), the S3 backup, a visibility change, the images of a move, the
+replicas of an image (``copies``), moving an image into the trash and back,
+and its purge; onto
 the control queue: the move planner's batches. Names and arguments come from
 ``pixelfox_protocol.jobs``, job ids from ``RedisKeys``, and the client that
 carries them (:func:`connect`) writes JSON, never pickle.
@@ -28,7 +29,7 @@ from pixelfox_common.logs import new_request_id
 from pixelfox_protocol import jobs
 from pixelfox_protocol.keys import RedisKeys
 
-from .models import Image, StoragePool, Visibility
+from .models import Image, ImageCopy, StoragePool, Visibility
 from .nodes import node_of
 
 log = logging.getLogger(__name__)
@@ -167,26 +168,37 @@ async def enqueue_backup(
 async def enqueue_visibility(
     redis: ArqRedis, keys: RedisKeys, image: Image, request_id: str = ""
 ) -> bool:
-    """The node job that moves ``image``'s files towards its ``visibility_target``.
+    """The node jobs that move ``image``'s files towards its ``visibility_target``.
 
-    ``image`` has its pool loaded. False when that job is already queued or
-    running. A finished one's kept result is cleared first, as the same change
-    may be asked for again within the hour (private, public, private again).
+    One on the primary's pool (``image`` has its pool loaded), whose report
+    switches the image, and one on every other copy's pool, so no replica keeps
+    a private image's files in the public subtree. False when the primary's job
+    is already queued or running. A finished one's kept result is cleared first,
+    as the same change may be asked for again within the hour.
     """
     private = image.visibility_target == Visibility.PRIVATE
-    job_id = keys.visibility_job(node_of(image.pool), str(image.uuid), private)
-    queue = keys.node_queue(node_of(image.pool))
-    if await job(redis, job_id, queue).status() in _ALIVE:
-        return False
-    await redis.delete(result_key_prefix + job_id)
-    args = jobs.ChangeVisibility(
-        image_uuid=str(image.uuid),
-        pool_id=image.pool.id,
-        path=image.path,
-        private=private,
-        request_id=request_id,
-    )
-    return await enqueue(redis, args, queue=queue, job_id=job_id)
+    queued = False
+    pools = [image.pool] + [
+        copy.pool
+        for copy in await ImageCopy.filter(image_id=image.id).select_related("pool")
+        if copy.pool.id != image.pool.id
+    ]
+    for n, pool in enumerate(pools):
+        job_id = keys.visibility_job(node_of(pool), str(image.uuid), private)
+        queue = keys.node_queue(node_of(pool))
+        if await job(redis, job_id, queue).status() in _ALIVE:
+            continue
+        await redis.delete(result_key_prefix + job_id)
+        args = jobs.ChangeVisibility(
+            image_uuid=str(image.uuid),
+            pool_id=pool.id,
+            path=image.path,
+            private=private,
+            request_id=request_id,
+        )
+        done = await enqueue(redis, args, queue=queue, job_id=job_id)
+        queued = queued or (done and n == 0)
+    return queued
 
 
 async def enqueue_move_image(
@@ -301,3 +313,30 @@ async def enqueue_purge(
     job_id = keys.purge_job(node, str(image.uuid))
     queue = keys.node_background_queue(node)
     return await _enqueue_unless_alive(redis, args, queue=queue, job_id=job_id)
+
+
+async def enqueue_replica(
+    redis: ArqRedis,
+    keys: RedisKeys,
+    copy_id: int,
+    image: Image,
+    source: StoragePool,
+    request_id: str = "",
+    *,
+    again: bool = False,
+) -> bool:
+    """Push one pending copy from ``source``, on its node's background lane; False if queued.
+
+    ``again``: a stuck copy's earlier job ended; its kept result would refuse the id.
+    """
+    args = jobs.ReplicateImage(
+        copy_id=copy_id,
+        image_uuid=str(image.uuid),
+        source_pool_id=source.id,
+        request_id=request_id,
+    )
+    queue = keys.node_background_queue(node_of(source))
+    job_id = keys.replica_job(node_of(source), copy_id)
+    if again and await job(redis, job_id, queue).status() in _ALIVE:
+        return False
+    return await enqueue(redis, args, queue=queue, job_id=job_id, again=again)

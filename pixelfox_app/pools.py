@@ -21,6 +21,7 @@ from pixelfox_protocol.internal import UPLOAD_PATH
 
 from .config import AppSettings
 from .models import PoolTier, PoolType, StorageNode, StoragePool
+from .models.storage import MAX_REPLICATION_FACTOR
 from .nodes import DEFAULT_NODE_ID, node_of
 
 DEFAULT_POOL_NAME = "local"
@@ -45,6 +46,7 @@ EDITABLE_FIELDS = (
     "is_upload_target",
     "backup_bucket",
     "backup_prefix",
+    "replication_factor",
 )
 
 
@@ -135,6 +137,12 @@ def check_fields(values: dict[str, Any]) -> dict[str, Any]:
         raise PoolError("a region is lowercase letters, digits and '-', e.g. 'eu-central'")
     if "node_id" in clean:
         clean["node_id"] = str(clean["node_id"]).strip()
+    if "replication_factor" in clean:
+        # 0 or empty: the installation's default (pixelfox_app.copies.factor), kept as NULL.
+        factor = int(clean["replication_factor"] or 0)
+        if not 0 <= factor <= MAX_REPLICATION_FACTOR:
+            raise PoolError(f"replication_factor is 1 to {MAX_REPLICATION_FACTOR} (0: default)")
+        clean["replication_factor"] = factor or None
     return clean
 
 

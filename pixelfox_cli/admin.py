@@ -16,7 +16,7 @@ from pixelfox_app import dbschema
 from pixelfox_app.config import AppSettings
 from pixelfox_app.models import StorageNode, StoragePool
 
-from . import provisioning
+from . import copies, provisioning
 from .dbcommand import describe_database, echo_table, run_sync, with_db
 from .pools import pools
 from .redisusers import sync_after_change
@@ -214,13 +214,16 @@ def nodes_list() -> None:
     if not rows:
         click.echo("no nodes registered (add one with 'pixelfox nodes add <node_id>')")
         return
-    table: list[tuple[str, ...]] = [("NODE", "DNS NAME", "ACTIVE", "VERSION", "LAST SEEN", "POOLS")]
+    table: list[tuple[str, ...]] = [
+        ("NODE", "DNS NAME", "ZONE", "ACTIVE", "VERSION", "LAST SEEN", "POOLS")
+    ]
     for node, pool_count in rows:
         seen = node.last_seen_at.strftime("%Y-%m-%d %H:%M:%S") if node.last_seen_at else "never"
         table.append(
             (
                 node.node_id,
                 node.dns_name or "-",
+                node.zone or "-",
                 "yes" if node.is_active else "no",
                 node.version or "-",
                 seen,
@@ -233,6 +236,7 @@ def nodes_list() -> None:
 # --- idempotent registration for provisioning (see provisioning.py) ------------
 
 nodes.add_command(provisioning.nodes_ensure)
+nodes.add_command(copies.nodes_lost)
 nodes.add_command(provisioning.nodes_ready)
 pools.add_command(provisioning.pools_ensure)
 

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "redis-users": ("redisusers", "redis_users_group"),
     "pools": ("admin", "pools"),
     "moves": ("moves", "moves"),
+    "copies": ("copies", "copies_command"),
     "secrets": ("secrets", "secrets"),
     "backup": ("restore", "backup_command"),
     "restore": ("restore", "restore_command"),

@@ -80,6 +80,8 @@ def pool_options(*, editing: bool) -> Callable[[Callable[..., Any]], Callable[..
             help="Eligible for new uploads."),
         opt("--backup-bucket", default="", help="S3 bucket for cold copies of originals."),
         opt("--backup-prefix", default="", help="Key prefix inside the backup bucket."),
+        opt("--replication-factor", type=click.IntRange(0, 3), default=0,
+            help="Copies of each image on distinct nodes, 1-3 (0: 2 with 2+ nodes, else 1)."),
     ]  # fmt: skip
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -35,15 +35,21 @@ MIN_CREDENTIAL_LENGTH = 32
     required=True,
     help="Environment variable holding the node's credential (keeps it out of ps).",
 )
-def nodes_ensure(node_id: str, dns_name: str, credential_env: str) -> None:
+@click.option(
+    "--zone",
+    default=None,
+    help="Failure domain (e.g. the provider's datacentre); replicas go to another zone.",
+)
+def nodes_ensure(node_id: str, dns_name: str, credential_env: str, zone: str | None) -> None:
     """Register NODE_ID with the caller's credential; a no-op when it is already so.
 
     Unlike ``nodes add``, the credential comes from the caller (the Ansible roles
     derive it on the controller), so running this again changes nothing. An
-    existing node gets this credential and DNS name; whether it is active is left
-    to the admin.
+    existing node gets this credential, DNS name and zone (``--zone=`` clears
+    it; omitted, it is kept); whether it is active is left to the admin.
     """
     from pixelfox_app.nodes import NODE_ID_PATTERN, credential_hash
+    from pixelfox_app.pools import REGION_PATTERN
 
     credential = os.environ.get(credential_env, "")
     if len(credential) < MIN_CREDENTIAL_LENGTH:
@@ -53,18 +59,24 @@ def nodes_ensure(node_id: str, dns_name: str, credential_env: str) -> None:
         )
     if not NODE_ID_PATTERN.match(node_id):
         raise click.ClickException("a node id is 1-32 lowercase letters, digits or dashes")
+    if zone and not REGION_PATTERN.match(zone):
+        raise click.ClickException("a zone is lowercase letters, digits and '-', e.g. 'fsn1'")
     wanted = credential_hash(credential)
 
     async def work() -> str:
         node = await StorageNode.get_or_none(node_id=node_id)
         if node is None:
-            await StorageNode.create(node_id=node_id, dns_name=dns_name, credential_hash=wanted)
+            await StorageNode.create(
+                node_id=node_id, dns_name=dns_name, credential_hash=wanted, zone=zone or ""
+            )
             return f"created node {node_id!r}"
         changes: dict[str, Any] = {}
         if not hmac.compare_digest(node.credential_hash, wanted):
             changes["credential_hash"] = wanted
         if dns_name and node.dns_name != dns_name:
             changes["dns_name"] = dns_name
+        if zone is not None and node.zone != zone:
+            changes["zone"] = zone
         if not changes:
             return f"unchanged node {node_id!r}"
         await StorageNode.filter(id=node.id).update(**changes)

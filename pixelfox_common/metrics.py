@@ -92,6 +92,18 @@ OUTBOX_IN_QUARANTINE = Gauge(
 POOL_FREE = Gauge("pixelfox_pool_free_bytes", "Free bytes of a pool.", ["pool"])
 POOL_USED = Gauge("pixelfox_pool_used_bytes", "Used bytes of a pool.", ["pool"])
 POOL_CAPACITY = Gauge("pixelfox_pool_capacity_bytes", "Capacity of a pool.", ["pool"])
+# Copies of images (set by the control worker's copy check, every minute).
+REPLICATION_LAG = Gauge(
+    "pixelfox_replication_lag_seconds",
+    "Age of the pending copies of images: p50 and p95.",
+    ["quantile"],
+)
+PENDING_COPIES = Gauge("pixelfox_pending_copies", "Copies of images not verified yet.")
+UNDER_REPLICATED = Gauge(
+    "pixelfox_under_replicated_images",
+    "Images with fewer verified copies than their pool's factor, by primary pool.",
+    ["pool"],
+)
 
 
 class _HeartbeatAges(Collector):
@@ -222,6 +234,17 @@ def watch_queues(redis_url: str, queues: Iterable[str]) -> None:
 def set_queue_depth(queue: str, depth: int) -> None:
     """Set a queue's depth by hand (when the process has no Redis URL to watch with)."""
     QUEUES.set(queue, depth)
+
+
+def set_copy_state(
+    lag_p50: float, lag_p95: float, pending: int, under_replicated: dict[str, int]
+) -> None:
+    """The copies' state as the control worker's check counted it."""
+    REPLICATION_LAG.labels("0.5").set(lag_p50)
+    REPLICATION_LAG.labels("0.95").set(lag_p95)
+    PENDING_COPIES.set(pending)
+    for pool, count in under_replicated.items():
+        UNDER_REPLICATED.labels(pool).set(count)
 
 
 def record_heartbeat(node_id: str, at: float | None = None) -> None:

@@ -17,7 +17,9 @@ Claims (kept small):
 
 - ``aud`` = ``replicate:<target node>`` (never an upload token's audience);
 - ``pool_id``: the target pool;
-- ``mv``: the move id; ``img``: the image uuid (logs, and the layout check);
+- ``mv``: the move id (0 for a replica); ``cp``: the copy id of a replica
+  (``ImageCopy``, absent for a move), whose target reports the copy verified
+  once it holds every listed file; ``img``: the image uuid (logs, and the layout check);
 - ``f``: the files, each ``[path, size, sha256]`` (pool-relative, layout paths);
 - ``max``: the cumulative byte cap over all writes with the grant, at most
   the sum of the files' sizes (the app mints the sum);
@@ -67,6 +69,8 @@ class ReplicationGrant:
     expires: int = 0  # set by verify (the ``exp`` claim)
     # The byte cap when below the files' sum (the app mints the sum).
     cap: int | None = None
+    # A replica's copy (0: a move's grant): the target reports it once every file is there.
+    copy_id: int = 0
 
     @property
     def max_bytes(self) -> int:
@@ -108,6 +112,7 @@ def mint(grant: ReplicationGrant, signing_key: str, *, now: float | None = None)
         "f": [[f.path, f.size, f.sha256] for f in grant.files],
         "max": grant.max_bytes,
         "jti": grant.jti,
+        **({"cp": grant.copy_id} if grant.copy_id else {}),
         "iat": issued,
         "nbf": issued,
         "exp": issued + GRANT_SECONDS,
@@ -144,6 +149,7 @@ def verify(
             jti=str(payload["jti"]),
             expires=int(payload["exp"]),
             cap=int(payload["max"]),
+            copy_id=int(payload.get("cp", 0)),
         )
     except (TypeError, ValueError) as exc:
         raise APIError("REPLICATION_DENIED") from exc

@@ -40,6 +40,10 @@ MOVE_IMAGE_PATH = "/api/internal/v1/moves/{move_id}/images/{image_id}"
 MOVE_GRANT_PATH = MOVE_IMAGE_PATH + "/grant"
 MOVE_SWITCH_PATH = MOVE_IMAGE_PATH + "/switch"
 MOVE_OUTCOME_PATH = MOVE_IMAGE_PATH + "/outcome"
+# Replicas: the source node's ticket and grant for one pending copy; the target's report.
+COPY_PATH = "/api/internal/v1/copies/{copy_id}"
+COPY_GRANT_PATH = COPY_PATH + "/grant"
+COPY_VERIFIED_PATH = COPY_PATH + "/verified"
 
 # On a node. The seed's names, kept: pools store the upload URL and clients use it.
 # UPLOAD_PATH is the one browser-facing route among the internal ones: browsers
@@ -324,6 +328,38 @@ class MoveOutcome(BaseModel):
     error: str = Field(default="", max_length=2000)
 
 
+class CopyTicket(BaseModel):
+    """What a replica job pushes for one copy of an image, from which pool to which.
+
+    ``state`` is the copy's: the job pushes only while it is ``pending``;
+    ``verified`` (done, by this job's earlier run or another), ``lost`` or
+    ``gone`` (the copy or its image was removed) end it.
+    """
+
+    copy_id: int
+    image_id: int
+    image_uuid: str
+    state: Literal["pending", "verified", "lost", "gone"]
+    source_pool_id: int
+    target_pool_id: int
+    target_node_id: str
+    replicate_url: str = Field(description="The target node's replicate endpoint")
+    original: MoveFile
+    variants: list[MoveFile] = []
+
+
+class CopyReport(BaseModel):
+    """The target node verified every file of a copy as it wrote (or found) it."""
+
+    files: list[MoveFile] = Field(
+        min_length=1, max_length=256, description="Each file's path, size and SHA-256"
+    )
+
+
+class CopyRecorded(BaseModel):
+    state: Literal["pending", "verified", "lost", "gone"]
+
+
 class ReplicateQuery(BaseModel):
     """Where a replicated file goes on the target node, and what it must be."""
 
@@ -339,3 +375,7 @@ class ReplicateResult(BaseModel):
     size: int
     sha256: str
     stored: bool = Field(description="False: the same file was already there")
+    copy_state: str = Field(
+        default="",
+        description="For a replica grant: 'verified' once the app recorded the whole copy",
+    )

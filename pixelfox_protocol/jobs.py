@@ -35,6 +35,7 @@ BACKUP_ORIGINAL = "backup_original"
 MOVE_IMAGE = "move_image"
 TRASH_IMAGE = "trash_image"
 PURGE_IMAGE = "purge_image"
+REPLICATE_IMAGE = "replicate_image"
 PING = "ping"
 # Control worker jobs.
 PLAN_MOVE = "plan_move"
@@ -45,6 +46,7 @@ SWEEP_STUCK_IMAGES = "sweep_stuck_images"  # control
 CHECK_UPLOAD_APIS = "check_upload_apis"  # control
 SYNC_REDIS_USERS = "sync_redis_users"  # control
 PURGE_TRASH = "purge_trash"  # control
+CHECK_COPIES = "check_copies"  # control
 CRON_JOBS = frozenset(
     {
         SWEEP_TEMP_FILES,
@@ -53,6 +55,7 @@ CRON_JOBS = frozenset(
         CHECK_UPLOAD_APIS,
         SYNC_REDIS_USERS,
         PURGE_TRASH,
+        CHECK_COPIES,
     }
 )
 
@@ -162,6 +165,17 @@ class PurgeImage(JobArgs):
 
 
 @dataclass(frozen=True, config=_STRICT)
+class ReplicateImage(JobArgs):
+    """Push one pending copy of an image to its target, background lane of the source node."""
+
+    NAME: ClassVar[str] = REPLICATE_IMAGE
+    copy_id: int
+    image_uuid: str
+    source_pool_id: int
+    request_id: str = ""
+
+
+@dataclass(frozen=True, config=_STRICT)
 class Ping(JobArgs):
     """Answer with the node id: proves a lane picks up work."""
 
@@ -193,6 +207,7 @@ ARGUMENTS: dict[str, type[JobArgs]] = {
         MoveImage,
         TrashImage,
         PurgeImage,
+        ReplicateImage,
         Ping,
     )
 }

@@ -136,6 +136,10 @@ class RedisKeys:
         on the background lane of the node that holds the image."""
         return f"{self.node_scope(node_id)}:move:{move_id}:{image_id}"
 
+    def replica_job(self, node_id: str, copy_id: int) -> str:
+        """Pushing one copy of an image from the source node ``node_id`` (background lane)."""
+        return f"{self.node_scope(node_id)}:replica:{copy_id}"
+
     def move_plan_job(self, move_id: int, cursor: int) -> str:
         """The planner's batch after image id ``cursor`` (control queue): planned once."""
         return f"{self.prefix}:move-plan:{move_id}:{cursor}"

@@ -35,6 +35,9 @@ from pixelfox_common import tls
 from pixelfox_common.logs import REQUEST_ID_HEADER, valid_request_id
 from pixelfox_protocol.internal import (
     BACKUP_PATH,
+    COPY_GRANT_PATH,
+    COPY_PATH,
+    COPY_VERIFIED_PATH,
     HEARTBEAT_PATH,
     MOVE_GRANT_PATH,
     MOVE_IMAGE_PATH,
@@ -51,6 +54,9 @@ from pixelfox_protocol.internal import (
     BackupManifest,
     BackupRecord,
     BackupReport,
+    CopyRecorded,
+    CopyReport,
+    CopyTicket,
     Heartbeat,
     MoveGrant,
     MoveGrantRequest,
@@ -300,3 +306,17 @@ class AppAPI:
     async def move_outcome(self, move_id: int, image_id: int, body: MoveOutcome) -> None:
         path = MOVE_OUTCOME_PATH.format(move_id=move_id, image_id=image_id)
         await self.call("POST", path, body=body)
+
+    # Replicas: the source's ticket and grant, the target's report.
+
+    async def copy_ticket(self, copy_id: int) -> CopyTicket:
+        path = COPY_PATH.format(copy_id=copy_id)
+        return parse(CopyTicket, await self.call("GET", path), "copy ticket")
+
+    async def copy_grant(self, copy_id: int, body: MoveGrantRequest) -> MoveGrant:
+        path = COPY_GRANT_PATH.format(copy_id=copy_id)
+        return parse(MoveGrant, await self.call("POST", path, body=body), "copy grant")
+
+    async def copy_verified(self, copy_id: int, body: CopyReport) -> CopyRecorded:
+        path = COPY_VERIFIED_PATH.format(copy_id=copy_id)
+        return parse(CopyRecorded, await self.call("POST", path, body=body), "copy report")

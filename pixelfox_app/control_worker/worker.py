@@ -20,6 +20,7 @@ from pixelfox_protocol import jobs
 from pixelfox_protocol.keys import RedisKeys
 
 from ..config import AppSettings
+from ..copies.repair import check_copies
 from ..db import close_db, init_db
 from ..moves.planner import plan_move
 from ..placement.reachability import CHECK_EVERY_SECONDS, check_upload_apis
@@ -88,6 +89,14 @@ def control_worker_settings(settings: AppSettings) -> dict[str, Any]:
                 second=30,
                 run_at_startup=True,
                 timeout=60,
+            ),
+            # Copies: under-replicated images filled, stuck pushes requeued, lag metrics.
+            cron(
+                check_copies,
+                name=jobs.cron_name(queue, jobs.CHECK_COPIES),
+                second=15,
+                run_at_startup=True,
+                timeout=120,
             ),
         ],
         "on_startup": startup,

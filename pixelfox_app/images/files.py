@@ -1,15 +1,17 @@
 """Where an image's files are: the one answer every delete, restore and purge asks.
 
-Today an image's original lives on its pool and each variant on the pool its
-row names (the same pool, except for a moment of a move). A copy per pool
-(replicas) adds pools here; the callers stay as they are.
+An image's primary copy lives on its pool (the original there, each variant on
+the pool its row names: the same pool, except for a moment of a move); every
+other copy (``ImageCopy``, a replica, pending, verified or lost) holds the same
+files at the same paths on its own pool. A lost copy's node may come back: its
+jobs wait in its queue.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..models import Image, ImageVariant, StoragePool
+from ..models import Image, ImageCopy, ImageVariant, StoragePool
 
 
 @dataclass
@@ -18,7 +20,7 @@ class Location:
 
     pool: StoragePool
     paths: list[str] = field(default_factory=list)
-    # Whether this pool holds the original (its S3 backup belongs to this pool).
+    # Whether this is the primary's pool (its S3 backup belongs to this pool).
     original: bool = False
 
 
@@ -28,4 +30,8 @@ async def image_locations(image: Image) -> list[Location]:
     for variant in await ImageVariant.filter(image_id=image.id).select_related("pool"):
         where = found.setdefault(variant.pool.id, Location(variant.pool))
         where.paths.append(variant.path)
+    primary = list(found[image.pool.id].paths)
+    for copy in await ImageCopy.filter(image_id=image.id).select_related("pool"):
+        if copy.pool.id not in found:
+            found[copy.pool.id] = Location(copy.pool, primary)
     return list(found.values())

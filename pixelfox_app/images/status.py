@@ -12,7 +12,8 @@ from pixelfox_protocol.errors import APIError
 
 from ..auth import current_user, public
 from ..config import AppSettings
-from ..models import Image, ImageState, Visibility
+from ..copies.reads import file_pool, serving_pool
+from ..models import Image, ImageState, StoragePool, Visibility
 from . import urls
 from .visibility import may_see
 
@@ -43,8 +44,13 @@ class ImageStatus(BaseModel):
     variants: list[VariantLink] = []
 
 
-async def image_status(image: Image, settings: AppSettings) -> ImageStatus:
-    """The status document of one image (its pool must be loaded)."""
+async def image_status(
+    image: Image, settings: AppSettings, serving: StoragePool | None = None
+) -> ImageStatus:
+    """The status document of one image (its pool must be loaded).
+
+    ``serving``: the copy's pool the URLs point at (``copies.reads``), else the primary.
+    """
     status = ImageStatus(
         image_uuid=str(image.uuid),
         state=str(image.state),
@@ -56,14 +62,16 @@ async def image_status(image: Image, settings: AppSettings) -> ImageStatus:
         return status
     variants = await image.variants.all().select_related("pool").order_by("kind", "format")
     private = image.visibility == Visibility.PRIVATE
-    status.url = urls.file_url(image.pool, image.path, settings, private=private)
+    status.url = urls.file_url(
+        file_pool(image.pool, image, serving), image.path, settings, private=private
+    )
     status.mime, status.width, status.height = image.mime, image.width, image.height
     status.variants = [
         VariantLink(
             kind=v.kind,
             format=v.format,
             # A variant may sit on another pool than its original while a move runs.
-            url=urls.file_url(v.pool, v.path, settings, private=private),
+            url=urls.file_url(file_pool(v.pool, image, serving), v.path, settings, private=private),
             width=v.width,
             height=v.height,
             size=v.size,
@@ -89,4 +97,7 @@ async def status(image_uuid: str) -> tuple[ImageStatus, int, dict[str, str]]:
         raise APIError("NOT_FOUND")
     settings: AppSettings = current_app.config["PIXELFOX"]
     # Polled until ready: no cache may keep an old "processing".
-    return await image_status(image, settings), 200, {"Cache-Control": "no-store"}
+    serving = await serving_pool(
+        image, current_app.extensions["redis"], current_app.extensions["keys"]
+    )
+    return await image_status(image, settings, serving), 200, {"Cache-Control": "no-store"}

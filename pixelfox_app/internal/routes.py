@@ -22,6 +22,7 @@ from pixelfox_protocol.internal import (
 )
 
 from ..auth import node_required
+from ..copies.replicas import after_processing
 from ..models import StorageNode
 from ..upload.completion import complete_upload
 from .heartbeat import node_config, record_heartbeat
@@ -74,6 +75,9 @@ async def upload_complete(data: UploadCompletion) -> UploadResult:
 async def variants_done(image_uuid: str, data: VariantReport) -> VariantsRecorded:
     """A node processed an image: record its variants and final state (internal)."""
     image = await record_variants(_node(), image_uuid, data)
+    # The primary's copy row, then the replicas (pushed by the node's background lane).
+    redis, keys = current_app.extensions["redis"], current_app.extensions["keys"]
+    await after_processing(image, redis, keys, g.get("request_id", ""))
     return VariantsRecorded(
         image_uuid=str(image.uuid), state=str(image.state), variants=len(data.variants)
     )

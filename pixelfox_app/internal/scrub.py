@@ -43,11 +43,12 @@ async def pool_files(pool_id: int, query_args: FilesQuery) -> PoolFilesPage:
     images = await live.filter(id__gt=query_args.after).order_by("id").limit(query_args.limit)
     variants: dict[int, list[ImageVariant]] = {}
     if images:
-        rows = await ImageVariant.filter(
-            image_id__in=[i.id for i in images], pool_id=pool_id
-        ).order_by("id")
+        primary_here = {i.id for i in images if i.pool_id == pool_id}  # type: ignore[attr-defined]
+        rows = await ImageVariant.filter(image_id__in=[i.id for i in images]).order_by("id")
         for row in rows:
-            variants.setdefault(row.image_id, []).append(row)  # type: ignore[attr-defined]
+            image_id = row.image_id  # type: ignore[attr-defined]
+            if image_id not in primary_here or row.pool_id == pool_id:  # type: ignore[attr-defined]
+                variants.setdefault(image_id, []).append(row)
     moving_in = await Move.filter(
         target_id=pool_id, state__in=(MoveState.PLANNING, MoveState.RUNNING, MoveState.PAUSED)
     ).exists()

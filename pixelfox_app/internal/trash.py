@@ -33,7 +33,7 @@ from pixelfox_protocol.keys import RedisKeys
 from ..auth import node_required
 from ..images.files import image_locations
 from ..images.lookup import image_by_uuid
-from ..models import Image, ImageState, ImageVariant, StorageNode, StoragePool
+from ..models import Image, ImageCopy, ImageState, ImageVariant, StorageNode, StoragePool
 from ..nodequeue import enqueue_trash, enqueue_visibility, requeue_processing
 from ..nodes import node_of
 
@@ -91,6 +91,7 @@ async def record_purged(node: StorageNode, image_uuid: str, report: PurgeReport)
     original_here = image.pool.id == pool.id
     async with in_transaction() as connection:
         await ImageVariant.filter(image_id=image.id, pool_id=pool.id).using_db(connection).delete()
+        await ImageCopy.filter(image_id=image.id, pool_id=pool.id).using_db(connection).delete()
         if original_here:
             # With the original's pool the image is gone (rows of variants on a pool
             # still purging go with it; that pool's job is queued and needs no row).

@@ -17,7 +17,8 @@ from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.internal import VisibilityReport
 from pixelfox_protocol.layout import UnsafePath
 
-from ..models import Image, ImageVariant, StorageNode, Visibility
+from ..models import Image, ImageCopy, ImageVariant, StorageNode, Visibility
+from ..nodes import node_of
 from .variants import check_variant_path, own_image
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,22 @@ def _check_report(image: Image, report: VisibilityReport) -> None:
 
 
 async def record_visibility(node: StorageNode, image_uuid: str, report: VisibilityReport) -> Image:
-    """Switch the image and its variants to where the node moved the files."""
-    image = await own_image(node, image_uuid)
+    """Switch the image and its variants to where the node moved the files.
+
+    A node holding another copy (a replica) moves its files too; its report is
+    only acknowledged: the primary's report switches the image.
+    """
+    try:
+        image = await own_image(node, image_uuid)
+    except APIError as exc:
+        if exc.code != "POOL_NOT_ON_NODE":
+            raise
+        copies = await ImageCopy.filter(image__uuid=image_uuid).select_related(
+            "pool", "image__pool"
+        )
+        if not any(node_of(copy.pool) == node.node_id for copy in copies):
+            raise
+        return copies[0].image
     _check_report(image, report)
     target = image.visibility_target
     if target is None or (target == Visibility.PRIVATE) != report.private:

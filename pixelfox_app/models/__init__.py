@@ -1,5 +1,6 @@
 """The control app's data model (tortoise-orm). Paths stored here are always pool-relative."""
 
+from .copies import CopyState, ImageCopy
 from .images import Image, ImageState, ImageVariant, UploadSession, UploadSessionState, Visibility
 from .moves import Move, MoveItem, MoveItemState, MoveState
 from .settings import Setting
@@ -8,7 +9,9 @@ from .users import ApiToken, User, UserSession
 
 __all__ = [
     "ApiToken",
+    "CopyState",
     "Image",
+    "ImageCopy",
     "ImageState",
     "ImageVariant",
     "Move",

@@ -4,10 +4,12 @@ from enum import StrEnum
 
 from tortoise import fields
 from tortoise.models import Model
-from tortoise.validators import MinValueValidator
+from tortoise.validators import MaxValueValidator, MinValueValidator
 
 # Operator-set numbers of a pool that make no sense below zero (checked on save).
 _NON_NEGATIVE = [MinValueValidator(0)]
+# Copies of every image a pool keeps on distinct nodes (``ImageCopy``).
+MIN_REPLICATION_FACTOR, MAX_REPLICATION_FACTOR = 1, 3
 
 
 class PoolType(StrEnum):
@@ -30,6 +32,9 @@ class StorageNode(Model):
     dns_name = fields.CharField(max_length=255, default="")
     credential_hash = fields.CharField(max_length=64)
     version = fields.CharField(max_length=32, default="")
+    # Failure domain (the inventory's ``zone``, e.g. the provider's datacentre):
+    # replicas go to another zone where one exists. Empty: a zone of its own.
+    zone = fields.CharField(max_length=32, default="")
     last_seen_at = fields.DatetimeField(null=True)
     is_active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -67,6 +72,14 @@ class StoragePool(Model):
     # S3 cold backup of originals (empty bucket: no backup).
     backup_bucket = fields.CharField(max_length=255, default="")
     backup_prefix = fields.CharField(max_length=255, default="")
+    # None: the installation's default, applied when read (pixelfox_app.copies.factor).
+    replication_factor = fields.IntField(
+        null=True,
+        validators=[
+            MinValueValidator(MIN_REPLICATION_FACTOR),
+            MaxValueValidator(MAX_REPLICATION_FACTOR),
+        ],
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -31,6 +31,7 @@ from pixelfox_protocol.internal import (
 from pixelfox_protocol.keys import RedisKeys
 
 from ..config import AppSettings
+from ..copies.replicas import follow_move
 from ..images.trash import follow
 from ..models import (
     Image,
@@ -120,13 +121,58 @@ async def grant(
         raise APIError("MOVE_ITEM_UNKNOWN", details={"image_id": image_id})
     if image.visibility_target is not None:
         raise APIError("VISIBILITY_CHANGING")
-    target_node = node_of(move.target)
+    return await mint_grant(
+        node, image, request, settings, node_of(move.target), move.target.id, move_id=move.id
+    )
+
+
+async def mint_grant(
+    node: StorageNode,
+    image: Image,
+    request: MoveGrantRequest,
+    settings: AppSettings,
+    target_node: str,
+    target_pool_id: int,
+    *,
+    move_id: int = 0,
+    copy_id: int = 0,
+) -> MoveGrant:
+    """A grant to ``target_node``'s pool for the listed files of ``image`` (a move's or a
+    replica's): never to the asking node itself, only with the app's signing key."""
     if target_node == node.node_id:
         raise APIError("BAD_REQUEST", "Source and target are on this node: copy, no grant.")
     if not settings.token_signing_key.strip():
-        raise APIError("UNAVAILABLE", "Moves to other nodes need the app's signing key.")
-    # Path → size as the rows know them: a listed file must be one, of that size
-    # (so a node cannot grow the grant's byte cap past what its image holds).
+        raise APIError("UNAVAILABLE", "Copies to other nodes need the app's signing key.")
+    files = await granted_files(image, request)
+    replication = grants.ReplicationGrant(
+        node_id=target_node,
+        pool_id=target_pool_id,
+        image_uuid=str(image.uuid),
+        move_id=move_id,
+        files=files,
+        copy_id=copy_id,
+    )
+    log.info(
+        "%s: grant %s for image %s (%d files, %d bytes) to %s",
+        f"copy {copy_id}" if copy_id else f"move {move_id}",
+        replication.jti,
+        image.uuid,
+        len(files),
+        replication.max_bytes,
+        target_node,
+    )
+    token = grants.mint(replication, settings.token_signing_key)
+    return MoveGrant(grant=token, max_bytes=replication.max_bytes)
+
+
+async def granted_files(image: Image, request: MoveGrantRequest) -> tuple[grants.GrantedFile, ...]:
+    """The listed files as a grant may name them: the image's own, each once, of their sizes.
+
+    A listed file must be one of the image's rows, of that row's size (so a node
+    cannot grow the grant's byte cap past what its image holds), and a layout
+    path (MOVE_FILE_UNKNOWN); the original must be listed once, with the upload's
+    SHA-256 (CHECKSUM_MISMATCH). Moves and replicas both mint from this.
+    """
     own = {image.path: image.size}
     for variant in await ImageVariant.filter(image_id=image.id):
         own[variant.path] = variant.size
@@ -145,24 +191,7 @@ async def grant(
         grants.check_files(str(image.uuid), files)
     except APIError as exc:  # a row the layout does not know: no grant covers it
         raise APIError("MOVE_FILE_UNKNOWN", details=exc.details) from exc
-    replication = grants.ReplicationGrant(
-        node_id=target_node,
-        pool_id=move.target.id,
-        image_uuid=str(image.uuid),
-        move_id=move.id,
-        files=files,
-    )
-    log.info(
-        "move %s: grant %s for image %s (%d files, %d bytes) to %s",
-        move.id,
-        replication.jti,
-        image.uuid,
-        len(files),
-        replication.max_bytes,
-        target_node,
-    )
-    token = grants.mint(replication, settings.token_signing_key)
-    return MoveGrant(grant=token, max_bytes=replication.max_bytes)
+    return files
 
 
 async def switch(
@@ -191,6 +220,7 @@ async def switch(
         if switched:
             variants = ImageVariant.filter(image_id=image.id, pool_id=source)
             await variants.using_db(connection).update(pool_id=target)
+            await follow_move(image.id, source, target, connection)
             await (
                 Move.filter(id=move.id)
                 .using_db(connection)

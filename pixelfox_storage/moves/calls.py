@@ -7,14 +7,24 @@ the target node's replicate API is not the app's, and has a retry rule of its ow
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Protocol
 
 import httpx
+from pydantic import ValidationError
 
-from pixelfox_protocol.internal import MoveFile, MoveTicket
+from pixelfox_protocol import links
+from pixelfox_protocol.internal import (
+    MoveFile,
+    MoveGrant,
+    MoveGrantRequest,
+    MoveTicket,
+    ReplicateResult,
+)
 
 from ..appapi import AppAPI, AppRefused, error_body
+from . import files
 from .files import CHUNK
 
 # The target's answers after which a later try may pass: 401 REPLICATION_DENIED (the
@@ -23,6 +33,17 @@ from .files import CHUNK
 _TARGET_TRY_AGAIN = {401, 403, 408, 425, 429}
 # A push may carry a large original over a slow link: no read timeout per call.
 PUSH_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
+
+
+class PushTarget(Protocol):
+    """Where a push goes: a move's ticket and a replica's ticket both name it."""
+
+    @property
+    def target_pool_id(self) -> int: ...
+    @property
+    def target_node_id(self) -> str: ...
+    @property
+    def replicate_url(self) -> str: ...
 
 
 class TryLater(Exception):
@@ -73,9 +94,9 @@ async def _stream(path: Path) -> AsyncIterator[bytes]:
 
 
 async def push(
-    client: httpx.AsyncClient, ticket: MoveTicket, grant: str, source: Path, file: MoveFile
-) -> bool:
-    """PUT one file to the target node's replicate API; True when it was written there.
+    client: httpx.AsyncClient, ticket: PushTarget, grant: str, source: Path, file: MoveFile
+) -> ReplicateResult:
+    """PUT one file to the target node's replicate API; its answer (``stored``: written now).
 
     ``grant`` lists the file (``pixelfox_protocol.grants``). The target checks
     size and SHA-256 itself (422 CHECKSUM_MISMATCH, the file removed: raised as
@@ -105,4 +126,40 @@ async def push(
     except httpx.HTTPError as exc:
         raise TryLater(f"target {ticket.target_node_id}: {type(exc).__name__}: {exc}") from exc
     _check(response, f"target {ticket.target_node_id} {file.path}")
-    return response.status_code == 201
+    try:
+        return ReplicateResult.model_validate(response.json())
+    except (ValueError, ValidationError):
+        stored = response.status_code == 201
+        return ReplicateResult(
+            pool_id=ticket.target_pool_id, path=file.path, size=file.size, sha256="", stored=stored
+        )
+
+
+async def push_all(
+    client: httpx.AsyncClient,
+    source: Path,
+    target: PushTarget,
+    every: list[MoveFile],
+    ask_grant: Callable[[MoveGrantRequest], Awaitable[MoveGrant]],
+) -> tuple[list[MoveFile], list[str], list[ReplicateResult]]:
+    """Hash every file here, ask for a grant naming them, then push each once, in order.
+
+    Returns the files pushed (as hashed here), the paths missing here and the
+    target's answers. A file whose hash differs from the one recorded is Refused
+    before anything is asked. Moves and replicas both push through this.
+    """
+    present: list[tuple[Path, MoveFile]] = []
+    missing = []
+    for file in every:
+        here = links.resolve_file(source, file.path)
+        if not here.is_file():
+            missing.append(file.path)
+            continue
+        size = here.stat().st_size
+        sha256 = await asyncio.to_thread(files.sha256_of, here)
+        if file.sha256 and sha256 != file.sha256:
+            raise Refused(f"{file.path}: the source copy does not match its recorded SHA-256")
+        present.append((here, MoveFile(path=file.path, size=size, sha256=sha256)))
+    grant = await ask_grant(MoveGrantRequest(files=[file for _, file in present]))
+    answers = [await push(client, target, grant.grant, here, file) for here, file in present]
+    return [file for _, file in present], missing, answers

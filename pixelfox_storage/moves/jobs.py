@@ -40,6 +40,7 @@ from pixelfox_common.metrics import observed_job
 from pixelfox_protocol import jobs, links
 from pixelfox_protocol.internal import (
     MoveFile,
+    MoveGrant,
     MoveGrantRequest,
     MoveOutcome,
     MoveSwitch,
@@ -51,7 +52,7 @@ from ..appapi import AppAPI, AppError, AppRefused, AppUnavailable
 from ..node_jobs.imagelock import ImageBusy, image_lock
 from ..pools import PoolMapUnavailable, UnknownPool
 from . import files
-from .calls import Refused, TryLater, WrongNode, move_ticket, push
+from .calls import Refused, TryLater, WrongNode, move_ticket, push_all
 
 if TYPE_CHECKING:  # the worker's lanes import this module
     from ..node_jobs.context import NodeContext
@@ -221,28 +222,18 @@ def _copy_locally(source: Path, target: Path, ticket: MoveTicket) -> tuple[int, 
 
 async def _push_all(node: NodeContext, source: Path, ticket: MoveTicket) -> tuple[int, list[str]]:
     """Hash every file here, ask the app for a grant naming them, then push each once."""
-    present: list[tuple[Path, MoveFile]] = []
-    missing = []
-    for file in [ticket.original, *ticket.variants]:
-        here = links.resolve_file(source, file.path)
-        if not here.is_file():
-            missing.append(file.path)
-            continue
-        size = here.stat().st_size
-        sha256 = await asyncio.to_thread(files.sha256_of, here)
-        if file.sha256 and sha256 != file.sha256:
-            raise Refused(f"{file.path}: the source copy does not match its recorded SHA-256")
-        present.append((here, MoveFile(path=file.path, size=size, sha256=sha256)))
-    request = MoveGrantRequest(files=[file for _, file in present])
-    try:
-        grant = await node.app.move_grant(ticket.move_id, ticket.image_id, request)
-    except AppRefused as exc:
-        if exc.code == "MOVE_NOT_RUNNING":  # paused meanwhile: the next try parks the image
-            raise TryLater(f"the move is not running: {exc}") from exc
-        raise
-    for here, file in present:
-        await push(node.http, ticket, grant.grant, here, file)
-    return sum(file.size for _, file in present), missing
+
+    async def ask(request: MoveGrantRequest) -> MoveGrant:
+        try:
+            return await node.app.move_grant(ticket.move_id, ticket.image_id, request)
+        except AppRefused as exc:
+            if exc.code == "MOVE_NOT_RUNNING":  # paused meanwhile: the next try parks the image
+                raise TryLater(f"the move is not running: {exc}") from exc
+            raise
+
+    every = [ticket.original, *ticket.variants]
+    pushed, missing, _answers = await push_all(node.http, source, ticket, every, ask)
+    return sum(file.size for file in pushed), missing
 
 
 def _remove_sources(source: Path, target: Path | None, every: list[MoveFile]) -> int:

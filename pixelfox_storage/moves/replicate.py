@@ -1,4 +1,4 @@
-"""``PUT /api/internal/replicate``: another node pushes one file of an image it moves here.
+"""``PUT /api/internal/replicate``: another node pushes one file of an image (move, replica).
 
 The raw body is the file; the query names the target pool, the pool-relative
 path, the size and the SHA-256; ``Authorization: Bearer <grant>`` carries the
@@ -24,6 +24,10 @@ temporary file in the pool, hashed and counted as it comes; a short body is
 INCOMPLETE_UPLOAD, a wrong hash CHECKSUM_MISMATCH (422), and either way the
 temporary file is gone. A good file is fsynced and linked into place (never
 over a file another push put there meanwhile): 201.
+
+A replica's grant (``cp``: its copy) is reported when the last of its files
+is here: the target, not the source, tells the app the copy is verified
+(``_report_copy``), and says in its answer what the app recorded.
 """
 
 from __future__ import annotations
@@ -45,10 +49,17 @@ from pixelfox_common.streambody import StreamBody
 from pixelfox_protocol import grants, layout, links
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.grants import GrantedFile
-from pixelfox_protocol.internal import REPLICATE_PATH, ReplicateQuery, ReplicateResult
+from pixelfox_protocol.internal import (
+    REPLICATE_PATH,
+    CopyReport,
+    MoveFile,
+    ReplicateQuery,
+    ReplicateResult,
+)
 from pixelfox_protocol.keys import JTI_LEEWAY
 from pixelfox_protocol.layout import UnsafePath
 
+from ..appapi import AppError
 from ..upload.node import UploadNode, check_space
 from . import files
 
@@ -124,13 +135,60 @@ async def _replicate(node: UploadNode, query: ReplicateQuery) -> Any:
     base = Path(pool.base_path)
     final = links.resolve_file(base, query.path)
     if await asyncio.to_thread(_already_there, final, granted):
-        _log("skipped (already there)", query, move_id=grant.move_id)
-        return jsonify(_result(query, granted.sha256, stored=False).model_dump()), 200
+        _log("skipped (already there)", query, move_id=grant.move_id, copy_id=grant.copy_id)
+        result = _result(query, granted.sha256, stored=False)
+        result.copy_state = await _report_copy(node, grant, base)
+        return jsonify(result.model_dump()), 200
     check_space(pool, granted.size)
     stored = await _receive(base, final, granted)
-    _log("stored" if stored else "skipped (written meanwhile)", query, move_id=grant.move_id)
+    outcome = "stored" if stored else "skipped (written meanwhile)"
+    _log(outcome, query, move_id=grant.move_id, copy_id=grant.copy_id)
     result = _result(query, granted.sha256, stored=stored)
+    result.copy_state = await _report_copy(node, grant, base)
     return jsonify(result.model_dump()), 201 if stored else 200
+
+
+async def _report_copy(node: UploadNode, grant: grants.ReplicationGrant, base: Path) -> str:
+    """A replica's grant whose every file is here now: report the copy to the app.
+
+    Every file of the grant was claimed in its ledger and, claimed, was either
+    hashed while it streamed in or found here equal by hash; each must still be
+    here at its size. The report carries each file's size and SHA-256 as
+    verified; the app's answer (``verified``) goes back to the source. Any
+    failure to report leaves the copy pending: the source's retry, with a fresh
+    grant, finds every file here and reports again.
+    """
+    if not grant.copy_id or node.redis is None or node.client is None:
+        return ""
+    ledger = node.keys.node_grant_ledger(node.settings.node_id, grant.jti)
+    try:
+        claimed = set(await node.redis.hkeys(ledger)) - {_BYTES.encode()}  # type: ignore[misc]
+    except RedisError:
+        return ""
+    if len(claimed) < len(grant.files):
+        return ""
+    if not await asyncio.to_thread(_all_there, base, grant.files):
+        return ""
+    report = CopyReport(
+        files=[MoveFile(path=f.path, size=f.size, sha256=f.sha256) for f in grant.files]
+    )
+    try:
+        recorded = await node.client.copy_verified(grant.copy_id, report)
+    except AppError as exc:
+        log.warning("copy %s not reported: %s", grant.copy_id, exc)
+        return ""
+    log.info("copy reported", extra={"copy_id": grant.copy_id, "state": recorded.state})
+    return recorded.state
+
+
+def _all_there(base: Path, granted: tuple[GrantedFile, ...]) -> bool:
+    for file in granted:
+        try:
+            if links.resolve_file(base, file.path).stat().st_size != file.size:
+                return False
+        except FileNotFoundError:
+            return False
+    return True
 
 
 async def _use(node: UploadNode, grant: grants.ReplicationGrant, granted: GrantedFile) -> None:

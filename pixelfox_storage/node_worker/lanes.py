@@ -49,6 +49,7 @@ from ..backup.jobs import backup_original
 from ..config import StorageSettings
 from ..moves.jobs import MAX_TRIES as MOVE_MAX_TRIES
 from ..moves.jobs import move_image
+from ..moves.replica import replicate_image
 from ..node_jobs.context import NodeContext
 from ..scrub.jobs import scrub_pools_job
 from .jobs import (
@@ -86,6 +87,8 @@ BACKGROUND_FUNCTIONS: list[Any] = [
     func(cast(Any, move_image), name=jobs.MOVE_IMAGE, max_tries=MOVE_MAX_TRIES),
     # The trash's purge: files, the S3 backup object (pixelfox_app.control_worker.purge).
     func(cast(Any, purge_image), name=jobs.PURGE_IMAGE, max_tries=MAX_TRIES),
+    # Replicas of fresh uploads and repairs (pixelfox_storage.moves.replica).
+    func(cast(Any, replicate_image), name=jobs.REPLICATE_IMAGE, max_tries=MOVE_MAX_TRIES),
 ]
 
 

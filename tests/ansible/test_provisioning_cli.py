@@ -85,6 +85,42 @@ def test_nodes_ensure_with_a_new_credential_replaces_the_old_one(database_url: s
     assert fetch_node(database_url).credential_hash == credential_hash("d" * 43)
 
 
+def test_nodes_ensure_sets_the_zone_keeps_it_when_omitted_and_refuses_a_bad_one(
+    database_url: str,
+) -> None:
+    ensure_node(database_url)
+    args = [
+        "nodes", "ensure", "s01", "--credential-env=PIXELFOX_TEST_NODE_CREDENTIAL",
+    ]  # fmt: skip
+
+    zoned = run(database_url, *args, "--zone=fsn1")
+    again = run(database_url, *args, "--zone=fsn1")
+    omitted = run(database_url, *args)
+    bad = run(database_url, *args, "--zone=FSN 1")
+
+    assert zoned.stdout.startswith("updated node 's01': zone"), zoned.output
+    assert again.stdout.startswith("unchanged node 's01'")
+    assert omitted.stdout.startswith("unchanged node 's01'")
+    assert bad.exit_code == 1 and "a zone is" in bad.output
+    assert fetch_node(database_url).zone == "fsn1"
+
+
+def test_pools_ensure_sets_a_replication_factor_and_0_means_the_default(
+    database_url: str,
+) -> None:
+    ensure_node(database_url)
+    run(database_url, "pools", "ensure", "s01-hot", "--node=s01", "--base-path=/srv/p", *URLS)
+
+    three = run(database_url, "pools", "ensure", "s01-hot", "--replication-factor=3")
+    assert three.output.startswith("updated pool 's01-hot'"), three.output
+    assert fetch_pool(database_url, "s01-hot").replication_factor == 3
+    default = run(database_url, "pools", "ensure", "s01-hot", "--replication-factor=0")
+    assert default.output.startswith("updated pool 's01-hot'"), default.output
+    assert fetch_pool(database_url, "s01-hot").replication_factor is None
+    four = run(database_url, "pools", "ensure", "s01-hot", "--replication-factor=4")
+    assert four.exit_code == 2
+
+
 def test_nodes_ensure_refuses_a_missing_credential(database_url: str) -> None:
     result = ensure_node(database_url, credential="")
 

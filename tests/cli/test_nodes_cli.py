@@ -147,8 +147,10 @@ def test_nodes_list_shows_each_node_with_its_pool_count(tmp_path):
 
     assert result.returncode == 0, result.stderr
     header, row = result.stdout.strip().splitlines()
-    assert header.split() == ["NODE", "DNS", "NAME", "ACTIVE", "VERSION", "LAST", "SEEN", "POOLS"]
-    assert row.split() == ["s01", "s01.example.net", "yes", "-", "never", "1"]
+    assert header.split() == [
+        "NODE", "DNS", "NAME", "ZONE", "ACTIVE", "VERSION", "LAST", "SEEN", "POOLS"
+    ]  # fmt: skip
+    assert row.split() == ["s01", "s01.example.net", "-", "yes", "-", "never", "1"]
 
 
 def test_nodes_add_sets_the_nodes_redis_user_and_a_rotation_changes_its_password(tmp_path):

@@ -26,6 +26,7 @@ MODEL_TABLES = {
     "storage_pools",
     "images",
     "image_variants",
+    "image_copies",
     "upload_sessions",
     "moves",
     "move_items",

@@ -21,6 +21,7 @@ import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -324,7 +325,13 @@ def _wait_polling(service: Service, queues: list[str], timeout: float = 60) -> N
 
 @pytest_asyncio.fixture(scope="package", loop_scope="package")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    tmp = tmp_path_factory.mktemp("moves")
+    async with running_stack(tmp_path_factory.mktemp("moves"), NODES) as started:
+        yield started
+
+
+@asynccontextmanager
+async def running_stack(tmp: Path, node_ids: tuple[str, ...]) -> AsyncIterator[Stack]:
+    """The app, its control worker and one storage service and worker per node id."""
     database_url = f"sqlite://{tmp / 'pixelfox.sqlite3'}"
     await migrate(database_url)
     await init_db(database_url)
@@ -343,7 +350,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
             username="admin", password_hash=hash_password(PASSWORD), is_admin=True
         )
         stack.admin_token = await create_api_token(admin, "moves tests")
-        for node_id in NODES:
+        for node_id in node_ids:
             credential = await register_node(node_id, f"{node_id}.pixelfox.test")
             stack.nodes[node_id] = Node(node_id, f"http://127.0.0.1:{free_port()}", credential)
             await stack.make_pools(node_id, POOLS_PER_NODE)

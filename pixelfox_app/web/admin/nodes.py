@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ...copies.stats import copy_stats
 from ...models import StorageNode, StoragePool
 from ...nodes import node_of
 from ..access import page_admin_required
@@ -23,6 +24,7 @@ class NodeRow:
     beat: NodeBeat
     last_seen_at: datetime | None
     registered: bool
+    zone: str = ""
 
     @property
     def state(self) -> str:
@@ -78,6 +80,7 @@ async def node_rows() -> list[NodeRow]:
             beat=beats[node_id],
             last_seen_at=nodes[node_id].last_seen_at if node_id in nodes else None,
             registered=node_id in nodes,
+            zone=nodes[node_id].zone if node_id in nodes else "",
         )
         for node_id in ids
     ]
@@ -86,10 +89,11 @@ async def node_rows() -> list[NodeRow]:
 @blueprint.get("/nodes")
 @page_admin_required
 async def nodes_index():
-    """The nodes table; its own fragment when htmx polls it."""
+    """The nodes table (its own fragment when htmx polls it) and the copies of images."""
     return await page(
         "admin/nodes/index.html",
         "admin/nodes/_table.html",
         nodes=await node_rows(),
         poll_seconds=POLL_SECONDS,
+        copies=await copy_stats(),
     )

@@ -98,6 +98,7 @@ class PoolForm:
             weight=str(pool.weight),
             capacity=human_size(pool.capacity_bytes),
             reserve=human_size(pool.reserve_bytes),
+            replication_factor=str(pool.replication_factor or ""),
         )
         raw.update({name: "on" for name in CHECKBOXES if getattr(pool, name)})
         return cls(raw=raw)
@@ -173,6 +174,12 @@ def parse(form: dict[str, str]) -> PoolForm:
             raise ValueError("a region like eu-central (lowercase, digits, dashes)")
         values["region"] = text
 
+    def replication_factor() -> None:
+        text = raw.get("replication_factor", "")
+        if text not in ("", "1", "2", "3"):
+            raise ValueError("1, 2 or 3 copies (empty: the default)")
+        values["replication_factor"] = int(text) if text else None
+
     def backup() -> None:
         bucket = raw.get("backup_bucket", "")
         if bucket and not _BUCKET.match(bucket):
@@ -196,6 +203,7 @@ def parse(form: dict[str, str]) -> PoolForm:
     check("node_id", node_id)
     check("region", region)
     check("backup_bucket", backup)
+    check("replication_factor", replication_factor)
     for box in CHECKBOXES:
         values[box] = raw.get(box) in ("on", "true", "1")
     if (

@@ -17,9 +17,10 @@ from pixelfox_protocol.errors import APIError
 
 from ...auth.current import current_user
 from ...config import AppSettings
+from ...copies.reads import file_pool, serving_pools
 from ...images import urls
 from ...images.visibility import change_visibility, may_change, may_see
-from ...models import Image, ImageVariant, User, Visibility
+from ...models import Image, ImageVariant, StoragePool, User, Visibility
 from ..access import page_login_required
 from ..render import error_page, is_htmx, page
 
@@ -46,8 +47,13 @@ def _settings() -> AppSettings:
     return settings
 
 
-def variant_links(image: Image, variants: list[ImageVariant]) -> list[VariantLink]:
-    """Every variant of ``image`` as an absolute URL on the pool that holds it."""
+def variant_links(
+    image: Image, variants: list[ImageVariant], serving: StoragePool | None = None
+) -> list[VariantLink]:
+    """Every variant of ``image`` as an absolute URL on the pool that holds it.
+
+    ``serving``: the copy the URLs point at (``copies.reads``), else the primary.
+    """
     settings = _settings()
     private = image.visibility == Visibility.PRIVATE  # signed, expiring links
     links = [
@@ -57,7 +63,7 @@ def variant_links(image: Image, variants: list[ImageVariant]) -> list[VariantLin
             v.width,
             v.height,
             v.size,
-            urls.file_url(v.pool, v.path, settings, private=private),
+            urls.file_url(file_pool(v.pool, image, serving), v.path, settings, private=private),
         )
         for v in variants
     ]
@@ -78,9 +84,16 @@ def pick_thumbnail(
     return sorted(pool, key=key)[0]
 
 
-def original_url(image: Image) -> str:
+def original_url(image: Image, serving: StoragePool | None = None) -> str:
     private = image.visibility == Visibility.PRIVATE
-    return urls.file_url(image.pool, image.path, _settings(), private=private)
+    pool = file_pool(image.pool, image, serving)
+    return urls.file_url(pool, image.path, _settings(), private=private)
+
+
+async def _serving(images: list[Image]) -> dict[int, StoragePool]:
+    return await serving_pools(
+        images, current_app.extensions["redis"], current_app.extensions["keys"]
+    )
 
 
 async def _visible_image(short_id: str) -> tuple[Image | None, User | None]:
@@ -103,13 +116,14 @@ async def image_page(short_id: str):
     if image is None:
         return await _not_found()
     variants = await ImageVariant.filter(image_id=image.id).select_related("pool")
-    links = variant_links(image, list(variants))
+    serving = (await _serving([image]))[image.id]
+    links = variant_links(image, list(variants), serving)
     return await page(
         "images/show.html",
         image=image,
         variants=links,
         preview=pick_thumbnail(links, min_width=800),
-        original=original_url(image),
+        original=original_url(image, serving),
         view_url=urls.view_url(image.short_id, _settings()),
         can_change=user is not None and may_change(image, user),
         choices=list(Visibility),
@@ -175,11 +189,14 @@ async def my_images():
     for v in await ImageVariant.filter(image_id__in=[i.id for i in rows]).select_related("pool"):
         variants.setdefault(v.image_id, []).append(v)  # type: ignore[attr-defined]
     settings = _settings()
+    serving = await _serving(list(rows))
     cards = [
         {
             "image": image,
-            "thumb": pick_thumbnail(variant_links(image, variants.get(image.id, []))),
-            "original": original_url(image),
+            "thumb": pick_thumbnail(
+                variant_links(image, variants.get(image.id, []), serving[image.id])
+            ),
+            "original": original_url(image, serving[image.id]),
             "view_url": urls.view_url(image.short_id, settings),
         }
         for image in rows

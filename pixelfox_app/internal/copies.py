@@ -1,0 +1,67 @@
+"""The internal API of replicas: the source node's ticket and grant, the target's report."""
+
+from __future__ import annotations
+
+from quart import Blueprint, current_app, g
+from quart_schema import tag_blueprint, validate_request, validate_response
+
+from pixelfox_common.web import raises
+from pixelfox_protocol.internal import (
+    COPY_GRANT_PATH,
+    COPY_PATH,
+    COPY_VERIFIED_PATH,
+    CopyRecorded,
+    CopyReport,
+    CopyTicket,
+    MoveGrant,
+    MoveGrantRequest,
+)
+
+from ..auth import node_required
+from ..copies import tickets
+
+blueprint = Blueprint("internal_copies", __name__)
+tag_blueprint(blueprint, ["internal"])
+
+
+def _rule(path: str) -> str:
+    return path.replace("{copy_id}", "<int:copy_id>")
+
+
+@blueprint.get(_rule(COPY_PATH))
+@node_required
+@validate_response(CopyTicket)
+@raises("NOT_FOUND", "POOL_NOT_ON_NODE", "VISIBILITY_CHANGING")
+async def copy_ticket(copy_id: int) -> CopyTicket:
+    """What the source node pushes for one copy of an image (internal)."""
+    return await tickets.ticket(g.node, copy_id, current_app.config["PIXELFOX"])
+
+
+@blueprint.post(_rule(COPY_GRANT_PATH))
+@node_required
+@validate_request(MoveGrantRequest)
+@validate_response(MoveGrant)
+@raises(
+    "NOT_FOUND",
+    "POOL_NOT_ON_NODE",
+    "COPY_NOT_PENDING",
+    "MOVE_FILE_UNKNOWN",
+    "CHECKSUM_MISMATCH",
+    "VISIBILITY_CHANGING",
+    "BAD_REQUEST",
+    "UNAVAILABLE",
+)
+async def copy_grant(copy_id: int, data: MoveGrantRequest) -> MoveGrant:
+    """A replication grant for exactly these files of a pending copy (internal)."""
+    return await tickets.grant(g.node, copy_id, data, current_app.config["PIXELFOX"])
+
+
+@blueprint.post(_rule(COPY_VERIFIED_PATH))
+@node_required
+@validate_request(CopyReport)
+@validate_response(CopyRecorded)
+@raises("NOT_FOUND", "POOL_NOT_ON_NODE", "MOVE_FILE_UNKNOWN", "CHECKSUM_MISMATCH")
+async def copy_verified(copy_id: int, data: CopyReport) -> CopyRecorded:
+    """The target node holds and verified every file of the copy (internal)."""
+    redis, keys = current_app.extensions["redis"], current_app.extensions["keys"]
+    return await tickets.verified(g.node, copy_id, data, redis, keys)

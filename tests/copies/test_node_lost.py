@@ -1,0 +1,78 @@
+"""``pixelfox nodes lost``: a dead node's copies are lost, primaries switch, two copies again.
+
+Runs after the other modules of the package: node s03 stays dead.
+"""
+
+from __future__ import annotations
+
+import signal
+
+import httpx
+import pytest
+
+from pixelfox_app.models import CopyState, Image, ImageCopy, StorageNode, StoragePool
+from tests.copies.conftest import damaged_upload, pixelfox, report_processed, wait_for_copies
+from tests.moves.conftest import Stack, Stored, sha256
+
+pytestmark = pytest.mark.asyncio(loop_scope="package")
+
+
+async def _live_nodes(stored: Stored) -> list[str]:
+    copies = await ImageCopy.filter(image_id=stored.id, state=CopyState.VERIFIED).select_related(
+        "pool"
+    )
+    return sorted(c.pool.node_id for c in copies)
+
+
+async def test_a_lost_node_costs_no_image_and_every_image_gets_two_copies_again(stack: Stack):
+    on_s01, on_s03 = await stack.pool("s01"), await stack.pool("s03")
+    await stack.pool("s02")
+    kept, moved = await stack.image(on_s01), await stack.image(on_s03, variants=3)
+    await report_processed(stack, kept, "s01")
+    await report_processed(stack, moved, "s03")
+    await wait_for_copies(stack, kept, 2)
+    await wait_for_copies(stack, moved, 2)
+    assert await _live_nodes(kept) == ["s01", "s03"]  # zone b holds the replica
+    assert "s03" in await _live_nodes(moved)
+    for service in (stack.nodes["s03"].storage, stack.nodes["s03"].worker):
+        assert service is not None
+        service.stop(signal.SIGKILL)
+
+    run = pixelfox(stack, "nodes", "lost", "s03", "--yes")
+
+    assert run.returncode == 0, run.stderr
+    assert "copies lost" in run.stdout and "switched to a surviving copy" in run.stdout
+    assert not (await StorageNode.get(node_id="s03")).is_active
+    assert not (await StoragePool.get(id=on_s03.id)).is_active
+    assert await ImageCopy.filter(pool_id=on_s03.id).exclude(state=CopyState.LOST).count() == 0
+    # The image whose primary was on s03 now lives on its zone-a copy, rows and all.
+    primary = await Image.get(id=moved.id).select_related("pool")
+    assert primary.pool.node_id in ("s01", "s02")
+    await wait_for_copies(stack, kept, 2)
+    await wait_for_copies(stack, moved, 2)
+    assert await _live_nodes(kept) == ["s01", "s02"]
+    assert await _live_nodes(moved) == ["s01", "s02"]
+    async with httpx.AsyncClient() as client:
+        for stored in (kept, moved):
+            urls = stack.urls(stored)
+            assert not any(url.startswith(stack.nodes["s03"].url) for url in urls)
+            got = sorted([sha256((await client.get(url)).content) for url in urls])
+            assert got == sorted(sha256(data) for data in stored.files.values())
+
+
+async def test_pixelfox_copies_counts_what_the_rows_say_is_short_and_pending(stack: Stack):
+    await damaged_upload(stack)  # never gets its second copy: it stays counted
+    pending = await ImageCopy.filter(state=CopyState.PENDING).count()
+
+    run = pixelfox(stack, "copies")
+
+    assert run.returncode == 0, run.stderr
+    ready = await Image.filter(state="ready").prefetch_related("copies")
+    short = sum(
+        sum(c.state == CopyState.VERIFIED for c in image.copies) < 2  # type: ignore[attr-defined]
+        for image in ready
+    )
+    assert short >= 1
+    assert f"under-replicated: {short};" in run.stdout, run.stdout
+    assert f"pending copies: {pending}," in run.stdout
+    assert "FACTOR" in run.stdout and "lag p50" in run.stdout
