@@ -3,7 +3,7 @@
 The source node (one holding a *verified* copy of the image) asks for the
 copy's ticket, then for a grant naming the files it hashed; the app mints one
 only for a *pending* copy, to that copy's pool on its node, for the image's
-own files (``moves.tickets.granted_files``, the very check a move's grant
+own files (``grants.granted_files``, the very check a move's grant
 passes). The target node, once it holds every file of the grant, reports the
 copy with each file's size and SHA-256 as it verified them; that report, and
 nothing the source says, makes the copy ``verified``.
@@ -14,8 +14,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from arq.connections import ArqRedis
-
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.internal import (
     CopyRecorded,
@@ -25,12 +23,10 @@ from pixelfox_protocol.internal import (
     MoveGrant,
     MoveGrantRequest,
 )
-from pixelfox_protocol.keys import RedisKeys
 
 from ..config import AppSettings
-from ..images.trash import follow
+from ..grants import granted_files, mint_grant, replicate_url
 from ..models import CopyState, Image, ImageCopy, ImageVariant, StorageNode, StoragePool
-from ..moves.tickets import granted_files, mint_grant, replicate_url
 from ..nodes import node_of
 
 log = logging.getLogger(__name__)
@@ -98,21 +94,16 @@ async def grant(
     )
 
 
-async def verified(
-    node: StorageNode, copy_id: int, report: CopyReport, redis: ArqRedis, keys: RedisKeys
-) -> CopyRecorded:
+async def verified(node: StorageNode, copy_id: int, report: CopyReport) -> CopyRecorded:
     """The target holds every file: the copy is verified if they are the image's files.
 
     Only the node of the copy's pool may report it (POOL_NOT_ON_NODE); the files
     must be exactly the image's original (its size and SHA-256) and variants
     (their sizes), each once (MOVE_FILE_UNKNOWN, CHECKSUM_MISMATCH). A copy
     already verified stays so; a lost one is not brought back by a late report.
-    A push that ended after its image was deleted is followed into the trash
-    (NOT_FOUND): no copy comes back to life.
+    A deleted image's copy is NOT_FOUND (the route has the files follow it into
+    the trash).
     """
-    found = await ImageCopy.get_or_none(id=copy_id).select_related("image__pool", "pool")
-    if found is not None and node_of(found.pool) == node.node_id and found.image.deleted_at:
-        await follow(found.image, redis, keys)
     copy = await _copy(copy_id)
     if node_of(copy.pool) != node.node_id:
         raise APIError("POOL_NOT_ON_NODE")

@@ -19,6 +19,9 @@ from pixelfox_protocol.internal import (
 
 from ..auth import node_required
 from ..copies import tickets
+from ..images.trash import follow
+from ..models import ImageCopy
+from ..nodes import node_of
 
 blueprint = Blueprint("internal_copies", __name__)
 tag_blueprint(blueprint, ["internal"])
@@ -64,4 +67,9 @@ async def copy_grant(copy_id: int, data: MoveGrantRequest) -> MoveGrant:
 async def copy_verified(copy_id: int, data: CopyReport) -> CopyRecorded:
     """The target node holds and verified every file of the copy (internal)."""
     redis, keys = current_app.extensions["redis"], current_app.extensions["keys"]
-    return await tickets.verified(g.node, copy_id, data, redis, keys)
+    found = await ImageCopy.get_or_none(id=copy_id).select_related("image__pool", "pool")
+    if found is not None and node_of(found.pool) == g.node.node_id and found.image.deleted_at:
+        # A push that ended after its image was deleted: its files follow it into
+        # the trash (and the answer is NOT_FOUND), so no copy comes back to life.
+        await follow(found.image, redis, keys)
+    return await tickets.verified(g.node, copy_id, data)
