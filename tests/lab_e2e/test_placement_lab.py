@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -153,6 +154,17 @@ def _wait_for(check: Any, seconds: float, every: float = 0.5) -> tuple[Any, floa
         time.sleep(every)
 
 
+def _holders(stack: LabStack, node: str, path: str, sha256: str) -> list[str]:
+    """The hosts other than ``node`` whose disk has ``path``, each with those bytes."""
+    found = []
+    for other in sorted(set(NODES) - {node}):
+        answer = stack.lab.run(other, ["sha256sum", path], check=False)
+        if answer.returncode == 0:
+            assert answer.stdout.split()[0] == sha256, (other, answer.stdout)
+            found.append(other)
+    return found
+
+
 def test_least_used_spreads_uploads_and_each_node_serves_its_files_from_its_own_nginx(
     uploader: Uploader, stack: LabStack
 ):
@@ -174,13 +186,14 @@ def test_least_used_spreads_uploads_and_each_node_serves_its_files_from_its_own_
         download = uploader.client.request("GET", status["url"], digest=True)
         assert download["status"] == 200
         assert download["size"] == len(uploader.data)
-        # The file is on that host's disk, and nowhere else.
+        # The file is on that host's disk, and its one replica (three nodes: two
+        # copies by default) on exactly one other host's, with the same bytes.
         relative = status["url"].split("/uploads/", 1)[1]
-        stored = stack.lab.run(node, ["sha256sum", f"{POOL_DIR}/{relative}"]).stdout.split()[0]
+        path = f"{POOL_DIR}/{relative}"
+        stored = stack.lab.run(node, ["sha256sum", path]).stdout.split()[0]
         assert stored == download["sha256"]
-        for other in set(NODES) - {node}:
-            absent = stack.lab.run(other, ["test", "-e", f"{POOL_DIR}/{relative}"], check=False)
-            assert absent.returncode != 0
+        replicas, _ = _wait_for(partial(_holders, stack, node, path, stored), 60)
+        assert len(replicas) == 1, (relative, replicas)
         for variant in status["variants"]:
             assert variant["url"].startswith(f"http://{node}.pixelfox.test/uploads/variants/")
             assert uploader.client.request("GET", variant["url"], digest=True)["status"] == 200
