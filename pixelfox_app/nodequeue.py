@@ -176,29 +176,29 @@ async def enqueue_visibility(
     is already queued or running. A finished one's kept result is cleared first,
     as the same change may be asked for again within the hour.
     """
+    replicas = ImageCopy.filter(image_id=image.id).exclude(pool_id=image.pool.id)
+    for copy in await replicas.select_related("pool"):
+        await _enqueue_visibility_on(redis, keys, image, copy.pool, request_id)
+    return await _enqueue_visibility_on(redis, keys, image, image.pool, request_id)
+
+
+async def _enqueue_visibility_on(
+    redis: ArqRedis, keys: RedisKeys, image: Image, pool: StoragePool, request_id: str
+) -> bool:
     private = image.visibility_target == Visibility.PRIVATE
-    queued = False
-    pools = [image.pool] + [
-        copy.pool
-        for copy in await ImageCopy.filter(image_id=image.id).select_related("pool")
-        if copy.pool.id != image.pool.id
-    ]
-    for n, pool in enumerate(pools):
-        job_id = keys.visibility_job(node_of(pool), str(image.uuid), private)
-        queue = keys.node_queue(node_of(pool))
-        if await job(redis, job_id, queue).status() in _ALIVE:
-            continue
-        await redis.delete(result_key_prefix + job_id)
-        args = jobs.ChangeVisibility(
-            image_uuid=str(image.uuid),
-            pool_id=pool.id,
-            path=image.path,
-            private=private,
-            request_id=request_id,
-        )
-        done = await enqueue(redis, args, queue=queue, job_id=job_id)
-        queued = queued or (done and n == 0)
-    return queued
+    job_id = keys.visibility_job(node_of(pool), str(image.uuid), private)
+    queue = keys.node_queue(node_of(pool))
+    if await job(redis, job_id, queue).status() in _ALIVE:
+        return False
+    await redis.delete(result_key_prefix + job_id)
+    args = jobs.ChangeVisibility(
+        image_uuid=str(image.uuid),
+        pool_id=pool.id,
+        path=image.path,
+        private=private,
+        request_id=request_id,
+    )
+    return await enqueue(redis, args, queue=queue, job_id=job_id)
 
 
 async def enqueue_move_image(

@@ -266,7 +266,21 @@ class MoveFile(BaseModel):
     sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
 
 
-class MoveTicket(BaseModel):
+class PushTicket(BaseModel):
+    """One image's files to push from a source pool to a target pool on another node:
+    what a move's ticket and a replica's have in common (one copy engine pushes both)."""
+
+    image_id: int
+    image_uuid: str
+    source_pool_id: int
+    target_pool_id: int
+    target_node_id: str
+    replicate_url: str = Field(description="The target node's replicate endpoint")
+    original: MoveFile
+    variants: list[MoveFile] = []
+
+
+class MoveTicket(PushTicket):
     """What a move job copies for one image, and the grant the target node accepts.
 
     ``where`` says where the image's rows point now: ``source`` (copy it),
@@ -275,16 +289,8 @@ class MoveTicket(BaseModel):
     """
 
     move_id: int
-    image_id: int
-    image_uuid: str
     state: str = Field(description="The move's state; a job works only when 'running'")
     where: Literal["source", "target", "elsewhere"]
-    source_pool_id: int
-    target_pool_id: int
-    target_node_id: str
-    replicate_url: str = Field(description="The target node's replicate endpoint")
-    original: MoveFile
-    variants: list[MoveFile] = []
 
 
 class MoveGrantRequest(BaseModel):
@@ -328,7 +334,7 @@ class MoveOutcome(BaseModel):
     error: str = Field(default="", max_length=2000)
 
 
-class CopyTicket(BaseModel):
+class CopyTicket(PushTicket):
     """What a replica job pushes for one copy of an image, from which pool to which.
 
     ``state`` is the copy's: the job pushes only while it is ``pending``;
@@ -337,15 +343,7 @@ class CopyTicket(BaseModel):
     """
 
     copy_id: int
-    image_id: int
-    image_uuid: str
     state: Literal["pending", "verified", "lost", "gone"]
-    source_pool_id: int
-    target_pool_id: int
-    target_node_id: str
-    replicate_url: str = Field(description="The target node's replicate endpoint")
-    original: MoveFile
-    variants: list[MoveFile] = []
 
 
 class CopyReport(BaseModel):
