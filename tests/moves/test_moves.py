@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import httpx
@@ -36,6 +37,19 @@ def _files_at(base: str, stored: Stored) -> dict[str, str]:
     }
 
 
+async def _gone_from(base: str, stored: Stored, within: float = 20) -> None:
+    """Until none of the image's files is left at ``base``.
+
+    The node deletes a move's sources only after the app switched the rows, so
+    the move reads ``done`` a moment before the last image's sources are gone.
+    """
+    deadline = time.monotonic() + within
+    while left := _files_at(base, stored):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still at the source after {within} s: {sorted(left)}")
+        await asyncio.sleep(0.1)
+
+
 async def test_a_move_to_another_node_copies_verifies_switches_then_deletes(stack: Stack):
     source, target = await stack.pool("s01"), await stack.pool("s02")
     images = [await stack.image(source), await stack.image(source, private=True)]
@@ -54,7 +68,7 @@ async def test_a_move_to_another_node_copies_verifies_switches_then_deletes(stac
         assert _files_at(target.base_path, stored) == {
             rel: sha256(data) for rel, data in stored.files.items()
         }
-        assert _files_at(source.base_path, stored) == {}
+        await _gone_from(source.base_path, stored)
         assert all(url.startswith(stack.nodes["s02"].url) for url in stack.urls(stored))
         _readable(stack, stored)
     assert any(rel.startswith("private/") for rel in images[1].files)
@@ -71,7 +85,7 @@ async def test_a_move_within_one_node_is_a_local_copy(stack: Stack):
     assert _files_at(target.base_path, stored) == {
         rel: sha256(data) for rel, data in stored.files.items()
     }
-    assert _files_at(source.base_path, stored) == {}
+    await _gone_from(source.base_path, stored)
     _readable(stack, stored)
 
 
@@ -176,4 +190,4 @@ async def test_killing_the_source_worker_mid_move_loses_nothing_and_counts_nothi
         assert _files_at(target.base_path, stored) == {
             rel: sha256(data) for rel, data in stored.files.items()
         }
-        assert _files_at(source.base_path, stored) == {}
+        await _gone_from(source.base_path, stored)
