@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import httpx
@@ -11,6 +10,7 @@ import pytest
 
 from pixelfox_app.models import Image, ImageVariant, MoveItem
 from tests.moves.conftest import Stack, Stored, sha256
+from tests.support import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
@@ -37,17 +37,17 @@ def _files_at(base: str, stored: Stored) -> dict[str, str]:
     }
 
 
-async def _gone_from(base: str, stored: Stored, within: float = 20) -> None:
+async def _gone_from(base: str, stored: Stored) -> None:
     """Until none of the image's files is left at ``base``.
 
     The node deletes a move's sources only after the app switched the rows, so
     the move reads ``done`` a moment before the last image's sources are gone.
     """
-    deadline = time.monotonic() + within
-    while left := _files_at(base, stored):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still at the source after {within} s: {sorted(left)}")
-        await asyncio.sleep(0.1)
+
+    async def gone() -> bool:
+        return not _files_at(base, stored)
+
+    assert await eventually(gone, seconds=20), f"still at the source: {_files_at(base, stored)}"
 
 
 async def test_a_move_to_another_node_copies_verifies_switches_then_deletes(stack: Stack):
