@@ -17,7 +17,7 @@ from PIL import Image as PILImage
 from pixelfox_protocol import jobs
 from pixelfox_storage.node_worker.files import TEMP_DIR
 from pixelfox_storage.processing import parse_variants, render
-from tests.support import PIXELFOX, free_port
+from tests.support import PIXELFOX, eventually, free_port
 from tests.worker import images
 from tests.worker.conftest import NODE, Node, wait_for
 
@@ -35,8 +35,14 @@ async def test_a_fresh_upload_gets_upright_metadata_free_variants_and_turns_read
 
     assert status["state"] == "ready"
     # The report carried the upload's request id: the app logged its request under it.
-    app_log = node.app.services[0].log_path.read_text()
-    assert any(request_id in line and "/variants" in line for line in app_log.splitlines())
+    # The access line follows the handler's commit, so "ready" can be read before it.
+    app = node.app.services[0]
+
+    async def logged() -> bool:
+        lines = app.log_path.read_text().splitlines()
+        return any(request_id in line and "/variants" in line for line in lines)
+
+    assert await eventually(logged, seconds=10), app.log()
     got = {(v["kind"], v["format"]): (v["width"], v["height"]) for v in status["variants"]}
     # Stored 1800x900 with orientation 6: upright it is 900x1800.
     assert got == {
