@@ -170,33 +170,37 @@ def test_least_used_spreads_uploads_and_each_node_serves_its_files_from_its_own_
 ):
     landed = [uploader.upload() for _ in range(6)]
 
-    counts = Counter(node for node, _, _ in landed)
-    assert set(counts) == set(NODES), counts
-    assert max(counts.values()) <= 3, counts
-    seen: set[str] = set()
+    assert set(node for node, _, _ in landed) == set(NODES), landed
+    copies: Counter[str] = Counter()
+    served: set[str] = set()
     for node, result, failed in landed:
         assert failed == []
-        if node in seen:
-            continue
-        seen.add(node)
         status = uploader.ready_status(result)
         assert status["state"] == "ready", (status, stack.nodes[node].services["worker"].tail())
         # The download URL is the node's own nginx, by its DNS name.
         assert status["url"].startswith(f"http://{node}.pixelfox.test/uploads/original/")
-        download = uploader.client.request("GET", status["url"], digest=True)
-        assert download["status"] == 200
-        assert download["size"] == len(uploader.data)
-        # The file is on that host's disk, and its one replica (three nodes: two
-        # copies by default) on exactly one other host's, with the same bytes.
         relative = status["url"].split("/uploads/", 1)[1]
         path = f"{POOL_DIR}/{relative}"
         stored = stack.lab.run(node, ["sha256sum", path]).stdout.split()[0]
-        assert stored == download["sha256"]
+        # Its one replica (three nodes: two copies by default) is on exactly one
+        # other host's disk, with the same bytes.
         replicas, _ = _wait_for(partial(_holders, stack, node, path, stored), 60)
         assert len(replicas) == 1, (relative, replicas)
+        copies.update([node, *replicas])
+        if node in served:
+            continue
+        served.add(node)
+        download = uploader.client.request("GET", status["url"], digest=True)
+        assert download["status"] == 200
+        assert (download["size"], download["sha256"]) == (len(uploader.data), stored)
         for variant in status["variants"]:
             assert variant["url"].startswith(f"http://{node}.pixelfox.test/uploads/variants/")
             assert uploader.client.request("GET", variant["url"], digest=True)["status"] == 200
+    # Least used weighs every byte a pool holds, replicas too: the copies spread
+    # evenly (4 each, give or take the one placed before a heartbeat counted it),
+    # while the primaries alone need not (a node holding others' replicas takes
+    # fewer uploads).
+    assert max(copies.values()) <= 5, copies
 
 
 def test_priority_sends_every_upload_to_the_best_ranked_pool(
