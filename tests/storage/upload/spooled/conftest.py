@@ -46,6 +46,15 @@ class Front:
         self.node.clear()
         self.spool.mkdir(exist_ok=True)
 
+    def stored(self) -> list[Path]:
+        """The node's files in its pool, without nginx's spool folder.
+
+        nginx deletes a body's spool file just after it answered, so that file
+        can still be there when the client reads the answer.
+        """
+        pool = self.node.pool
+        return [p for p in self.node.files() if SPOOL_DIR not in p.relative_to(pool).parts]
+
     def spool_files(self) -> list[Path]:
         return sorted(p for p in self.spool.iterdir()) if self.spool.exists() else []
 

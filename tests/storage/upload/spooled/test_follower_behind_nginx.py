@@ -102,7 +102,7 @@ def test_a_body_is_hashed_while_nginx_writes_it_and_stored_as_sent_straight(
     facts = ("size", "sha256", "mime", "width", "height", "original_filename")
     assert [first[f] for f in facts] == [second[f] for f in facts]
     assert first["sha256"] == hashlib.sha256(data).hexdigest()
-    assert [p.read_bytes() for p in clean.node.files()] == [data, data]
+    assert [p.read_bytes() for p in clean.stored()] == [data, data]
     clean.node.clear()
     clean.node.app.completions.clear()
 
@@ -118,7 +118,7 @@ def test_a_slowly_sent_body_is_followed_to_its_end(clean: Front, kind: str) -> N
     assert followed(clean)[-1] is True
     [completion] = clean.node.app.completions
     assert completion["sha256"] == hashlib.sha256(data).hexdigest()
-    [stored] = clean.node.files()
+    [stored] = clean.stored()
     assert stored.read_bytes() == data
     clean.node.clear()
     clean.node.app.completions.clear()

@@ -82,7 +82,7 @@ def test_a_multipart_upload_through_nginx_is_stored_from_the_spooled_body(fresh:
     assert response.status_code == 201, response.text
     _settle(fresh)
     [completion] = fresh.node.app.completions
-    [stored] = fresh.node.files()
+    [stored] = fresh.stored()
     assert completion["path"] == stored.relative_to(fresh.node.pool).as_posix()
     assert completion["sha256"] == hashlib.sha256(stored.read_bytes()).hexdigest()
     assert stored.read_bytes() == data
@@ -105,7 +105,7 @@ def test_a_raw_put_through_nginx_is_linked_into_place_not_copied(fresh: Front) -
 
     assert response.status_code == 201, response.text
     _settle(fresh)
-    [stored] = fresh.node.files()
+    [stored] = fresh.stored()
     assert stored.read_bytes() == data
     [completion] = fresh.node.app.completions
     assert completion["sha256"] == hashlib.sha256(data).hexdigest()
@@ -150,7 +150,7 @@ def test_a_node_without_the_spool_secret_still_takes_uploads_streamed(
         response = client.put(client.token(), data)
         assert response.status_code == 201, response.text
         assert Front(site, node).stored_bodies() == ["streamed"]
-        [stored] = [p for p in node.files() if SPOOL_DIR not in p.parts]
+        [stored] = Front(site, node).stored()
         assert stored.read_bytes() == data
     finally:
         site.stop()
@@ -198,7 +198,7 @@ def test_a_used_token_is_refused_through_nginx_as_by_the_node(fresh: Front) -> N
 
     assert_error(client.post(token, images.jpeg()), 409, "TOKEN_USED")
     assert_error(fresh.node.post(token, images.jpeg()), 409, "TOKEN_USED")
-    assert len(fresh.node.files()) == 1
+    assert len(fresh.stored()) == 1
     _settle(fresh)
     assert fresh.spool_files() == []
 
@@ -285,7 +285,7 @@ def test_a_body_file_header_sent_with_an_upload_is_ignored(fresh: Front) -> None
     response = client.put(client.token(), data, **{BODY_FILE_HEADER: str(planted)})
 
     assert response.status_code == 201, response.text
-    [stored] = [p for p in fresh.node.files() if SPOOL_DIR not in p.parts]
+    [stored] = fresh.stored()
     assert stored.read_bytes() == data
     planted.unlink()
 

@@ -267,7 +267,7 @@ def test_parallel_uploads_with_one_token_spool_once_and_store_once(clean: Front)
     # Only the upload that held the token was spooled; the rest were refused first.
     assert len(watch.created) == 1, watch.created
     assert watch.largest <= len(data)
-    [stored] = clean.node.files()
+    [stored] = clean.stored()
     assert stored.read_bytes() == data
     assert len(clean.node.app.completions) == 1
     assert clean.stored_bodies()[-1] == "spooled"
@@ -298,7 +298,7 @@ def test_a_second_connection_with_a_held_token_is_refused_before_it_is_spooled(
             assert chunk, received
             received += chunk
     assert answer[0] == 201, answer
-    [stored] = clean.node.files()
+    [stored] = clean.stored()
     assert stored.read_bytes() == data
 
 
@@ -315,7 +315,7 @@ def test_a_body_longer_than_declared_is_cut_at_the_declared_length(clean: Front)
     assert answer is not None
     assert answer.status == 201, answer.body
     assert watch.largest <= len(data)
-    [stored] = clean.node.files()
+    [stored] = clean.stored()
     assert stored.read_bytes() == data
 
 
