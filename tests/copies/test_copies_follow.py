@@ -11,8 +11,9 @@ import pytest
 
 from pixelfox_app.models import CopyState, Image, ImageCopy
 from pixelfox_protocol import layout
+from pixelfox_protocol.internal import COPY_GRANT_PATH, REPLICATE_PATH, node_authorization
 from tests.copies.conftest import report_processed, wait_for_copies
-from tests.moves.conftest import Stack, Stored
+from tests.moves.conftest import Stack, Stored, sha256
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
@@ -167,3 +168,67 @@ async def test_deletes_racing_replica_pushes_leave_no_copy_served(stack: Stack):
     # ...and none comes back once every queued push and report has run.
     await _queues_drained(stack)
     assert served() == []
+
+
+async def test_a_push_granted_before_a_change_to_private_leaves_no_public_file_on_the_replica(
+    stack: Stack,
+):
+    # The race, step by step: s01 (the source) is granted the copy's public files,
+    # the image becomes private (the replica's pool had nothing to move yet), and
+    # only then does the push land. s01 runs its fresh lane only, so its own replica
+    # job waits on the background lane while this test pushes as s01 would.
+    source = await stack.pool("s01")
+    stored = await stack.image(source, variants=2)
+    stack.stop_worker("s01")
+    stack.start_worker("s01", lane="fresh")
+    try:
+        await report_processed(stack, stored)
+        copy = await ImageCopy.get(image_id=stored.id, state=CopyState.PENDING).select_related(
+            "pool"
+        )
+        target = copy.pool
+        files = [
+            {"path": rel, "size": len(data), "sha256": sha256(data)}
+            for rel, data in stored.files.items()
+        ]
+        as_s01 = {"Authorization": node_authorization("s01", stack.nodes["s01"].credential)}
+        async with httpx.AsyncClient(headers=as_s01) as node:
+            granted = await node.post(
+                stack.app_url + COPY_GRANT_PATH.format(copy_id=copy.id), json={"files": files}
+            )
+        assert granted.status_code == 200, granted.text
+        async with httpx.AsyncClient(headers=stack.admin) as client:
+            answer = await client.post(
+                f"{stack.app_url}/api/v1/images/{stored.uuid}/visibility",
+                json={"visibility": "private"},
+            )
+        assert answer.status_code == 200, answer.text
+        deadline = time.monotonic() + 30
+        while (await Image.get(id=stored.id)).visibility != "private":
+            assert time.monotonic() < deadline, "the primary's report never switched the image"
+            await asyncio.sleep(0.2)
+
+        async with httpx.AsyncClient(
+            headers={"Authorization": f"Bearer {granted.json()['grant']}"}
+        ) as pusher:
+            for rel, data in stored.files.items():
+                query = {"pool_id": target.id, "path": rel, "size": len(data),
+                         "sha256": sha256(data)}  # fmt: skip
+                put = await pusher.put(
+                    stack.nodes[target.node_id].url + REPLICATE_PATH, params=query, content=data
+                )
+                assert put.status_code == 201, put.text
+
+        await _until(
+            lambda: not _live(Path(target.base_path), stored),
+            "the replica serves public files of a private image",
+        )
+    finally:
+        stack.stop_worker("s01")
+        stack.start_worker("s01")
+    # s01's own replica job, waiting until now, finds the files at the private paths.
+    copies = await wait_for_copies(stack, stored, 2)
+    assert {c.pool.id for c in copies} == {source.id, target.id}  # type: ignore[attr-defined]
+    assert sorted(_live(Path(target.base_path), stored, private=True)) == sorted(
+        layout.in_subtree(rel, True) for rel in stored.files
+    )
