@@ -62,11 +62,14 @@ http {{
 """
 
 
-def render_nginx(node: str, link_secret: str, pool_name: str, app_url: str) -> tuple[str, str]:
+def render_nginx(
+    node: str, link_secret: str, pool_name: str = "", app_url: str = ""
+) -> tuple[str, str]:
     """(nginx.conf, storage site) of a storage host: the nginx role's site, this lab's values.
 
     ``link_secret`` is the app's master: the site gets the node's own, as the role derives it.
-    A file the pool ``pool_name`` lacks is redirected to the app at ``app_url``.
+    A public file the pool ``pool_name`` lacks is redirected to the app at ``app_url``
+    (both given; else a miss is a 404).
     """
     site = storage_site(
         {
