@@ -62,6 +62,7 @@ def create_app(settings: AppSettings | None = None) -> Quart:
         await close_db()
 
     from .health import blueprint as health
+    from .images.redirect import blueprint as file_redirect
     from .images.status import blueprint as images
     from .images.trash import blueprint as image_trash
     from .images.visibility import blueprint as image_visibility
@@ -77,7 +78,7 @@ def create_app(settings: AppSettings | None = None) -> Quart:
 
     blueprints = [health, upload, proxy_upload, internal, internal_backup, images, image_visibility]
     blueprints += (internal_moves, internal_copies, moves_api, internal_scrub)
-    blueprints += (image_trash, internal_trash)
+    blueprints += (image_trash, internal_trash, file_redirect)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     from .web import register as register_web_ui

@@ -30,6 +30,14 @@ KNOBS: dict[str, Knob] = {
         ),
         Knob("upload_rate_limit_per_minute", 60, int, "Uploads per minute per IP address"),
         Knob("upload_user_rate_limit_per_minute", 60, int, "Uploads per minute per user"),
+        Knob(
+            "redirect_rate_limit_per_minute",
+            600,
+            int,
+            "File redirects per minute per IP address",
+            "A storage node sends a request for a file it does not hold (an old URL) to the "
+            "app, which redirects it to a live copy; a page of thumbnails may ask many at once.",
+        ),
         Knob("max_upload_bytes", 50 * 1024 * 1024, int, "Largest upload in bytes"),
         Knob(
             "resumable_upload_bytes",

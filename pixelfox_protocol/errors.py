@@ -88,6 +88,9 @@ CODES = _codes(
     ErrorCode(
         "TUS_CHECKSUM_MISMATCH", 460, "The chunk does not match its checksum; it was discarded."
     ),
+    ErrorCode(
+        "NO_LIVE_COPY", 503, "No storage node that holds this file answers now; try again shortly."
+    ),
     ErrorCode("IMAGE_PURGING", 409, "The image is being deleted for good; it cannot be restored."),
     ErrorCode("UNAVAILABLE", 503, "A service this request needs is not reachable."),
     ErrorCode("INTERNAL", 500, "Something went wrong on our side."),

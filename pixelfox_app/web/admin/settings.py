@@ -26,7 +26,14 @@ GROUPS = (
             "max_frames",
         ),
     ),
-    ("Rate limits", ("upload_rate_limit_per_minute", "upload_user_rate_limit_per_minute")),
+    (
+        "Rate limits",
+        (
+            "upload_rate_limit_per_minute",
+            "upload_user_rate_limit_per_minute",
+            "redirect_rate_limit_per_minute",
+        ),
+    ),
     ("Placement", ("placement_strategy",)),
     ("Trash", ("trash_retention_days",)),
 )
