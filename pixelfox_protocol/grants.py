@@ -13,9 +13,16 @@ node may damage its own files, not the rest. With a grant it can write into
 another node only the files the app listed, byte for byte as listed, each
 once, never over a file there with other content, for 15 minutes.
 
+A *read grant* is the same claims under another audience: a scrub repairing a
+file on its pool asks the app, which mints one (only for a pool holding a
+copy of the image, only for that image's files with the hashes recorded) to
+the node of another verified copy; that node's ``GET /api/internal/copy-file``
+serves just those files. A read grant never writes, a write grant never reads.
+
 Claims (kept small):
 
-- ``aud`` = ``replicate:<target node>`` (never an upload token's audience);
+- ``aud`` = ``replicate:<target node>`` (never an upload token's audience), or
+  ``copy-read:<serving node>`` for a read grant;
 - ``pool_id``: the target pool;
 - ``mv``: the move id (0 for a replica); ``cp``: the copy id of a replica
   (``ImageCopy``, absent for a move), whose target reports the copy verified
@@ -46,9 +53,10 @@ GRANT_SECONDS = 900
 REQUIRED_CLAIMS = ["iss", "aud", "pool_id", "mv", "img", "f", "max", "jti", "nbf", "exp"]
 
 
-def grant_audience(node_id: str) -> str:
-    """Never an upload token's audience: neither can stand in for the other."""
-    return f"replicate:{node_id}"
+def grant_audience(node_id: str, *, reads: bool = False) -> str:
+    """Never an upload token's audience, and a read grant's is not a write grant's:
+    none can stand in for another."""
+    return f"copy-read:{node_id}" if reads else f"replicate:{node_id}"
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,8 @@ class ReplicationGrant:
     cap: int | None = None
     # A replica's copy (0: a move's grant): the target reports it once every file is there.
     copy_id: int = 0
+    # A read grant: ``node_id`` serves the files (a scrub's repair), nothing is written.
+    reads: bool = False
 
     @property
     def max_bytes(self) -> int:
@@ -105,7 +115,7 @@ def mint(grant: ReplicationGrant, signing_key: str, *, now: float | None = None)
     payload: dict[str, Any] = {
         "kid": kid,
         "iss": TOKEN_ISSUER,
-        "aud": grant_audience(grant.node_id),
+        "aud": grant_audience(grant.node_id, reads=grant.reads),
         "pool_id": grant.pool_id,
         "mv": grant.move_id,
         "img": grant.image_uuid,
@@ -121,9 +131,14 @@ def mint(grant: ReplicationGrant, signing_key: str, *, now: float | None = None)
 
 
 def verify(
-    authorization: str | None, node_id: str, public_keys: dict[str, Ed25519PublicKey]
+    authorization: str | None,
+    node_id: str,
+    public_keys: dict[str, Ed25519PublicKey],
+    *,
+    reads: bool = False,
 ) -> ReplicationGrant:
-    """The request's ``Bearer`` grant for this node, or REPLICATION_DENIED / _FORBIDDEN."""
+    """The request's ``Bearer`` grant for this node (a read grant with ``reads``), or
+    REPLICATION_DENIED / _FORBIDDEN."""
     scheme, _, token = (authorization or "").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise APIError("REPLICATION_DENIED", "The request carries no replication grant.")
@@ -133,8 +148,8 @@ def verify(
         if refused.reason == "expired":
             raise APIError("REPLICATION_DENIED", "The replication grant has expired.") from refused
         raise APIError("REPLICATION_DENIED") from refused
-    if payload["aud"] != grant_audience(node_id):
-        raise APIError("REPLICATION_FORBIDDEN", "The replication grant is for another node.")
+    if payload["aud"] != grant_audience(node_id, reads=reads):
+        raise APIError("REPLICATION_FORBIDDEN", "The grant is for another node or use.")
     try:
         files = tuple(
             GrantedFile(path=str(path), size=int(size), sha256=str(sha))
@@ -150,6 +165,7 @@ def verify(
             expires=int(payload["exp"]),
             cap=int(payload["max"]),
             copy_id=int(payload.get("cp", 0)),
+            reads=reads,
         )
     except (TypeError, ValueError) as exc:
         raise APIError("REPLICATION_DENIED") from exc
