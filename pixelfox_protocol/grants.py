@@ -97,19 +97,32 @@ class ReplicationGrant:
         raise APIError("REPLICATION_FORBIDDEN", details=details)
 
 
-def check_files(image_uuid: str, files: list[GrantedFile] | tuple[GrantedFile, ...]) -> None:
-    """Layout paths of one image, each a size and a SHA-256; else REPLICATION_FORBIDDEN."""
+def check_files(
+    image_uuid: str, files: list[GrantedFile] | tuple[GrantedFile, ...], *, reads: bool = False
+) -> None:
+    """Layout paths of one image, each a size and a SHA-256; else REPLICATION_FORBIDDEN.
+
+    A write grant lists the original once (a copy is never without it); a read
+    grant lists any of the image's files (those a repair lacks).
+    """
+    paths = [f.path for f in files]
     try:
-        layout.image_files(image_uuid, [f.path for f in files])
+        if not reads:
+            layout.image_files(image_uuid, paths)
+        for path in paths if reads else ():
+            if layout.image_file(path) != image_uuid.lower():
+                raise layout.UnsafePath(path)
     except layout.UnsafePath as exc:
         raise APIError("REPLICATION_FORBIDDEN", details={"path": str(exc)}) from exc
+    if not paths or len(set(paths)) != len(paths):
+        raise APIError("REPLICATION_FORBIDDEN", "List each file once.")
     for granted in files:
         if granted.size < 0 or len(granted.sha256) != 64:
             raise APIError("REPLICATION_FORBIDDEN", details={"path": granted.path})
 
 
 def mint(grant: ReplicationGrant, signing_key: str, *, now: float | None = None) -> str:
-    check_files(grant.image_uuid, grant.files)
+    check_files(grant.image_uuid, grant.files, reads=grant.reads)
     kid, key = parse_private_key(signing_key)
     issued = int(now if now is not None else time.time())
     payload: dict[str, Any] = {
@@ -171,7 +184,7 @@ def verify(
         raise APIError("REPLICATION_DENIED") from exc
     # Signed by the app, and still checked here: a grant never covers a non-layout
     # file, whatever minted it.
-    check_files(grant.image_uuid, grant.files)
+    check_files(grant.image_uuid, grant.files, reads=reads)
     if int(payload["max"]) > sum(f.size for f in files) or not grant.jti:
         raise APIError("REPLICATION_DENIED")
     return grant
