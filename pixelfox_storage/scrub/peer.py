@@ -85,6 +85,8 @@ async def fetch(client: httpx.AsyncClient, peer: PeerCopy, file: MoveFile, base:
         with tmp.open("wb") as out:
             await _receive(client, peer, file, out)
         await asyncio.to_thread(_into_place, base, file.path, tmp, final)
+    except OSError as exc:  # this pool's disk (full, read-only): the next source may not need it
+        raise CopyRefused(f"writing here failed: {exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
 
