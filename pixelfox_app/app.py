@@ -69,6 +69,7 @@ def create_app(settings: AppSettings | None = None) -> Quart:
     from .internal.backup import blueprint as internal_backup
     from .internal.copies import blueprint as internal_copies
     from .internal.moves import blueprint as internal_moves
+    from .internal.repair import blueprint as internal_repair
     from .internal.routes import blueprint as internal
     from .internal.scrub import blueprint as internal_scrub
     from .internal.trash import blueprint as internal_trash
@@ -78,7 +79,7 @@ def create_app(settings: AppSettings | None = None) -> Quart:
 
     blueprints = [health, upload, proxy_upload, internal, internal_backup, images, image_visibility]
     blueprints += (internal_moves, internal_copies, moves_api, internal_scrub)
-    blueprints += (image_trash, internal_trash, file_redirect)
+    blueprints += (image_trash, internal_trash, file_redirect, internal_repair)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     from .web import register as register_web_ui

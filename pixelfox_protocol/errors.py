@@ -70,6 +70,7 @@ CODES = _codes(
     ),
     ErrorCode("MOVE_FILE_UNKNOWN", 422, "A listed file is not one of the image's own files."),
     ErrorCode("COPY_NOT_PENDING", 409, "The copy is not pending; it gets no grant now."),
+    ErrorCode("COPY_NOT_ON_POOL", 403, "This pool holds no copy of the image."),
     ErrorCode("REPLICATION_USED", 409, "This replication grant has already written this file."),
     ErrorCode("REPLICATION_OVER_CAP", 413, "The replication grant's bytes are used up."),
     ErrorCode("REPLICATION_EXISTS", 409, "Another file with other content is at this path."),
