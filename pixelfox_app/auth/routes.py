@@ -26,7 +26,14 @@ from .login import (
 )
 from .passwords import hash_in_thread, verify_in_thread
 from .ratelimit import rate_limits, request_client_address
-from .tokens import create_api_token, revoke_api_token, token_hash
+from .tokens import (
+    MAX_TOKEN_DAYS,
+    create_api_token,
+    expiry_after,
+    is_expired,
+    revoke_api_token,
+    token_hash,
+)
 
 blueprint = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 
@@ -54,6 +61,12 @@ class PasswordChanged(BaseModel):
 
 class TokenRequest(BaseModel):
     name: str = Field(min_length=1, max_length=100, description="What the token is for")
+    expires_in_days: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_TOKEN_DAYS,
+        description="Refused after this many days; omitted: valid until revoked",
+    )
 
 
 class TokenInfo(BaseModel):
@@ -62,6 +75,8 @@ class TokenInfo(BaseModel):
     prefix: str = Field(description="The token's first characters, to recognise it")
     created_at: datetime
     last_used_at: datetime | None
+    expires_at: datetime | None = Field(description="None: valid until revoked")
+    expired: bool
 
 
 class NewToken(TokenInfo):
@@ -83,6 +98,8 @@ def _token_info(token: ApiToken) -> TokenInfo:
         prefix=token.prefix,
         created_at=token.created_at,
         last_used_at=token.last_used_at,
+        expires_at=token.expires_at,
+        expired=is_expired(token),
     )
 
 
@@ -138,7 +155,11 @@ async def change_password(data: PasswordChange) -> PasswordChanged:
 @login_required
 @validate_response(TokenList)
 async def list_tokens() -> TokenList:
-    """The caller's personal API tokens that are not revoked (never the tokens themselves)."""
+    """The caller's personal API tokens that are not revoked (never the tokens themselves).
+
+    Expired ones are listed (``expired``: true) until revoked, so that a script's
+    owner sees why it is refused.
+    """
     rows = await ApiToken.filter(user=g.user, revoked_at=None).order_by("id")
     return TokenList(tokens=[_token_info(t) for t in rows])
 
@@ -155,7 +176,9 @@ async def new_token(data: TokenRequest) -> tuple[NewToken, int]:
     """
     if g.get("auth_method") != "session":
         raise APIError("FORBIDDEN", "Log in with your password to create API tokens.")
-    plaintext = await create_api_token(g.user, data.name)
+    plaintext = await create_api_token(
+        g.user, data.name, expires_at=expiry_after(data.expires_in_days)
+    )
     row = await ApiToken.get(token_hash=token_hash(plaintext))
     return NewToken(token=plaintext, **_token_info(row).model_dump()), 201
 

@@ -1,11 +1,12 @@
 """The control app's data model (tortoise-orm). Paths stored here are always pool-relative."""
 
 from .copies import CopyState, ImageCopy
-from .images import Image, ImageState, ImageVariant, UploadSession, UploadSessionState, Visibility
+from .images import Image, ImageState, ImageVariant, UploadSession, UploadSessionState
 from .moves import Move, MoveItem, MoveItemState, MoveState
 from .settings import Setting
 from .storage import PoolTier, PoolType, StorageNode, StoragePool
-from .users import ApiToken, User, UserSession
+from .users import ApiToken, Invite, User, UserSession
+from .visibility import Visibility
 
 __all__ = [
     "ApiToken",
@@ -14,6 +15,7 @@ __all__ = [
     "ImageCopy",
     "ImageState",
     "ImageVariant",
+    "Invite",
     "Move",
     "MoveItem",
     "MoveItemState",

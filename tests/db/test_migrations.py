@@ -22,6 +22,7 @@ MODEL_TABLES = {
     "users",
     "api_tokens",
     "user_sessions",
+    "invites",
     "storage_nodes",
     "storage_pools",
     "images",
