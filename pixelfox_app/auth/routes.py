@@ -14,18 +14,9 @@ from quart_schema import validate_request, validate_response
 from pixelfox_protocol.errors import APIError
 
 from ..models import ApiToken, User
-from . import sessions
 from .accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from .decorators import login_required, public
-from .login import (
-    LOGIN_PER_IP_PER_MINUTE,
-    check_password_login,
-    end_session,
-    session_key,
-    start_session,
-)
-from .passwords import hash_in_thread, verify_in_thread
-from .ratelimit import rate_limits, request_client_address
+from .login import change_own_password, check_password_login, end_session, start_session
 from .tokens import (
     MAX_TOKEN_DAYS,
     create_api_token,
@@ -140,15 +131,9 @@ async def change_password(data: PasswordChange) -> PasswordChanged:
 
     Personal API tokens are not touched: revoke them one by one if they leaked too.
     """
-    user: User = g.user
-    # The current password is a guess like a login's: the same per-address limit.
-    await rate_limits().hit("login-ip", LOGIN_PER_IP_PER_MINUTE, request_client_address())
-    if not await verify_in_thread(user.password_hash, data.current_password):
-        raise APIError("FORBIDDEN", "The current password is wrong.")
-    new_hash = await hash_in_thread(data.new_password)
-    await User.filter(id=user.id).update(password_hash=new_hash)
-    keep = session_key() if g.get("auth_method") == "session" else None
-    return PasswordChanged(ended_sessions=await sessions.end_all(user, keep=keep))
+    return PasswordChanged(
+        ended_sessions=await change_own_password(g.user, data.current_password, data.new_password)
+    )
 
 
 @blueprint.get("/tokens")
