@@ -8,40 +8,14 @@ from pathlib import Path
 import pytest
 
 from pixelfox_app.accounts.quota import usage_of
-from pixelfox_app.models import Image, ImageVariant, StoragePool, UploadSession, User
+from pixelfox_app.models import UploadSession, User
 from tests.app import images
 from tests.app.conftest import AppServer
+from tests.image_rows import stored_image
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 JPEG = {"file_size": 1000, "filename": "cat.jpg", "content_type": "image/jpeg"}
-
-
-async def stored_image(owner: User, pool: StoragePool, size: int, variants: list[int]) -> Image:
-    """An image row with variant rows of the given sizes, as a finished upload leaves them."""
-    image_uuid = uuid.uuid4()
-    image = await Image.create(
-        uuid=image_uuid,
-        short_id=image_uuid.hex[:10],
-        owner=owner,
-        pool=pool,
-        path=f"original/2026/12/07/{image_uuid}.jpg",
-        size=size,
-        sha256="0" * 64,
-        mime="image/jpeg",
-    )
-    for n, variant_size in enumerate(variants):
-        await ImageVariant.create(
-            image=image,
-            pool=pool,
-            kind=f"thumb{n}",
-            format="webp",
-            path=f"variants/2026/12/07/{image_uuid}_thumb{n}.webp",
-            size=variant_size,
-            width=10,
-            height=10,
-        )
-    return image
 
 
 async def test_usage_counts_originals_and_variants_per_user_in_one_answer(

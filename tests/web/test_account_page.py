@@ -8,7 +8,8 @@ from quart.testing import QuartClient
 
 from pixelfox_app.auth.passwords import verify_password
 from pixelfox_app.auth.tokens import user_for_api_token
-from pixelfox_app.models import ApiToken, Image, User, UserSession
+from pixelfox_app.models import ApiToken, User, UserSession
+from tests.image_rows import stored_image
 from tests.web.conftest import PASSWORD, Web, text_of
 
 NEW = "a much better passphrase"
@@ -25,16 +26,7 @@ async def test_the_page_shows_storage_used_against_the_quota(web: Web):
     user = await _logged_in(web)
     pool = await web.pool()
     await User.filter(id=user.id).update(quota_bytes=10 << 20)
-    await Image.create(
-        uuid="00000000-0000-4000-8000-000000000001",
-        short_id="abc",
-        owner=user,
-        pool=pool,
-        path="original/2026/12/07/a.jpg",
-        size=5 << 20,
-        sha256="0" * 64,
-        mime="image/jpeg",
-    )
+    await stored_image(user, pool, 5 << 20, [])
 
     status, html = await web.get("/account")
 
