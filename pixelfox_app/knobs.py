@@ -74,6 +74,16 @@ KNOBS: dict[str, Knob] = {
         ),
         Knob("signup_rate_limit_per_minute", 5, int, "Sign-ups per minute per IP address"),
         Knob(
+            "guest_uploads",
+            False,
+            bool,
+            "Guest uploads",
+            "Visitors without an account may upload (public or unlisted), with the stricter "
+            "limits below; each upload's delete link is shown once.",
+        ),
+        Knob("guest_max_upload_bytes", 5 * 1024 * 1024, int, "Largest guest upload in bytes"),
+        Knob("guest_rate_limit_per_minute", 5, int, "Guest uploads per minute per IP address"),
+        Knob(
             "placement_strategy",
             "least_used",
             str,

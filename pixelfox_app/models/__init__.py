@@ -1,6 +1,7 @@
 """The control app's data model (tortoise-orm). Paths stored here are always pool-relative."""
 
 from .copies import CopyState, ImageCopy
+from .guests import GuestUpload
 from .images import Image, ImageState, ImageVariant, UploadSession, UploadSessionState
 from .moves import Move, MoveItem, MoveItemState, MoveState
 from .settings import Setting
@@ -11,6 +12,7 @@ from .visibility import Visibility
 __all__ = [
     "ApiToken",
     "CopyState",
+    "GuestUpload",
     "Image",
     "ImageCopy",
     "ImageState",

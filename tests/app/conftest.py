@@ -30,6 +30,7 @@ from pixelfox_app.db import close_db, init_db
 from pixelfox_app.dbschema import migrate
 from pixelfox_app.models import (
     ApiToken,
+    GuestUpload,
     Image,
     ImageVariant,
     Invite,
@@ -61,6 +62,7 @@ _TABLES = (
     ApiToken,
     UserSession,
     Invite,
+    GuestUpload,
     User,
     StoragePool,
     StorageNode,

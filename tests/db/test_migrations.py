@@ -23,6 +23,7 @@ MODEL_TABLES = {
     "api_tokens",
     "user_sessions",
     "invites",
+    "guest_uploads",
     "storage_nodes",
     "storage_pools",
     "images",

@@ -47,6 +47,7 @@
       QUOTA_EXCEEDED: { text: function (e) { return e.message || "Your storage is full: delete some images first."; }, retry: false },
       SIGNUP_CLOSED: { text: "Sign-up is closed; ask an administrator for an account.", retry: false },
       INVITE_INVALID: { text: "This invite link is not valid, used up or expired.", retry: false },
+      GUEST_UPLOADS_OFF: { text: "Uploads without an account are switched off; log in to upload.", retry: false },
       IMAGE_PURGING: { text: "The image is being deleted for good; it cannot be restored.", retry: false },
       CSRF_FAILED: { text: "This page has expired. Reload it and upload again.", retry: false },
       UNAVAILABLE: { text: "A service the upload needs is not reachable. Please retry shortly.", retry: true },

@@ -27,7 +27,17 @@ GROUPS = (
         ),
     ),
     ("Rate limits", ("upload_rate_limit_per_minute", "upload_user_rate_limit_per_minute")),
-    ("Accounts", ("signup_mode", "signup_quota_bytes", "signup_rate_limit_per_minute")),
+    (
+        "Accounts",
+        (
+            "signup_mode",
+            "signup_quota_bytes",
+            "signup_rate_limit_per_minute",
+            "guest_uploads",
+            "guest_max_upload_bytes",
+            "guest_rate_limit_per_minute",
+        ),
+    ),
     ("Placement", ("placement_strategy",)),
     ("Trash", ("trash_retention_days",)),
 )
