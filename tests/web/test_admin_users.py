@@ -10,6 +10,7 @@ from pixelfox_app import knobs
 from pixelfox_app.accounts.invites import usable_invite
 from pixelfox_app.auth.passwords import hash_password
 from pixelfox_app.models import Invite, User
+from pixelfox_app.upload.guest import guest_user
 from tests.image_rows import stored_image
 from tests.web.conftest import PASSWORD, Web, text_of
 
@@ -175,3 +176,19 @@ async def test_a_plain_user_is_refused_the_page(web: Web):
     await web.login("ada")
     status, _ = await web.get("/admin/users")
     assert status == 403
+
+
+async def test_the_reserved_guest_account_is_marked_and_can_be_neither_enabled_nor_made_admin(
+    web: Web,
+):
+    await web.admin("root")
+    guest = await guest_user()
+    _, html = await web.get("/admin/users?q=guest")
+    enabled = await web.post(f"/admin/users/{guest.id}/enable", {}, htmx=True)
+    promoted = await web.post(f"/admin/users/{guest.id}/admin", {"admin": "on"}, htmx=True)
+
+    assert "data-guest" in html
+    assert "Make admin" not in await promoted.get_data(as_text=True)
+    assert enabled.status_code == promoted.status_code == 200
+    guest = await User.get(id=guest.id)
+    assert (guest.is_active, guest.is_admin) == (False, False)

@@ -27,6 +27,7 @@ from ...accounts.signup import SignupMode, signup_mode
 from ...auth import sessions
 from ...auth.accounts import AccountError, create_user
 from ...models import User
+from ...upload.guest import GUEST_USERNAME
 from ..access import page_admin_required
 from ..render import error_page, page
 from .base import blueprint
@@ -55,6 +56,7 @@ async def _table(query: str, number: int) -> dict[str, Any]:
         "pages": pages,
         "total": total,
         "human_size": human_size,
+        "guest_username": GUEST_USERNAME,
     }
 
 
@@ -132,7 +134,13 @@ async def _user_row(user_id: int, error: str = "") -> Any:
         return await error_page(404, "Not found", "There is no such user.")
     usage: Usage = (await usage_of([user.id]))[user.id]
     row = {"user": user, "usage": usage}
-    return await page("admin/users/_row.html", row=row, error=error, human_size=human_size)
+    return await page(
+        "admin/users/_row.html",
+        row=row,
+        error=error,
+        human_size=human_size,
+        guest_username=GUEST_USERNAME,
+    )
 
 
 def _is_self(user_id: int) -> bool:
@@ -153,8 +161,8 @@ async def disable_account(user_id: int):
 @blueprint.post("/users/<int:user_id>/enable")
 @page_admin_required
 async def enable_account(user_id: int):
-    """Enable the account again (it logs in afresh)."""
-    await User.filter(id=user_id).update(is_active=True)
+    """Enable the account again (it logs in afresh); never the reserved guest account."""
+    await User.filter(id=user_id).exclude(username=GUEST_USERNAME).update(is_active=True)
     return await _user_row(user_id)
 
 
@@ -165,7 +173,7 @@ async def set_admin(user_id: int):
     make = (await request.form).get("admin") == "on"
     if _is_self(user_id) and not make:
         return await _user_row(user_id, "You cannot take away your own admin flag.")
-    await User.filter(id=user_id).update(is_admin=make)
+    await User.filter(id=user_id).exclude(username=GUEST_USERNAME).update(is_admin=make)
     return await _user_row(user_id)
 
 
