@@ -74,12 +74,13 @@ def create_app(settings: AppSettings | None = None) -> Quart:
     from .internal.scrub import blueprint as internal_scrub
     from .internal.trash import blueprint as internal_trash
     from .moves.api import blueprint as moves_api
+    from .upload.guest import blueprint as guest_upload
     from .upload.proxy import blueprint as proxy_upload
     from .upload.routes import blueprint as upload
 
     blueprints = [health, upload, proxy_upload, internal, internal_backup, images, image_visibility]
     blueprints += (internal_moves, internal_copies, moves_api, internal_scrub)
-    blueprints += (image_trash, internal_trash, file_redirect, internal_repair)
+    blueprints += (image_trash, internal_trash, file_redirect, internal_repair, guest_upload)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     from .web import register as register_web_ui

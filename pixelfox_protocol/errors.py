@@ -92,6 +92,10 @@ CODES = _codes(
     ErrorCode(
         "NO_LIVE_COPY", 503, "No storage node that holds this file answers now; try again shortly."
     ),
+    ErrorCode("QUOTA_EXCEEDED", 403, "This upload would exceed your storage quota."),
+    ErrorCode("SIGNUP_CLOSED", 403, "Sign-up is closed; ask an administrator for an account."),
+    ErrorCode("INVITE_INVALID", 403, "This invite link is not valid, used up or expired."),
+    ErrorCode("GUEST_UPLOADS_OFF", 403, "Uploads without an account are switched off; log in."),
     ErrorCode("IMAGE_PURGING", 409, "The image is being deleted for good; it cannot be restored."),
     ErrorCode("UNAVAILABLE", 503, "A service this request needs is not reachable."),
     ErrorCode("INTERNAL", 500, "Something went wrong on our side."),

@@ -31,8 +31,10 @@ from pixelfox_app.db import close_db, init_db
 from pixelfox_app.dbschema import migrate
 from pixelfox_app.models import (
     ApiToken,
+    GuestUpload,
     Image,
     ImageVariant,
+    Invite,
     Move,
     MoveItem,
     Setting,
@@ -60,6 +62,8 @@ _TABLES = (
     UploadSession,
     ApiToken,
     UserSession,
+    Invite,
+    GuestUpload,
     User,
     StoragePool,
     StorageNode,

@@ -43,6 +43,11 @@
       PROXY_UPLOAD_DISABLED: { text: "Uploads go straight to storage now; switching.", retry: true, switchTo: "direct" },
       VISIBILITY_MISMATCH: { text: "The storage node did not keep the file private as asked. Retrying elsewhere.", retry: true, renew: true },
       VISIBILITY_CHANGING: { text: "The image's visibility is being changed; try again shortly.", retry: false },
+      // The app's message names the quota and what is used; the page shows it as it is.
+      QUOTA_EXCEEDED: { text: function (e) { return e.message || "Your storage is full: delete some images first."; }, retry: false },
+      SIGNUP_CLOSED: { text: "Sign-up is closed; ask an administrator for an account.", retry: false },
+      INVITE_INVALID: { text: "This invite link is not valid, used up or expired.", retry: false },
+      GUEST_UPLOADS_OFF: { text: "Uploads without an account are switched off; log in to upload.", retry: false },
       IMAGE_PURGING: { text: "The image is being deleted for good; it cannot be restored.", retry: false },
       CSRF_FAILED: { text: "This page has expired. Reload it and upload again.", retry: false },
       UNAVAILABLE: { text: "A service the upload needs is not reachable. Please retry shortly.", retry: true },

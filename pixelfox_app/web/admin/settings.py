@@ -34,6 +34,17 @@ GROUPS = (
             "redirect_rate_limit_per_minute",
         ),
     ),
+    (
+        "Accounts",
+        (
+            "signup_mode",
+            "signup_quota_bytes",
+            "signup_rate_limit_per_minute",
+            "guest_uploads",
+            "guest_max_upload_bytes",
+            "guest_rate_limit_per_minute",
+        ),
+    ),
     ("Placement", ("placement_strategy",)),
     ("Trash", ("trash_retention_days",)),
 )
