@@ -56,6 +56,15 @@ KNOBS: dict[str, Knob] = {
             "(every file, the S3 backup, the rows). 0 = purged at the next run (about a minute).",
         ),
         Knob(
+            "repair_jobs_per_node",
+            4,
+            int,
+            "Repair pushes queued per node at a time",
+            "Re-replication (a lost node, a raised factor, a drain) queues at most this many "
+            "replica pushes on one source node's background lane; the rest wait for the next "
+            "copy check, so fresh uploads' copies never queue behind a backlog. 0 = no limit.",
+        ),
+        Knob(
             "placement_strategy",
             "least_used",
             str,

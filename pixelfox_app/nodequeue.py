@@ -251,6 +251,34 @@ async def enqueue_planner(
     return await enqueue(redis, args, queue=keys.control_queue, job_id=job_id, again=again)
 
 
+async def job_alive(redis: ArqRedis, job_id: str, queue: str) -> bool:
+    """Whether the job is queued, deferred or running."""
+    return await job(redis, job_id, queue).status() in _ALIVE
+
+
+async def queue_control_cron(
+    redis: ArqRedis, keys: RedisKeys, name: str, job_id: str, *, defer: float = 0.0
+) -> bool:
+    """One extra run of the control worker's cron ``name`` (no arguments) in ``defer``
+    seconds, unless one is waiting to run already. A run under way may have read the
+    rows before what asks for this one: then the next run waits under a second id."""
+    queue = keys.control_queue
+    free = None
+    for candidate in (f"{job_id}:1", f"{job_id}:2"):
+        status = await job(redis, candidate, queue).status()
+        if status in (JobStatus.queued, JobStatus.deferred):
+            return False
+        if status != JobStatus.in_progress and free is None:
+            free = candidate
+    if free is None:
+        return False
+    await redis.delete(result_key_prefix + free, job_key_prefix + free)
+    enqueued = await redis.enqueue_job(
+        jobs.cron_name(queue, name), _job_id=free, _queue_name=queue, _defer_by=defer
+    )
+    return enqueued is not None
+
+
 async def _enqueue_unless_alive(
     redis: ArqRedis, args: jobs.JobArgs, *, queue: str, job_id: str
 ) -> bool:

@@ -193,6 +193,16 @@ class RedisKeys:
     def move_outcomes(self, move_id: int) -> str:
         return f"{self.prefix}:move:{move_id}:outcomes"
 
+    # Copy ids whose repair push the app queued on node ``node_id``'s background lane
+    # (the per-node repair throttle; owner: app, pixelfox_app.copies.throttle; members
+    # whose job ended are dropped when it is read; no TTL).
+    def repairs_queued(self, node_id: str) -> str:
+        return f"{self.prefix}:repairs:{node_id}"
+
+    def copy_check_job(self) -> str:
+        """A copy check queued at once (a repair push ended), besides the minute's cron."""
+        return f"{self.prefix}:copy-check:soon"
+
     # Rate-limit counters (owner: the `limits` library; TTL: the window).
     @property
     def rate_limit_prefix(self) -> str:

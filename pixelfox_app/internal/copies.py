@@ -18,9 +18,9 @@ from pixelfox_protocol.internal import (
 )
 
 from ..auth import node_required
-from ..copies import tickets
+from ..copies import surplus, throttle, tickets
 from ..images.trash import follow
-from ..models import ImageCopy
+from ..models import Image, ImageCopy
 from ..nodes import node_of
 
 blueprint = Blueprint("internal_copies", __name__)
@@ -72,4 +72,9 @@ async def copy_verified(copy_id: int, data: CopyReport) -> CopyRecorded:
         # A push that ended after its image was deleted: its files follow it into
         # the trash (and the answer is NOT_FOUND), so no copy comes back to life.
         await follow(found.image, redis, keys)
-    return await tickets.verified(g.node, copy_id, data)
+    recorded = await tickets.verified(g.node, copy_id, data)
+    await throttle.ended(redis, keys, copy_id)  # a repair push's slot is free again
+    if found is not None:
+        # One more verified copy: a surplus one (a factor lowered, a drained pool) may go.
+        await surplus.trim(await Image.get(id=found.image.id), redis, keys)
+    return recorded

@@ -29,6 +29,7 @@ GROUPS = (
     ("Rate limits", ("upload_rate_limit_per_minute", "upload_user_rate_limit_per_minute")),
     ("Placement", ("placement_strategy",)),
     ("Trash", ("trash_retention_days",)),
+    ("Copies", ("repair_jobs_per_node",)),
 )
 
 
