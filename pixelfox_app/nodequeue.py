@@ -17,6 +17,7 @@ put back on purpose clears them first (``again=True``).
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -257,24 +258,23 @@ async def job_alive(redis: ArqRedis, job_id: str, queue: str) -> bool:
 
 
 async def queue_control_cron(
-    redis: ArqRedis, keys: RedisKeys, name: str, job_id: str, *, defer: float = 0.0
+    redis: ArqRedis, keys: RedisKeys, name: str, marker: str, *, defer: float
 ) -> bool:
     """One extra run of the control worker's cron ``name`` (no arguments) in ``defer``
-    seconds, unless one is waiting to run already. A run under way may have read the
-    rows before what asks for this one: then the next run waits under a second id."""
-    queue = keys.control_queue
-    free = None
-    for candidate in (f"{job_id}:1", f"{job_id}:2"):
-        status = await job(redis, candidate, queue).status()
-        if status in (JobStatus.queued, JobStatus.deferred):
-            return False
-        if status != JobStatus.in_progress and free is None:
-            free = candidate
-    if free is None:
+    seconds, unless one is still waiting to start: ``marker`` lives until then, and a run
+    that has not started yet reads the rows after whatever asked for this one. False
+    when one is waiting.
+
+    Each run has a job id of its own: arq keeps a cron job's in-progress key for a
+    minute after it ended (so no other worker runs that cron again), which would hold
+    back a second run under the same id.
+    """
+    if not await redis.set(marker, "1", nx=True, px=max(1, int(defer * 1000))):
         return False
-    await redis.delete(result_key_prefix + free, job_key_prefix + free)
+    queue = keys.control_queue
+    job_id = f"{marker}:{time.time_ns()}"
     enqueued = await redis.enqueue_job(
-        jobs.cron_name(queue, name), _job_id=free, _queue_name=queue, _defer_by=defer
+        jobs.cron_name(queue, name), _job_id=job_id, _queue_name=queue, _defer_by=defer
     )
     return enqueued is not None
 

@@ -199,8 +199,14 @@ class RedisKeys:
     def repairs_queued(self, node_id: str) -> str:
         return f"{self.prefix}:repairs:{node_id}"
 
-    def copy_check_job(self) -> str:
-        """A copy check queued at once (a repair push ended), besides the minute's cron."""
+    # Held while the app places and queues an image's missing copies (owner: app,
+    # pixelfox_app.copies.replicas.fill; TTL 30 s, deleted when done).
+    def copy_fill_lock(self, image_id: int) -> str:
+        return f"{self.prefix}:copy-fill:{image_id}"
+
+    def copy_check_soon(self) -> str:
+        """While a copy check queued between the minute's crons (a repair push ended) has
+        not started yet (owner: app; TTL: until it is due); its job ids start with it."""
         return f"{self.prefix}:copy-check:soon"
 
     # Rate-limit counters (owner: the `limits` library; TTL: the window).

@@ -12,6 +12,7 @@ only adds the missing ones, so running it twice changes nothing.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Collection
 from datetime import UTC, datetime
 
@@ -30,6 +31,14 @@ from .placement import replica_target
 from .throttle import UNLIMITED, RepairBudget
 
 log = logging.getLogger(__name__)
+
+# Longer than any one fill takes (a few placements and enqueues).
+FILL_LOCK_MS = 30_000
+# Deletes the lock only if it is still the caller's (it may have lapsed and been retaken).
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 async def copy_bytes(image: Image) -> int:
@@ -96,9 +105,29 @@ async def fill(
     upload), queued only while the source node has room in its throttle; what
     does not fit is neither placed nor queued, and waits for the next check.
     Copies on a pool being drained do not count, and none is placed there.
+    One fill of an image at a time (a Redis lock): two checks, or a check and
+    the variants' report, would otherwise both place the missing copy; the one
+    that finds the lock taken leaves the image to the other.
     """
     if image.state != ImageState.READY or image.deleted_at is not None:
         return 0  # no new copy of an image in the trash
+    key, token = keys.copy_fill_lock(image.id), secrets.token_hex(8)
+    if not await redis.set(key, token, nx=True, px=FILL_LOCK_MS):
+        return 0
+    try:
+        return await _fill(image, redis, keys, request_id, again, budget)
+    finally:
+        await redis.eval(_UNLOCK, 1, key, token)  # type: ignore[misc]
+
+
+async def _fill(
+    image: Image,
+    redis: ArqRedis,
+    keys: RedisKeys,
+    request_id: str,
+    again: bool,
+    budget: RepairBudget | None,
+) -> int:
     pool = await StoragePool.get(id=image.pool_id)  # type: ignore[attr-defined]
     wanted = await factor_of(pool)
     leaving = await leaving_pools()

@@ -110,6 +110,6 @@ async def ended(redis: ArqRedis, keys: RedisKeys, copy_id: int) -> bool:
         freed |= bool(await redis.srem(keys.repairs_queued(node_id), str(copy_id)))  # type: ignore[misc]
     if freed:
         await queue_control_cron(
-            redis, keys, jobs.CHECK_COPIES, keys.copy_check_job(), defer=SOON_SECONDS
+            redis, keys, jobs.CHECK_COPIES, keys.copy_check_soon(), defer=SOON_SECONDS
         )
     return freed

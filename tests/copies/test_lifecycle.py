@@ -15,25 +15,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pixelfox_app import knobs
 from pixelfox_app.copies.repair import check_copies
 from pixelfox_app.copies.replicas import record_primary, replicas_on
 from pixelfox_app.copies.throttle import in_flight
-from pixelfox_app.models import CopyState, Image, ImageCopy, Setting, StoragePool
-from tests.copies.conftest import report_processed, wait_for_copies
+from pixelfox_app.models import CopyState, Image, ImageCopy, StoragePool
+from tests.copies.conftest import (
+    DEFAULT_REPAIRS,
+    repair_jobs_per_node,
+    report_processed,
+    wait_for_copies,
+)
 from tests.moves.conftest import Stack, Stored, sha256
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
-
-
-async def _repair_jobs_per_node(value: int) -> None:
-    """Set the knob in single statements: a read-then-write transaction on SQLite can meet
-    another process's and fail at once ("database is locked")."""
-    if not await Setting.filter(key="repair_jobs_per_node").update(value=value):
-        await Setting.create(key="repair_jobs_per_node", value=value)
-
-
-DEFAULT_REPAIR_JOBS = knobs.KNOBS["repair_jobs_per_node"].default
 
 
 async def _check(stack: Stack) -> dict[str, int]:
@@ -95,9 +89,8 @@ async def test_lowering_the_factor_from_3_to_2_removes_one_copy_and_never_the_pr
     on_s02 = next(c for c in copies if c.pool.node_id == "s02")
     await _factor(source, 2)
 
-    result = await _check(stack)
+    await _check(stack)  # (or the control worker's own check, if it came first)
 
-    assert result["removing"] >= 1
     left = await _until_rows(stack, stored, 2)
     # s02 shares zone a with the primary: its copy goes, zone b's stays.
     assert sorted(c.pool.node_id for c in left) == ["s01", "s03"]
@@ -176,7 +169,7 @@ async def test_repair_queues_at_most_the_knobs_pushes_per_node_and_more_as_they_
 ):
     source = await stack.pool("s02")
     await stack.pool("s03")
-    await _repair_jobs_per_node(2)
+    await repair_jobs_per_node(2)
     images = await _short_images(stack, source, 5)
     ids = [s.id for s in images]
     stack.stop_worker("s02")  # the pushes stay queued on s02's lane
@@ -198,13 +191,13 @@ async def test_repair_queues_at_most_the_knobs_pushes_per_node_and_more_as_they_
         for stored in images:
             await wait_for_copies(stack, stored, 2, within=60)
     finally:
-        await _repair_jobs_per_node(DEFAULT_REPAIR_JOBS)
+        await repair_jobs_per_node(DEFAULT_REPAIRS)
     assert await in_flight(stack.arq, stack.keys, "s02") == 0
 
 
 async def test_a_fresh_uploads_replica_is_queued_whatever_the_repair_backlog(stack: Stack):
     source = await stack.pool("s02")
-    await _repair_jobs_per_node(1)
+    await repair_jobs_per_node(1)
     try:
         await _short_images(stack, source, 3)
         stack.stop_worker("s02")
@@ -223,7 +216,7 @@ async def test_a_fresh_uploads_replica_is_queued_whatever_the_repair_backlog(sta
             stack.start_worker("s02")
         await wait_for_copies(stack, fresh, 2)
     finally:
-        await _repair_jobs_per_node(DEFAULT_REPAIR_JOBS)
+        await repair_jobs_per_node(DEFAULT_REPAIRS)
 
 
 def _spare_other_than(stack: Stack, node_id: str, pool: StoragePool) -> StoragePool:
