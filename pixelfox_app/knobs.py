@@ -92,6 +92,15 @@ KNOBS: dict[str, Knob] = {
         Knob("guest_max_upload_bytes", 5 * 1024 * 1024, int, "Largest guest upload in bytes"),
         Knob("guest_rate_limit_per_minute", 5, int, "Guest uploads per minute per IP address"),
         Knob(
+            "repair_jobs_per_node",
+            4,
+            int,
+            "Repair pushes queued per node at a time",
+            "Re-replication (a lost node, a raised factor, a drain) queues at most this many "
+            "replica pushes on one source node's background lane; the rest wait for the next "
+            "copy check, so fresh uploads' copies never queue behind a backlog. 0 = no limit.",
+        ),
+        Knob(
             "placement_strategy",
             "least_used",
             str,

@@ -17,6 +17,7 @@ put back on purpose clears them first (``again=True``).
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -272,6 +273,33 @@ async def enqueue_planner(
     args = jobs.PlanMove(move_id=move_id, cursor=cursor)
     job_id = keys.move_plan_job(move_id, cursor)
     return await enqueue(redis, args, queue=keys.control_queue, job_id=job_id, again=again)
+
+
+async def job_alive(redis: ArqRedis, job_id: str, queue: str) -> bool:
+    """Whether the job is queued, deferred or running."""
+    return await job(redis, job_id, queue).status() in _ALIVE
+
+
+async def queue_control_cron(
+    redis: ArqRedis, keys: RedisKeys, name: str, marker: str, *, defer: float
+) -> bool:
+    """One extra run of the control worker's cron ``name`` (no arguments) in ``defer``
+    seconds, unless one is still waiting to start: ``marker`` lives until then, and a run
+    that has not started yet reads the rows after whatever asked for this one. False
+    when one is waiting.
+
+    Each run has a job id of its own: arq keeps a cron job's in-progress key for a
+    minute after it ended (so no other worker runs that cron again), which would hold
+    back a second run under the same id.
+    """
+    if not await redis.set(marker, "1", nx=True, px=max(1, int(defer * 1000))):
+        return False
+    queue = keys.control_queue
+    job_id = f"{marker}:{time.time_ns()}"
+    enqueued = await redis.enqueue_job(
+        jobs.cron_name(queue, name), _job_id=job_id, _queue_name=queue, _defer_by=defer
+    )
+    return enqueued is not None
 
 
 async def _enqueue_unless_alive(

@@ -47,7 +47,8 @@ def nodes_lost(node_id: str, yes: bool) -> None:
 
 @click.command("copies")
 def copies_command() -> None:
-    """Per pool: the factor, images short of it and the oldest; the replication lag."""
+    """Per pool: the factor, images short of it and the oldest; the replication lag and
+    the surplus copies being removed."""
     from pixelfox_app.copies.stats import CopyStats, copy_stats
 
     stats: CopyStats = with_db(AppSettings.from_env(), copy_stats)
@@ -58,7 +59,8 @@ def copies_command() -> None:
     echo_table(table)
     click.echo(
         f"under-replicated: {stats.under_replicated}; pending copies: {stats.pending}, "
-        f"lag p50 {stats.lag_p50:.1f} s, p95 {stats.lag_p95:.1f} s"
+        f"lag p50 {stats.lag_p50:.1f} s, p95 {stats.lag_p95:.1f} s; "
+        f"surplus copies being removed: {stats.removing}"
     )
 
 

@@ -52,6 +52,7 @@ def _line(info: object) -> str:
         f"move {info.id} {info.source} → {info.target}: {info.state}; "
         f"planned {info.planned}{'' if info.planning_finished else '+'}, done {info.done}, "
         f"failed {info.failed}, skipped {info.skipped}, {info.bytes_moved} bytes"
+        + (f"; {info.replicas_left} replica(s) to place anew" if info.replicas_left else "")
     )
 
 
@@ -80,12 +81,14 @@ def moves() -> None:
 @click.option(
     "--skip-empty",
     is_flag=True,
-    help="Start nothing when the source holds no images (prints 'nothing to move').",
+    help="Start nothing when the source holds no images and no replicas "
+    "(prints 'nothing to move').",
 )
 def moves_start(
     source: str, target: str, batch_size: int, wait: bool, attach: bool, skip_empty: bool
 ) -> None:
     """Start a move (the target must be active, healthy and have room)."""
+    from pixelfox_app.copies.replicas import replicas_on
     from pixelfox_app.models import Image, MoveState
     from pixelfox_app.moves import control
     from pixelfox_app.moves.api import describe, load
@@ -94,7 +97,8 @@ def moves_start(
         move = await control.unfinished_move(source) if attach else None
         if move is None and skip_empty:
             pool = await control.find_pool(source)
-            if not await Image.filter(pool_id=pool.id).exists():
+            held = await Image.filter(pool_id=pool.id).exists()
+            if not held and not await replicas_on(pool.id).exists():
                 click.echo(f"pool {pool.name} holds no images: nothing to move")
                 return str(MoveState.DONE)
         if move is not None:

@@ -4,12 +4,13 @@ A pool's ``replication_factor`` is the operator's (1..3); left empty it is the
 installation's default, applied when read and never written (as the pools'
 other runtime defaults, ``pixelfox_app.pools``): 2 once at least two active
 storage nodes are registered, else 1. So a second node makes every
-unconfigured pool ask for two copies, and repair fills them in.
+unconfigured pool ask for two copies, and repair fills them in. A pool being
+drained keeps its replicas only until they are re-placed (:func:`leaving_pools`).
 """
 
 from __future__ import annotations
 
-from ..models import StorageNode, StoragePool
+from ..models import Move, MoveState, StorageNode, StoragePool
 from ..models.storage import MAX_REPLICATION_FACTOR, MIN_REPLICATION_FACTOR
 from ..nodes import DEFAULT_NODE_ID
 
@@ -34,3 +35,12 @@ def effective_factor(pool: StoragePool, storage_nodes: int) -> int:
 
 async def factor_of(pool: StoragePool) -> int:
     return effective_factor(pool, await storage_node_count())
+
+
+async def leaving_pools() -> set[int]:
+    """Pools being drained (the source of a running move): their replicas do not count
+    towards the factor, are re-placed elsewhere, and go once the new copies are verified."""
+    rows: list[int] = await Move.filter(state=MoveState.RUNNING).values_list(  # type: ignore[assignment]
+        "source_id", flat=True
+    )
+    return set(rows)

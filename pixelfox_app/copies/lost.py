@@ -10,7 +10,9 @@ In this order, so no image is ever without a row pointing at bytes:
    an image with none stays where it is (its only copy was there: the S3
    backup is what is left, see ``pixelfox restore``);
 4. the images that lost a copy are filled up to their factor again from a
-   verified copy, newest first, so fresh uploads get their second copy first.
+   verified copy, newest first, so fresh uploads get their second copy first:
+   at most ``repair_jobs_per_node`` pushes per source node now, the rest by
+   the control worker's copy check as those end (``copies.throttle``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pixelfox_protocol.keys import RedisKeys
 
 from ..models import CopyState, Image, ImageCopy, ImageVariant, StorageNode, StoragePool
 from .replicas import fill
+from .throttle import RepairBudget
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +62,9 @@ async def declare_lost(node_id: str, redis: ArqRedis, keys: RedisKeys) -> LostNo
             result.primaries_switched += 1
         else:
             result.without_copy.append(str(image.uuid))
+    budget = await RepairBudget.from_knob(redis, keys)
     for image in await Image.filter(id__in=list(affected)).order_by("-created_at", "-id"):
-        result.jobs_queued += await fill(image, redis, keys)
+        result.jobs_queued += await fill(image, redis, keys, budget=budget)
     log.warning(
         "node %s declared lost: %d copies lost, %d primaries switched, %d images without a copy",
         node_id,

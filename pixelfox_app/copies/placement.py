@@ -31,12 +31,17 @@ async def zones_of(node_ids: Collection[str]) -> dict[str, str]:
 
 
 async def replica_target(
-    redis: Redis, keys: RedisKeys, size: int, holders: Collection[str]
+    redis: Redis,
+    keys: RedisKeys,
+    size: int,
+    holders: Collection[str],
+    *,
+    avoid_pools: Collection[int] = (),
 ) -> StoragePool | None:
     """A pool for one more copy of ``size`` bytes, on a node not in ``holders``; None if none.
 
     First among the nodes of zones that hold no copy yet; then among every node
-    that holds none.
+    that holds none. Never one of ``avoid_pools`` (drained, or removing a copy).
     """
     every = {str(n) for n in await StorageNode.all().values_list("node_id", flat=True)}
     zones = await zones_of(every | set(holders))
@@ -45,7 +50,13 @@ async def replica_target(
     for avoid in (same_zone | set(holders), set(holders)):
         try:
             placed = await place(
-                PlacementRequest(file_size=size, avoid_nodes=frozenset(avoid)), redis, keys
+                PlacementRequest(
+                    file_size=size,
+                    avoid_nodes=frozenset(avoid),
+                    avoid_pools=frozenset(avoid_pools),
+                ),
+                redis,
+                keys,
             )
         except NoEligiblePool:
             continue

@@ -35,6 +35,7 @@ class CopyStats:
     pending: int
     lag_p50: float  # seconds
     lag_p95: float
+    removing: int = 0  # surplus copies whose files their nodes are deleting
 
     @property
     def under_replicated(self) -> int:
@@ -78,7 +79,10 @@ async def copy_stats(now: datetime | None = None) -> CopyStats:
         pools.append(PoolCopies(pool.id, pool.name, factor, count, since))
     created = await ImageCopy.filter(state=CopyState.PENDING).values("created_at")
     ages = [_age(now, row["created_at"]) for row in created]
-    return CopyStats(pools, len(ages), percentile(ages, 0.5), percentile(ages, 0.95))
+    removing = await ImageCopy.filter(state=CopyState.REMOVING).count()
+    return CopyStats(
+        pools, len(ages), percentile(ages, 0.5), percentile(ages, 0.95), removing=removing
+    )
 
 
 def _age(now: datetime, when: datetime) -> float:

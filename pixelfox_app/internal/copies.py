@@ -19,7 +19,7 @@ from pixelfox_protocol.internal import (
 )
 
 from ..auth import node_required
-from ..copies import tickets
+from ..copies import surplus, throttle, tickets
 from ..images.trash import follow
 from ..models import Image, ImageCopy, Visibility
 from ..nodequeue import enqueue_subtree
@@ -81,7 +81,12 @@ async def copy_verified(copy_id: int, data: CopyReport) -> CopyRecorded:
             # wants them (and the report of the old paths is refused: the copy
             # stays pending until a push reports the image's paths).
             await enqueue_subtree(redis, keys, found.image, found.pool)
-    return await tickets.verified(g.node, copy_id, data)
+    recorded = await tickets.verified(g.node, copy_id, data)
+    await throttle.ended(redis, keys, copy_id)  # a repair push's slot is free again
+    if found is not None:
+        # One more verified copy: a surplus one (a factor lowered, a drained pool) may go.
+        await surplus.trim(await Image.get(id=found.image.id), redis, keys)
+    return recorded
 
 
 def _in_another_subtree(image: Image, report: CopyReport) -> bool:

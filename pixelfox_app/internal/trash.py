@@ -5,7 +5,8 @@ only says what the node did on one of its pools. A report that no longer
 matches the row (restored while the files went into the trash, or the
 reverse) gets a job the other way, so the files always end where the row
 wants them. A purge report deletes the rows of that pool's files; the image
-row goes with the report of the pool that holds the original.
+row goes with the report of the pool that holds the original. A surplus
+copy's purge (``copies.surplus``) deletes only that copy's row.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ from pixelfox_protocol.internal import (
 from pixelfox_protocol.keys import RedisKeys
 
 from ..auth import node_required
+from ..copies import surplus
 from ..images.files import image_locations
 from ..images.lookup import image_by_uuid
 from ..models import Image, ImageCopy, ImageState, ImageVariant, StorageNode, StoragePool
+from ..moves.progress import finish_drains
 from ..nodequeue import enqueue_trash, enqueue_visibility, requeue_processing
 from ..nodes import node_of
 
@@ -83,10 +86,17 @@ async def _resume(image: Image, redis: ArqRedis, keys: RedisKeys) -> None:
         await requeue_processing(redis, keys, image, image.pool, settle=timedelta(0), now=now)
 
 
-async def record_purged(node: StorageNode, image_uuid: str, report: PurgeReport) -> PurgeRecorded:
-    """A node deleted an image's files on one pool: its rows there go."""
+async def record_purged(
+    node: StorageNode, image_uuid: str, report: PurgeReport, redis: ArqRedis, keys: RedisKeys
+) -> PurgeRecorded:
+    """A node deleted an image's files on one pool: its rows there go (only the copy's row
+    for a surplus copy the image keeps living without)."""
     image, pool = await _image_and_pool(node, image_uuid, report.pool_id)
     if image.purging_at is None:
+        # A surplus copy (a factor lowered, a drained pool): only its row goes.
+        if await surplus.removed(image, pool):
+            await finish_drains(pool, redis, keys)
+            return PurgeRecorded(image_uuid=str(image.uuid), rows_deleted=False)
         raise APIError("BAD_REQUEST", "The image is not being purged.")
     original_here = image.pool.id == pool.id
     async with in_transaction() as connection:
@@ -129,4 +139,5 @@ async def trash_done(image_uuid: str, data: TrashReport) -> TrashRecorded:
 @raises("NOT_FOUND", "POOL_NOT_ON_NODE", "BAD_REQUEST")
 async def purge_done(image_uuid: str, data: PurgeReport) -> PurgeRecorded:
     """A node deleted an image's files on one pool for good (internal)."""
-    return await record_purged(g.node, image_uuid, data)
+    redis, keys = current_app.extensions["redis"], current_app.extensions["keys"]
+    return await record_purged(g.node, image_uuid, data, redis, keys)

@@ -14,6 +14,9 @@ class CopyState(StrEnum):
     PENDING = "pending"  # placed, not (yet) confirmed by the node that holds it
     VERIFIED = "verified"  # the holding node reported every file's size and SHA-256
     LOST = "lost"  # its node was declared dead (``pixelfox nodes lost``)
+    # Surplus (a factor lowered, a drained pool): its node is deleting the files; the row
+    # goes with the node's report. Never read from, never a source, never counted.
+    REMOVING = "removing"
 
 
 class ImageCopy(Model):

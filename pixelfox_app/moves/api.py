@@ -16,8 +16,10 @@ from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.keys import RedisKeys
 
 from ..auth import admin_required
+from ..copies.replicas import replicas_on
 from ..models import Move, MoveItem
 from .control import DEFAULT_BATCH, cancel_move, pause_move, resume_move, start_move
+from .progress import FINAL
 
 blueprint = Blueprint("moves_api", __name__, url_prefix="/api/v1/admin/moves")
 ITEMS_SHOWN = 100
@@ -48,6 +50,11 @@ class MoveInfo(BaseModel):
     failed: int
     skipped: int
     bytes_moved: int
+    replicas_left: int = Field(
+        default=0,
+        description="Copies of other pools' images still on the source; a move ends once "
+        "every one is placed anew elsewhere and removed from the source",
+    )
     planning_finished: bool
     requested_by: str
     created_at: str
@@ -90,6 +97,7 @@ async def describe(move: Move, *, with_items: bool = False) -> MoveInfo:
         failed=move.failed,
         skipped=move.skipped,
         bytes_moved=move.bytes_moved,
+        replicas_left=await replicas_on(move.source.id).count() if move.state not in FINAL else 0,
         planning_finished=move.planned_at is not None,
         requested_by=move.requested_by,
         created_at=move.created_at.isoformat(),

@@ -5,7 +5,9 @@ reads the next ``batch_size`` images of the source pool after image id
 ``cursor``, in id order, puts one ``move_image`` job per image on the source
 node's background lane (job id ``RedisKeys.move_job``: an image already queued is not
 queued again, nor counted again), advances the cursor and queues itself for
-the next batch. The last, short batch sets ``planned_at``. A paused or
+the next batch. The last, short batch sets ``planned_at``. The first batch
+also starts re-placing the replicas the source holds of other pools' images
+(``copies.repair.replace_drained``): the move ends only once none is left. A paused or
 cancelled move stops planning; resume queues the planner again at the cursor.
 """
 
@@ -21,6 +23,8 @@ from tortoise.expressions import F
 from pixelfox_common.logs import new_request_id
 from pixelfox_protocol.keys import RedisKeys
 
+from ..copies.repair import replace_drained
+from ..copies.throttle import RepairBudget
 from ..models import Image, Move, MoveState
 from ..nodequeue import enqueue_move_image, enqueue_planner
 from .progress import finish_if_complete
@@ -43,6 +47,11 @@ async def plan_move(ctx: dict[str, Any], move_id: int, cursor: int) -> dict[str,
         .values_list("id", flat=True)
     )  # type: ignore[assignment]
     request_id = new_request_id()
+    if cursor == 0:
+        # The replicas of other pools' images that the source holds are placed anew
+        # elsewhere (as many as the repair throttle lets; the copy check does the rest).
+        budget = await RepairBudget.from_knob(redis, keys)
+        await replace_drained(move.source.id, redis, keys, budget)
     queued = 0
     for image_id in ids:
         queued += await enqueue_move_image(redis, keys, move.id, image_id, move.source, request_id)

@@ -4,8 +4,10 @@ Counters live on the ``moves`` row and grow by ``F()`` updates, so parallel
 reports never lose a count. Which images already have an outcome is a Redis
 hash (``RedisKeys.move_outcomes``): a job run again after a crash finds its
 image there and is not counted twice. A move ends when its planner has
-enqueued the last batch and done + failed + skipped reached planned: ``done``
-when no image failed, else ``failed``.
+enqueued the last batch, done + failed + skipped reached planned, and no
+replica of another pool's image is left on the source (a drain re-places
+them: ``copies.replicas.replace_drained``): ``done`` when no image failed,
+else ``failed``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from tortoise.expressions import F
 
 from pixelfox_protocol.keys import MOVE_FINISHED_TTL, RedisKeys
 
+from ..copies.replicas import replicas_on
 from ..models import Image, Move, MoveItem, MoveItemState, MoveState, StorageNode, StoragePool
 from ..nodes import node_of
 
@@ -88,6 +91,8 @@ async def finish_if_complete(redis: Redis, keys: RedisKeys, move_id: int) -> Mov
         return None
     if move.done + move.failed + move.skipped < move.planned:
         return None
+    if await replicas_on(move.source_id).exists():  # type: ignore[attr-defined]
+        return None  # the source's replicas are re-placed first (copies.replicas)
     final = MoveState.FAILED if move.failed else MoveState.DONE
     ended = await Move.filter(id=move_id, state=MoveState.RUNNING).update(
         state=final, finished_at=datetime.now(UTC)
@@ -105,3 +110,11 @@ async def finish_if_complete(redis: Redis, keys: RedisKeys, move_id: int) -> Mov
         move.bytes_moved,
     )
     return final
+
+
+async def finish_drains(pool: StoragePool, redis: Redis, keys: RedisKeys) -> None:
+    """A replica left ``pool``: the running move draining it may be complete now."""
+    running = Move.filter(source_id=pool.id, state=MoveState.RUNNING)
+    move_ids: list[int] = await running.values_list("id", flat=True)  # type: ignore[assignment]
+    for move_id in move_ids:
+        await finish_if_complete(redis, keys, move_id)

@@ -29,7 +29,7 @@ from pixelfox_protocol.internal import (
 from pixelfox_protocol.keys import RedisKeys
 
 from ..config import AppSettings
-from ..copies.replicas import follow_move
+from ..copies.replicas import follow_move, removing_on
 from ..grants import mint_grant, replicate_url
 from ..images.trash import follow
 from ..models import (
@@ -45,6 +45,10 @@ from ..nodes import node_of
 from .progress import claim_outcome, finish_if_complete, record_item
 
 log = logging.getLogger(__name__)
+
+
+class _TargetRemoving(Exception):
+    """The target pool's copy of the image is being removed: no switch onto it."""
 
 
 async def _own_move(node: StorageNode, move_id: int) -> Move:
@@ -133,21 +137,29 @@ async def switch(
         details = {"expected": image.sha256, "reported": report.original_sha256}
         raise APIError("CHECKSUM_MISMATCH", details=details)
     source, target = move.source.id, move.target.id
-    async with in_transaction() as connection:
-        switched = (
-            await Image.filter(id=image.id, pool_id=source, visibility_target=None)
-            .using_db(connection)
-            .update(pool_id=target)
-        )
-        if switched:
-            variants = ImageVariant.filter(image_id=image.id, pool_id=source)
-            await variants.using_db(connection).update(pool_id=target)
-            await follow_move(image.id, source, target, connection)
-            await (
-                Move.filter(id=move.id)
+    try:
+        async with in_transaction() as connection:
+            switched = (
+                await Image.filter(id=image.id, pool_id=source, visibility_target=None)
                 .using_db(connection)
-                .update(done=F("done") + 1, bytes_moved=F("bytes_moved") + report.bytes)
+                .update(pool_id=target)
             )
+            if switched and await removing_on(image.id, target, connection):
+                raise _TargetRemoving  # rolls the switch back
+            if switched:
+                variants = ImageVariant.filter(image_id=image.id, pool_id=source)
+                await variants.using_db(connection).update(pool_id=target)
+                await follow_move(image.id, source, target, connection)
+                await (
+                    Move.filter(id=move.id)
+                    .using_db(connection)
+                    .update(done=F("done") + 1, bytes_moved=F("bytes_moved") + report.bytes)
+                )
+    except _TargetRemoving:
+        # Its surplus copy there is being deleted: the image stays on the source.
+        note = "a surplus copy of the image on the target pool is being removed; move it later"
+        await record_item(redis, keys, move.id, image.id, MoveItemState.FAILED, note)
+        return MoveSwitched(switched=False, where="source")
     current = await Image.get(id=image.id)
     where = _where(current.pool_id, move)  # type: ignore[attr-defined]
     if switched:

@@ -38,6 +38,8 @@ class PlacementRequest:
 
     file_size: int
     avoid_nodes: frozenset[str] = field(default_factory=frozenset)
+    # Pools that must not take it (a replica: a pool being drained).
+    avoid_pools: frozenset[int] = field(default_factory=frozenset)
     region: str | None = None
     region_source: str | None = None
     # Proxy mode: the app writes the file itself, into a pool on its own host.
@@ -86,6 +88,13 @@ async def _direct_facts(
     return facts
 
 
+def _avoided(verdict: Verdict, pool: StoragePool, avoid_pools: frozenset[int]) -> bool:
+    if pool.id in avoid_pools:
+        verdict.skip("pool_avoided")
+        return True
+    return False
+
+
 def _prefer_region(explanation: Explanation, eligible: list[Verdict]) -> list[Verdict]:
     region = explanation.region
     if not region:
@@ -130,6 +139,7 @@ async def place(
         p
         for p in pools
         if not static_skip(verdicts[p.id], p, nodes.get(node_of(p)), request.avoid_nodes)
+        and not _avoided(verdicts[p.id], p, request.avoid_pools)
     ]
     if request.local_only:
         disks = await asyncio.to_thread(lambda: [local_disk(p.base_path) for p in open_pools])

@@ -17,6 +17,7 @@ REASONS: dict[str, str] = {
     "not_hot": "the pool's tier is not hot",
     "node_inactive": "the node is deactivated",
     "node_avoided": "the client asked to avoid this node",
+    "pool_avoided": "a replica may not go there (the pool is being drained)",
     "not_on_this_host": "proxy mode: the pool's directory is not on the app's host",
     "no_heartbeat": "no heartbeat from the node",
     "heartbeat_stale": "the node's last heartbeat is too old",

@@ -399,9 +399,9 @@ def test_drain_moves_every_image_off_s03_while_uploads_keep_working(
     assert len(drained.during.ok) >= 3
     for _, uploaded in drained.during.ok:
         assert "//s03." not in original_url(client, uploaded)
-    # No image is left only on s03: a file still there is a replica of an image
-    # whose primary the drain moved (a drain does not re-place replicas yet, see
-    # docs/copies.md), served from s01 or s02.
+    # No image is left only on s03: the drain placed its replicas anew elsewhere
+    # and removed them (docs/copies.md); a file still there would have to be
+    # served from s01 or s02.
     left = lab.run("s03", "find /srv/pixelfox/pools/s03-hot/original -type f").stdout.split()
     for path in left:
         image_uuid = Path(path).stem

@@ -20,7 +20,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from pixelfox_app.models import CopyState, ImageCopy, ImageVariant, StorageNode
+from pixelfox_app import knobs
+from pixelfox_app.models import CopyState, ImageCopy, ImageVariant, Setting, StorageNode
 from pixelfox_protocol.internal import VARIANTS_PATH, node_authorization
 from tests.moves.conftest import Stack, Stored, running_stack
 from tests.support import PIXELFOX, ROOT
@@ -47,6 +48,16 @@ def pixelfox(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
     )
+
+
+DEFAULT_REPAIRS = knobs.KNOBS["repair_jobs_per_node"].default
+
+
+async def repair_jobs_per_node(value: int) -> None:
+    """Set the repair throttle in single statements: a read-then-write transaction on
+    SQLite can meet another process's and fail at once ("database is locked")."""
+    if not await Setting.filter(key="repair_jobs_per_node").update(value=value):
+        await Setting.create(key="repair_jobs_per_node", value=value)
 
 
 async def report_processed(stack: Stack, stored: Stored, node_id: str = "s01") -> httpx.Response:

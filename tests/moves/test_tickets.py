@@ -1,7 +1,8 @@
 """The app's grants for a move job: only a running move, its own images, their own files.
 
 And a job that runs on a node that no longer holds the source pool is handed
-over by the app (the node never writes into another node's queue).
+over by the app (the node never writes into another node's queue); no image is
+switched onto a pool whose copy of it is being removed.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import jwt
 import pytest
 import pytest_asyncio
 
+from pixelfox_app.models import CopyState, Image, ImageCopy, ImageVariant
 from pixelfox_protocol import jobs
 from pixelfox_protocol.internal import (
     MOVE_GRANT_PATH,
     MOVE_IMAGE_PATH,
     MOVE_OUTCOME_PATH,
+    MOVE_SWITCH_PATH,
     node_authorization,
 )
 from tests.moves.conftest import Stack, Stored
@@ -203,3 +206,22 @@ async def test_a_hand_over_report_for_an_image_outside_the_move_queues_nothing(h
     assert answer.status_code == 200, answer.text
     handover = stack.keys.move_handover_job(held.move_id, elsewhere.id, "s01")
     assert await stack.arq.zscore(stack.keys.node_background_queue("s01"), handover) is None
+
+
+async def test_no_switch_onto_a_target_whose_copy_of_the_image_is_being_removed(held: Held):
+    stored = held.images[1]
+    target_id = held.stack.move(held.move_id)["target_id"]
+    await ImageCopy.create(image_id=stored.id, pool_id=target_id, state=CopyState.REMOVING)
+    body = {"original_sha256": stored.sha256, "bytes": sum(map(len, stored.files.values()))}
+    path = MOVE_SWITCH_PATH.format(move_id=held.move_id, image_id=stored.id)
+
+    answer = _call(held.stack, "POST", path, "s01", body)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"switched": False, "where": "source"}
+    image = await Image.get(id=stored.id)
+    assert image.pool_id != target_id  # type: ignore[attr-defined]
+    assert await ImageVariant.filter(image_id=stored.id, pool_id=target_id).count() == 0
+    shown = held.stack.move(held.move_id)
+    assert shown["done"] == 0 and shown["failed"] == 1
+    assert "being removed" in next(i["error"] for i in shown["items"] if i["image_id"] == stored.id)

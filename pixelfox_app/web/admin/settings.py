@@ -47,6 +47,7 @@ GROUPS = (
     ),
     ("Placement", ("placement_strategy",)),
     ("Trash", ("trash_retention_days",)),
+    ("Copies", ("repair_jobs_per_node",)),
 )
 
 
