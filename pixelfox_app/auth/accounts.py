@@ -8,7 +8,7 @@ from tortoise.exceptions import IntegrityError
 
 from ..models import User
 from . import sessions
-from .passwords import hash_in_thread, hash_password
+from .passwords import hash_in_thread
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MIN_PASSWORD_LENGTH = 8
@@ -82,7 +82,7 @@ async def set_password(username: str, password: str, *, make_admin: bool = False
     user = await User.get_or_none(username=username)
     if user is None:
         raise AccountError(f"no user named {username!r}")
-    user.password_hash = hash_password(password)
+    user.password_hash = await hash_in_thread(password)
     fields = ["password_hash"]
     if make_admin and not user.is_admin:
         user.is_admin = True

@@ -192,3 +192,24 @@ async def test_the_reserved_guest_account_is_marked_and_can_be_neither_enabled_n
     assert enabled.status_code == promoted.status_code == 200
     guest = await User.get(id=guest.id)
     assert (guest.is_active, guest.is_admin) == (False, False)
+
+
+async def test_an_admin_sets_a_users_password_and_their_sessions_end(web: Web):
+    await web.admin("root")
+    ada = await web.user("ada")
+    browser: QuartClient = web.app.test_client()
+    await browser.post("/api/v1/auth/login", json={"username": "ada", "password": PASSWORD})
+
+    short = await web.post(f"/admin/users/{ada.id}/password", {"password": "x"}, htmx=True)
+    done = await web.post(
+        f"/admin/users/{ada.id}/password", {"password": "new pass 1234"}, htmx=True
+    )
+
+    assert "at least 8 characters" in text_of(await short.get_data(as_text=True))
+    assert "Password set" in text_of(await done.get_data(as_text=True))
+    assert (await browser.get("/api/v1/auth/me")).status_code == 401
+    fresh = web.app.test_client()
+    login = await fresh.post(
+        "/api/v1/auth/login", json={"username": "ada", "password": "new pass 1234"}
+    )
+    assert login.status_code == 200

@@ -1,4 +1,5 @@
-"""The admin's Users page: search, 50 to a page, create, disable, admin flag, quota, invites.
+"""The admin's Users page: search, 50 to a page, create, disable, admin flag, quota, password,
+invites.
 
 Each user's image count and bytes (originals and variants) come from one
 grouped query for the whole page (pixelfox_app.accounts.quota.usage_of). A
@@ -25,7 +26,7 @@ from ...accounts.invites import (
 from ...accounts.quota import Usage, usage_of
 from ...accounts.signup import SignupMode, signup_mode
 from ...auth import sessions
-from ...auth.accounts import AccountError, create_user
+from ...auth.accounts import AccountError, create_user, set_password
 from ...models import User
 from ...upload.guest import GUEST_USERNAME
 from ..access import page_admin_required
@@ -128,7 +129,7 @@ async def create_account():
     return await page("admin/users/_created.html", **context, **table)
 
 
-async def _user_row(user_id: int, error: str = "") -> Any:
+async def _user_row(user_id: int, error: str = "", notice: str = "") -> Any:
     user = await User.get_or_none(id=user_id)
     if user is None:
         return await error_page(404, "Not found", "There is no such user.")
@@ -138,6 +139,7 @@ async def _user_row(user_id: int, error: str = "") -> Any:
         "admin/users/_row.html",
         row=row,
         error=error,
+        notice=notice,
         human_size=human_size,
         guest_username=GUEST_USERNAME,
     )
@@ -187,6 +189,20 @@ async def set_quota(user_id: int):
         return await _user_row(user_id, f"Quota: {exc}, or empty for no limit.")
     await User.filter(id=user_id).update(quota_bytes=quota)
     return await _user_row(user_id)
+
+
+@blueprint.post("/users/<int:user_id>/password")
+@page_admin_required
+async def set_user_password(user_id: int):
+    """Give the user a new password (tell it to them); every session of theirs ends."""
+    user = await User.get_or_none(id=user_id)
+    if user is None or user.username == GUEST_USERNAME:
+        return await error_page(404, "Not found", "There is no such user.")
+    try:
+        await set_password(user.username, (await request.form).get("password", ""))
+    except AccountError as exc:
+        return await _user_row(user_id, str(exc).capitalize() + ".")
+    return await _user_row(user_id, notice="Password set; the user's sessions ended.")
 
 
 async def _invite_card(status: int = 200, **extra: Any) -> Any:
