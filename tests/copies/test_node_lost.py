@@ -36,10 +36,11 @@ async def _live_nodes(stored: Stored) -> list[str]:
 
 
 async def _verified_on(node_id: str) -> set[int]:
-    """Images with a verified copy on the node's pools."""
-    rows = await ImageCopy.filter(pool__node_id=node_id, state=CopyState.VERIFIED).values_list(
-        "image_id", flat=True
-    )
+    """Images with a verified copy on the node's pools (not in the trash: no copy is
+    made for those)."""
+    rows = await ImageCopy.filter(
+        pool__node_id=node_id, state=CopyState.VERIFIED, image__deleted_at__isnull=True
+    ).values_list("image_id", flat=True)
     return {int(r) for r in rows}
 
 
