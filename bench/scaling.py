@@ -42,7 +42,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -51,7 +50,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import MIB, make_payload  # noqa: E402
+from bench.harness import MIB  # noqa: E402
+from bench.labbench import lab_bench  # noqa: E402
 
 LAB_PREFIX = "pfb"
 LAB_SUBNET = "10.80.0.0/24"
@@ -142,13 +142,6 @@ def run_clients(spec: dict[str, Any]) -> dict[str, Any]:
 # --- the orchestrator -----------------------------------------------------------
 
 
-def _payload(path: Path, size: int) -> None:
-    import pyvips
-
-    # A tiny JPEG head: the hosts' CPU goes to moving bytes, not to checking images.
-    make_payload(path, size, head=bytes(pyvips.Image.black(64, 48, bands=3).jpegsave_buffer(Q=85)))
-
-
 def _cpu_seconds(lab: Any, host: str, pid_pattern: str) -> float:
     """CPU seconds (user+system) of the host's processes whose command line matches."""
     script = (
@@ -226,55 +219,23 @@ def main() -> None:
     if args.client:
         print(json.dumps(run_clients(json.loads(args.client))))
         return
-    if os.geteuid() != 0:
-        sys.exit("bench/scaling.py needs root (it brings up a lab of network namespaces)")
-
-    from pixelfox_lab import Lab
-    from tests.lab_e2e.stack import LabStack
-
-    Lab(hosts=(), prefix=LAB_PREFIX).down()
-    with (
-        tempfile.TemporaryDirectory(prefix="pf-scaling-") as tmp,
-        Lab(
-            hosts=("app", *NODES), prefix=LAB_PREFIX, subnet=LAB_SUBNET, bandwidth_mbit=args.mbit
-        ) as lab,
-    ):
-        logs = Path(tmp) / "logs"
-        logs.mkdir()
-        payload = Path(tmp) / "payload.jpg"
-        _payload(payload, int(args.size_mb * MIB))
-        os.chmod(tmp, 0o755)
-        stack = LabStack(lab, logs, redis_prefix="pfbench", database="sqlite", node_workers=False)
-        try:
-            print(f"setting up a lab of app + {len(NODES)} storage hosts, {args.mbit:g} mbit each…")
-            stack.start_app_host()
-            stack.add_nodes({node: {} for node in NODES})
-            stack.add_local_pool()
-            stack.knobs(
-                {
-                    "upload_rate_limit_per_minute": 1_000_000,
-                    "upload_user_rate_limit_per_minute": 1_000_000,
-                    # Equal weights spread the load evenly; least_used would send every
-                    # upload to the emptiest pool (it balances fill, not traffic).
-                    "placement_strategy": "weighted_random",
-                }
-            )
-            token = stack.api_tokens({"bench": False})["bench"]
-            rows: dict[int, dict[str, Any]] = {n: {"n": n} for n in (1, 2, 3)}
-            for round_ in range(1, args.rounds + 1):
-                for n in (1, 2, 3):
-                    _targets(stack, n)
-                    for mode in ("direct", "proxy"):
-                        stack.knob("direct_upload", mode == "direct")
-                        result = measure(lab, stack, token, payload, n, args.seconds)
-                        _say(round_, n, mode, result)
-                        # Best of the rounds: on a shared machine other work only
-                        # ever takes throughput away.
-                        best = rows[n].get(mode)
-                        if best is None or result["mb_per_s"] > best["mb_per_s"]:
-                            rows[n][mode] = result
-        finally:
-            stack.close()
+    with lab_bench("scaling", LAB_PREFIX, LAB_SUBNET, NODES, args, node_workers=False) as bench:
+        lab, stack, payload = bench.lab, bench.stack, bench.payload
+        stack.add_local_pool()
+        token = stack.api_tokens({"bench": False})["bench"]
+        rows: dict[int, dict[str, Any]] = {n: {"n": n} for n in (1, 2, 3)}
+        for round_ in range(1, args.rounds + 1):
+            for n in (1, 2, 3):
+                _targets(stack, n)
+                for mode in ("direct", "proxy"):
+                    stack.knob("direct_upload", mode == "direct")
+                    result = measure(lab, stack, token, payload, n, args.seconds)
+                    _say(round_, n, mode, result)
+                    # Best of the rounds: on a shared machine other work only
+                    # ever takes throughput away.
+                    best = rows[n].get(mode)
+                    if best is None or result["mb_per_s"] > best["mb_per_s"]:
+                        rows[n][mode] = result
     _table(list(rows.values()), args)
 
 

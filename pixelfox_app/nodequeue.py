@@ -182,10 +182,33 @@ async def enqueue_visibility(
     return await _enqueue_visibility_on(redis, keys, image, image.pool, request_id)
 
 
-async def _enqueue_visibility_on(
-    redis: ArqRedis, keys: RedisKeys, image: Image, pool: StoragePool, request_id: str
+async def enqueue_subtree(
+    redis: ArqRedis, keys: RedisKeys, image: Image, pool: StoragePool, request_id: str = ""
 ) -> bool:
-    private = image.visibility_target == Visibility.PRIVATE
+    """A job that moves ``image``'s files on ``pool`` into the subtree its row wants.
+
+    For a replica whose push wrote files after the visibility job of that pool
+    had run (a grant minted before the change): no copy keeps a private image's
+    files in the public subtree. The wanted subtree is the change's target while
+    one runs, else the image's visibility.
+    """
+    wanted = image.visibility_target or image.visibility
+    return await _enqueue_visibility_on(
+        redis, keys, image, pool, request_id, private=wanted == Visibility.PRIVATE
+    )
+
+
+async def _enqueue_visibility_on(
+    redis: ArqRedis,
+    keys: RedisKeys,
+    image: Image,
+    pool: StoragePool,
+    request_id: str,
+    *,
+    private: bool | None = None,
+) -> bool:
+    if private is None:
+        private = image.visibility_target == Visibility.PRIVATE
     job_id = keys.visibility_job(node_of(pool), str(image.uuid), private)
     queue = keys.node_queue(node_of(pool))
     if await job(redis, job_id, queue).status() in _ALIVE:

@@ -64,6 +64,7 @@ NODE_COMMANDS = (
     "sadd",
     "hsetnx",
     "hincrby",
+    "hkeys",
     "zadd",
     "zrem",
     "zincrby",

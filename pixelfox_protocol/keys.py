@@ -92,6 +92,12 @@ class RedisKeys:
     def pool_health_history(self, pool_id: int) -> str:
         return f"{self.prefix}:health-history:{pool_id}"
 
+    # Held while one process places an image's missing copies, so two (a node's
+    # report and the control worker's copy check) never both place the same one
+    # (owner: app copies; TTL: COPIES_LOCK_TTL, released when done).
+    def copies_lock(self, image_id: int) -> str:
+        return f"{self.prefix}:copies-lock:{image_id}"
+
     # Taken by the one app worker that records a health sample for this time slot
     # (owner: app web UI; TTL: one sampling interval).
     def health_sample_slot(self, slot: int) -> str:

@@ -15,6 +15,7 @@ import logging
 from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
+from redis.exceptions import LockError
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.functions import Sum
 
@@ -27,6 +28,10 @@ from .factor import factor_of
 from .placement import replica_target
 
 log = logging.getLogger(__name__)
+
+# Seconds a fill may hold an image's copies lock, and may wait for it.
+COPIES_LOCK_TTL = 30
+COPIES_LOCK_WAIT = 5
 
 
 async def copy_bytes(image: Image) -> int:
@@ -71,13 +76,36 @@ async def fill(
 ) -> int:
     """Add pending copies up to the factor and queue a push for every pending one.
 
-    Returns the number of jobs queued now. ``again``: a pending copy's earlier
-    job ended (failed, gave up); queue it anew unless one is alive. A copy that cannot be placed (no
-    other node with room) is left for a later repair: the image stays
-    under-replicated, which the admin shows.
+    One process at a time per image (a Redis lock): a node's report and the copy
+    check reading the same single copy would otherwise each place a replica.
+    A fill that cannot get the lock within a few seconds does nothing (the copy
+    check fills the image later). Returns the number of jobs queued now.
+
+    ``again``: a pending copy's earlier job ended (failed, gave up); queue it
+    anew unless one is alive. A copy that cannot be placed (no other node with
+    room) is left for a later repair: the image stays under-replicated, which
+    the admin shows.
     """
     if image.state != ImageState.READY or image.deleted_at is not None:
         return 0  # no new copy of an image in the trash
+    lock = redis.lock(
+        keys.copies_lock(image.id), timeout=COPIES_LOCK_TTL, blocking_timeout=COPIES_LOCK_WAIT
+    )
+    if not await lock.acquire():
+        log.warning("image %s: copies being placed by another process, left to it", image.uuid)
+        return 0
+    try:
+        return await _fill(image, redis, keys, request_id, again=again)
+    finally:
+        try:
+            await lock.release()
+        except LockError:  # held past its TTL: another fill may have it now
+            log.warning("image %s: the copies lock expired while placing", image.uuid)
+
+
+async def _fill(
+    image: Image, redis: ArqRedis, keys: RedisKeys, request_id: str, *, again: bool
+) -> int:
     pool = await StoragePool.get(id=image.pool_id)  # type: ignore[attr-defined]
     wanted = await factor_of(pool)
     copies = await live_copies(image.id)

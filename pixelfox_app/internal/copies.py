@@ -6,6 +6,7 @@ from quart import Blueprint, current_app, g
 from quart_schema import tag_blueprint, validate_request, validate_response
 
 from pixelfox_common.web import raises
+from pixelfox_protocol import layout
 from pixelfox_protocol.internal import (
     COPY_GRANT_PATH,
     COPY_PATH,
@@ -20,7 +21,8 @@ from pixelfox_protocol.internal import (
 from ..auth import node_required
 from ..copies import tickets
 from ..images.trash import follow
-from ..models import ImageCopy
+from ..models import Image, ImageCopy, Visibility
+from ..nodequeue import enqueue_subtree
 from ..nodes import node_of
 
 blueprint = Blueprint("internal_copies", __name__)
@@ -68,8 +70,21 @@ async def copy_verified(copy_id: int, data: CopyReport) -> CopyRecorded:
     """The target node holds and verified every file of the copy (internal)."""
     redis, keys = current_app.extensions["redis"], current_app.extensions["keys"]
     found = await ImageCopy.get_or_none(id=copy_id).select_related("image__pool", "pool")
-    if found is not None and node_of(found.pool) == g.node.node_id and found.image.deleted_at:
-        # A push that ended after its image was deleted: its files follow it into
-        # the trash (and the answer is NOT_FOUND), so no copy comes back to life.
-        await follow(found.image, redis, keys)
+    if found is not None and node_of(found.pool) == g.node.node_id:
+        if found.image.deleted_at:
+            # A push that ended after its image was deleted: its files follow it into
+            # the trash (and the answer is NOT_FOUND), so no copy comes back to life.
+            await follow(found.image, redis, keys)
+        elif _in_another_subtree(found.image, data):
+            # A push with a grant minted before a visibility change, which wrote
+            # after that pool's visibility job had run: the files go where the row
+            # wants them (and the report of the old paths is refused: the copy
+            # stays pending until a push reports the image's paths).
+            await enqueue_subtree(redis, keys, found.image, found.pool)
     return await tickets.verified(g.node, copy_id, data)
+
+
+def _in_another_subtree(image: Image, report: CopyReport) -> bool:
+    """Whether any reported file lies outside the subtree the image's row wants."""
+    wanted = (image.visibility_target or image.visibility) == Visibility.PRIVATE
+    return any(layout.is_private(f.path) != wanted for f in report.files)

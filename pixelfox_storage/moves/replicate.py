@@ -12,11 +12,7 @@ that pool and path with that size (REPLICATION_FORBIDDEN) and hash
 before, REPLICATION_OVER_CAP past its bytes), a file already at the path
 (REPLICATION_EXISTS unless it is this very file), free space (STORAGE_FULL).
 
-The ledger is a Redis hash under the node's own keys
-(``RedisKeys.node_grant_ledger``), not a file in the pool: every worker
-process of the node sees one ledger, a claim is one atomic ``HSETNX``, it
-lapses by itself with the grant, and nothing of it lies in a directory nginx
-serves or a backup copies.
+The ledger is a Redis hash under the node's own keys (``ledger.GrantLedger``).
 
 Then: the very file already at the path → 200, nothing written (a push
 repeated by a retried job, with a fresh grant). Else the body streams into a
@@ -56,20 +52,18 @@ from pixelfox_protocol.internal import (
     ReplicateQuery,
     ReplicateResult,
 )
-from pixelfox_protocol.keys import JTI_LEEWAY
 from pixelfox_protocol.layout import UnsafePath
 
 from ..appapi import AppError
 from ..upload.node import UploadNode, check_space
 from . import files
+from .ledger import GrantLedger
 
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint("replicate", __name__)
 # Chunks are gathered up to this size before one write in a thread.
 WRITE_BATCH = 1024 * 1024
-# The ledger's field of bytes taken (no layout path is named so).
-_BYTES = "bytes"
 
 
 def _node() -> UploadNode:
@@ -160,10 +154,10 @@ async def _report_copy(node: UploadNode, grant: grants.ReplicationGrant, base: P
     """
     if not grant.copy_id or node.redis is None or node.client is None:
         return ""
-    ledger = node.keys.node_grant_ledger(node.settings.node_id, grant.jti)
     try:
-        claimed = set(await node.redis.hkeys(ledger)) - {_BYTES.encode()}  # type: ignore[misc]
-    except RedisError:
+        claimed = await GrantLedger(node.redis, node.keys, node.settings.node_id, grant).claimed()
+    except RedisError as exc:
+        log.warning("copy %s not reported: its ledger is unreadable: %s", grant.copy_id, exc)
         return ""
     if len(claimed) < len(grant.files):
         return ""
@@ -192,29 +186,13 @@ def _all_there(base: Path, granted: tuple[GrantedFile, ...]) -> bool:
 
 
 async def _use(node: UploadNode, grant: grants.ReplicationGrant, granted: GrantedFile) -> None:
-    """Note the file in the grant's ledger: REPLICATION_USED the second time, _OVER_CAP.
-
-    The ledger is a Redis hash under this node's own keys (a node's Redis user
-    may write only those), so every worker process of the node shares it, and
-    it lapses with the grant. Bytes are counted when a file is claimed, whether
-    or not its body then arrives whole: a grant never carries more.
-    """
+    """Claim the file in the grant's ledger (``ledger.GrantLedger``)."""
     if node.redis is None:
         raise APIError("UNAVAILABLE", "This node cannot reach Redis to check the grant's use.")
-    ledger = node.keys.node_grant_ledger(node.settings.node_id, grant.jti)
     try:
-        async with node.redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(ledger, granted.path, granted.sha256)
-            pipe.expireat(ledger, grant.expires + JTI_LEEWAY)
-            first, _ = await pipe.execute()
-        if not first:
-            raise APIError("REPLICATION_USED", details={"path": granted.path, "jti": grant.jti})
-        taken = int(await node.redis.hincrby(ledger, _BYTES, granted.size))  # type: ignore[misc]
+        await GrantLedger(node.redis, node.keys, node.settings.node_id, grant).claim(granted)
     except RedisError as exc:
         raise APIError("UNAVAILABLE", "This node cannot reach Redis to check the grant.") from exc
-    if taken > grant.max_bytes:
-        details = {"bytes": taken, "granted": grant.max_bytes, "jti": grant.jti}
-        raise APIError("REPLICATION_OVER_CAP", details=details)
 
 
 def _already_there(final: Path, granted: GrantedFile) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pixelfox_app.copies.replicas import fill, record_primary
 from pixelfox_app.models import CopyState, Image, ImageCopy
 from tests.copies.conftest import damaged_upload, report_processed, wait_for_copies
 from tests.moves.conftest import Stack, Stored, sha256
@@ -60,6 +61,19 @@ async def test_reporting_the_variants_again_adds_no_copy(stack: Stack):
     assert again.status_code == 200
     await asyncio.sleep(1)
     assert await ImageCopy.filter(image_id=stored.id).count() == 2
+
+
+async def test_fills_of_one_image_at_once_place_its_replica_once(stack: Stack):
+    # A node's report and the control worker's copy check may fill the same image
+    # at the same moment; each read one copy, and each would place a replica.
+    stored = await stack.image(await stack.pool("s01"))
+    image = await Image.get(id=stored.id)
+    await record_primary(image)
+
+    await asyncio.gather(*(fill(image, stack.arq, stack.keys) for _ in range(4)))
+
+    assert await ImageCopy.filter(image_id=stored.id).count() == 2
+    await wait_for_copies(stack, stored, 2)
 
 
 async def test_a_damaged_original_is_never_replicated(stack: Stack):

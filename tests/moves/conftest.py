@@ -288,16 +288,19 @@ class Stack:
     def logs(self) -> str:
         return "\n".join(f"--- {s.name}\n{s.log()[-3000:]}" for s in self.services)
 
-    def start_worker(self, node_id: str) -> Service:
+    def start_worker(self, node_id: str, lane: str = "all") -> Service:
+        """Start the node's worker; ``lane="fresh"`` leaves the background lane's jobs waiting."""
+        suffix = "" if lane == "all" else f"-{lane}"
         worker = Service(
-            f"worker-{node_id}",
-            [*PIXELFOX, "worker", "--node", node_id],
+            f"worker-{node_id}{suffix}",
+            [*PIXELFOX, "worker", "--node", node_id, "--lane", lane],
             self.node_env(node_id),
-            self.tmp / f"worker-{node_id}.log",
+            self.tmp / f"worker-{node_id}{suffix}.log",
         )
         self.services.append(worker)
         worker.start()
-        _wait_polling(worker, [self.keys.node_background_queue(node_id)])
+        queue = self.keys.node_queue if lane == "fresh" else self.keys.node_background_queue
+        _wait_polling(worker, [queue(node_id)])
         self.nodes[node_id].worker = worker
         return worker
 

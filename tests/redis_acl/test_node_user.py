@@ -18,9 +18,10 @@ from redis.exceptions import AuthenticationError, NoPermissionError, ResponseErr
 
 from pixelfox_app import redis_users
 from pixelfox_app.nodes import credential_hash, register_node
-from pixelfox_protocol import tokens
+from pixelfox_protocol import grants, tokens
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.keys import RedisKeys
+from pixelfox_storage.moves.ledger import GrantLedger
 from pixelfox_storage.node_jobs.imagelock import ImageBusy, image_lock
 from pixelfox_storage.scrub.run import load_state, save_state
 from pixelfox_storage.upload.token_check import JtiHold
@@ -180,6 +181,27 @@ async def test_the_node_code_takes_and_releases_token_ids_and_image_locks_as_its
             async with image_lock(s01, keys, "s01", "u1", "job-b"):
                 pass
     assert await s01.get(keys.image_lock("s01", "u1")) is None
+
+
+async def test_a_replication_grants_ledger_is_claimed_and_read_as_the_nodes_user(
+    s01: Redis, redis_prefix: str
+):
+    # The target reads the ledger back before it reports a replica verified: a
+    # command missing from the node's list would leave every copy pending.
+    files = (grants.GrantedFile("original/a.jpg", 5, "a" * 64),
+             grants.GrantedFile("variants/a_w16.webp", 3, "b" * 64))  # fmt: skip
+    grant = grants.ReplicationGrant(
+        "s01", 1, "u1", 0, files, expires=int(time.time()) + 60, copy_id=7
+    )
+    ledger = GrantLedger(s01, RedisKeys(redis_prefix), "s01", grant)
+
+    for granted in files:
+        await ledger.claim(granted)
+
+    assert await ledger.claimed() == {"original/a.jpg", "variants/a_w16.webp"}
+    with pytest.raises(APIError) as again:
+        await ledger.claim(files[0])
+    assert again.value.code == "REPLICATION_USED"
 
 
 async def test_the_scrub_keeps_its_state_under_the_nodes_own_key_as_its_user(
