@@ -214,6 +214,9 @@ async def test_the_editor_adds_moves_covers_removes_and_reorders(web: Web):
     assert _order(html) == ["pic0", "new0", "pic1", "new1"]
     # The moved entry's button keeps the focus (keyboard users go on pressing it).
     assert re.search(r'aria-label="Move up: new0.jpg"[^>]*autofocus', html)
+    # Only the ends cannot move further.
+    disabled = re.findall(r'aria-label="Move (up|down): (\w+)\.jpg"\s+disabled', html)
+    assert disabled == [("up", "pic0"), ("down", "new1")]
     html = await form("/entry/down", images[0].uuid)
     assert _order(html) == ["new0", "pic0", "pic1", "new1"]
     html = await form("/order", *(i.uuid for i in (extra[1], images[1], images[0], extra[0])))
