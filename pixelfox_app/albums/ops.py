@@ -235,6 +235,19 @@ def cover_of(album: Album, images: list[Image]) -> Image | None:
     return chosen[0] if chosen else (images[0] if images else None)
 
 
+async def summary(album: Album) -> tuple[int, Image | None]:
+    """For its owner's list: how many live images the album has, and its cover (the chosen
+    one while it is live, else the first), without loading the others."""
+    live = AlbumImage.filter(album_id=album.id, image__deleted_at=None)
+    count = await live.count()
+    entry = None
+    if album.cover_id is not None:  # type: ignore[attr-defined]
+        entry = await live.filter(image_id=album.cover_id).select_related("image__pool").first()  # type: ignore[attr-defined]
+    if entry is None:
+        entry = await live.order_by("position", "id").select_related("image__pool").first()
+    return count, entry.image if entry else None
+
+
 async def delete_album(album: Album) -> None:
     """The album and its entries go; its images stay."""
     await album.delete()

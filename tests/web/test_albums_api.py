@@ -1,12 +1,23 @@
-"""``/api/v1/albums`` against the real app and database: who may do what, order, cover, deletes."""
+"""``/api/v1/albums`` against the real app and database: who may do what, order, cover, deletes.
+
+Each test runs on SQLite and on PostgreSQL.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from pixelfox_app.config import AppSettings
 from pixelfox_app.models import Album, AlbumImage, Image, Visibility
 from tests.web.album_rows import ready_image
-from tests.web.conftest import PUBLIC, Web
+from tests.web.conftest import PUBLIC, Web, make_settings
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, redis_prefix: str) -> AppSettings:
+    return make_settings(database_url, redis_url, redis_prefix)
 
 
 async def _call(web: Web, method: str, path: str, body: Any = None) -> tuple[int, Any]:

@@ -1,15 +1,26 @@
-"""Album pages, the album editor and the sharing tags, rendered by the real app and database."""
+"""Album pages, the album editor and the sharing tags, rendered by the real app and database.
+
+Each test runs on SQLite and on PostgreSQL.
+"""
 
 from __future__ import annotations
 
 import re
 from html import unescape
 
+import pytest
+
+from pixelfox_app.config import AppSettings
 from pixelfox_app.models import Album, AlbumImage, Image, Visibility
 from tests.web.album_rows import ready_image
-from tests.web.conftest import PUBLIC, Web, text_of
+from tests.web.conftest import PUBLIC, Web, make_settings, text_of
 
 NODE = "http://s01.pixelfox.test"
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, redis_prefix: str) -> AppSettings:
+    return make_settings(database_url, redis_url, redis_prefix)
 
 
 def _meta(html: str) -> dict[str, str]:
@@ -169,7 +180,8 @@ async def test_private_images_in_a_shared_album_show_to_their_owner_only_and_sig
 
 
 async def test_my_albums_lists_mine_and_a_new_one_opens_in_the_editor(web: Web):
-    await _album(web)
+    _, _, album, images = await _album(web)
+    await Album.filter(id=album.id).update(cover_id=images[1].id)
     bob = await web.user("bob")
     await Album.create(short_id="bobs1", owner=bob, title="Bob's")
     await web.login("ada")
@@ -177,6 +189,12 @@ async def test_my_albums_lists_mine_and_a_new_one_opens_in_the_editor(web: Web):
     assert status == 200
     assert re.findall(r'data-album="(\w+)"', html) == ["alb1"]
     assert "3 images" in text_of(html)
+    thumbs = re.findall(r'<img src="([^"]+)"', html)
+    assert thumbs == [f"{NODE}/uploads/variants/2026/12/07/{images[1].uuid}_thumb400.webp"]
+    # The cover in the trash: the first image stands for the album, which counts 2.
+    await Image.filter(id=images[1].id).update(deleted_at=images[1].created_at)
+    _, html = await web.get("/albums")
+    assert "2 images" in text_of(html) and str(images[0].uuid) in html
     response = await web.post("/albums", {"title": "New one", "visibility": "unlisted"})
     assert response.status_code == 302
     album = await Album.get(title="New one")

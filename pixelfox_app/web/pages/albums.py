@@ -63,15 +63,9 @@ async def my_albums():
     albums = await ops.owned_albums(user)
     tiles = []
     for album in albums:
-        cards = await image_cards(await ops.visible_images(album, user))
-        cover = ops.cover_of(album, [c["image"] for c in cards])
-        tiles.append(
-            {
-                "album": album,
-                "count": len(cards),
-                "cover": next((c for c in cards if cover and c["image"].id == cover.id), None),
-            }
-        )
+        count, cover = await ops.summary(album)
+        cards = await image_cards([cover]) if cover else []
+        tiles.append({"album": album, "count": count, "cover": cards[0] if cards else None})
     return await page("albums/list.html", tiles=tiles, choices=list(Visibility), error="")
 
 
