@@ -185,3 +185,15 @@ async def test_bad_album_bodies_get_validation_errors_and_create_nothing(web: We
         status, answer = await _call(web, "POST", "/api/v1/albums", body)
         assert status == 422 and _code(answer) == "VALIDATION_ERROR", body
     assert await Album.all().count() == 0
+
+
+async def test_a_purged_image_leaves_every_album_and_stops_being_a_cover(web: Web):
+    images, owner = await _three(web)
+    album = await Album.create(short_id="alb1", owner=owner, title="A", cover=images[0])
+    await _call(web, "POST", "/api/v1/albums/alb1/images", {"image_uuids": [str(images[0].uuid)]})
+    # As the purge's last step does (pixelfox_app.internal.trash): the row goes.
+    await Image.filter(id=images[0].id).delete()
+    assert await AlbumImage.filter(album_id=album.id).count() == 0
+    assert (await Album.get(id=album.id)).cover_id is None  # type: ignore[attr-defined]
+    _, shown = await _call(web, "GET", "/api/v1/albums/alb1")
+    assert shown["image_uuids"] == [] and shown["cover_image_uuid"] is None
