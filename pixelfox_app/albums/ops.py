@@ -30,6 +30,7 @@ from ..models import Album, AlbumImage, Image, User, Visibility
 from ..upload.completion import new_short_id
 
 MAX_IMAGES = 2000
+SHORT_ID_MAX = 16  # Album.short_id's length
 _ATTEMPTS = 5
 
 
@@ -49,7 +50,9 @@ async def album_for(short_id: str, user: User | None, *, edit: bool = False) -> 
     NOT_FOUND when it does not exist or is another's private album; FORBIDDEN
     for editing one the caller only may see.
     """
-    album = await Album.get_or_none(short_id=short_id).select_related("owner")
+    album = None
+    if len(short_id) <= SHORT_ID_MAX:  # a longer one is no album (and fails validation)
+        album = await Album.get_or_none(short_id=short_id).select_related("owner")
     if album is None or not may_see_album(album, user):
         raise APIError("NOT_FOUND")
     if edit and (user is None or not may_edit_album(album, user)):

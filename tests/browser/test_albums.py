@@ -132,3 +132,27 @@ def test_an_album_is_filled_dragged_into_order_reordered_by_keyboard_and_shared(
             phone.screenshot(path=str(ARTIFACTS / f"albums-phone-{name}.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_my_images_adds_the_ticked_images_to_an_album_without_asking_to_delete(
+    page: Any, stack: Stack
+) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    login(page, "ada")
+    _upload(page, ["picked.jpg"])
+    page.goto("/albums")
+    page.fill("#album-title", "Picks")
+    page.click("#new-album button[type=submit]")
+    page.wait_for_url(EDITOR)
+    page.goto("/images")
+    tile = page.locator(".tile", has_text="picked.jpg").first
+    tile.locator("input[type=checkbox]").check()
+    page.select_option("#add-to-album", label="Picks")
+    page.click("button:has-text('Add to album')")
+    page.wait_for_url(EDITOR)
+    page.locator(".album-entry").first.wait_for()
+    assert _names(page) == ["picked.jpg"]
+    assert dialogs == []  # the Delete button's confirmation is not this button's
+    page.goto("/images")
+    assert page.locator(".tile", has_text="picked.jpg").count() == 1  # still there

@@ -117,8 +117,8 @@ async def test_others_may_not_change_an_album_and_do_not_see_a_private_one(web: 
     assert status == 403 and _code(body) == "FORBIDDEN"
     status, body = await _call(web, "DELETE", "/api/v1/albums/pub1")
     assert status == 403
-    for method in ("GET", "DELETE"):
-        status, body = await _call(web, method, "/api/v1/albums/priv1")
+    for method, path in (("GET", "priv1"), ("DELETE", "priv1"), ("GET", "x" * 40)):
+        status, body = await _call(web, method, f"/api/v1/albums/{path}")
         assert status == 404 and _code(body) == "NOT_FOUND"
     _, mine = await _call(web, "GET", "/api/v1/albums")
     assert mine == {"albums": []}

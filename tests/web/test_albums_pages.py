@@ -290,3 +290,34 @@ async def test_others_cannot_edit_an_album(web: Web):
         assert response.status_code == 403, action
     assert await AlbumImage.filter(album_id=album.id).count() == 3
     assert (await web.get("/a/nope/edit"))[0] == 404
+
+
+async def test_my_images_adds_the_ticked_images_to_an_album(web: Web):
+    ada, pool, album, images = await _album(web, n=1)
+    more = [await ready_image(ada, pool, f"more{i}") for i in range(2)]
+    await web.user("bob")
+    await web.login("ada")
+    _, html = await web.get("/images")
+    assert re.findall(r'<option value="(\w+)">Alps</option>', html) == ["alb1"]
+    response = await web.client.post(
+        "/images/album",
+        data="album=alb1&image=more1&image=more0&image=pic0",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-CSRF-Token": await web.csrf(),
+        },
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/a/alb1/edit"
+    entries = await AlbumImage.filter(album_id=album.id).order_by("position")
+    assert [e.image_id for e in entries] == [images[0].id, more[1].id, more[0].id]
+    # Not another's album, and only one's own images.
+    await web.login("bob")
+    response = await web.post("/images/album", {"album": "alb1", "image": "more0"})
+    assert response.status_code == 403
+    await web.login("ada")
+    for wrong in ("nosuch", "x" * 40):
+        response = await web.post("/images/album", {"album": "alb1", "image": wrong})
+        assert response.status_code == 422
+    response = await web.post("/images/album", {"album": "y" * 40, "image": "pic0"})
+    assert response.status_code == 404
+    assert await AlbumImage.filter(album_id=album.id).count() == 3

@@ -256,6 +256,33 @@ async def change_entry(album: Album, action: str):
     return await _change(album, action)
 
 
+@blueprint.post("/images/album")
+@page_login_required
+async def add_from_my_images():
+    """ "My images"' Add to album: the ticked images (short ids) into the chosen album,
+    then its editor."""
+    form = await request.form
+    try:
+        album = await ops.album_for(form.get("album", ""), g.user, edit=True)
+    except APIError as exc:
+        return await _refused(exc)
+    chosen = list(dict.fromkeys(form.getlist("image")))[: ops.MAX_IMAGES]
+    found: dict[str, Any] = dict(
+        await Image.filter(
+            short_id__in=[s for s in chosen if len(s) <= ops.SHORT_ID_MAX],
+            owner_id=album.owner_id,  # type: ignore[attr-defined]
+            deleted_at=None,
+        ).values_list("short_id", "uuid")
+    )
+    try:
+        if len(found) != len(chosen):
+            raise APIError("ALBUM_IMAGE_UNKNOWN")
+        await ops.add_images(album, [str(found[s]) for s in chosen])
+    except APIError as exc:
+        return await error_page(exc.status, "Not added", exc.message)
+    return _go(f"/a/{album.short_id}/edit")
+
+
 @blueprint.post("/a/<short_id>/delete")
 @page_login_required
 @editor
