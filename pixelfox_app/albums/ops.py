@@ -30,6 +30,8 @@ from ..models import Album, AlbumImage, Image, User, Visibility
 from ..upload.completion import new_short_id
 
 MAX_IMAGES = 2000
+# How many of a user's newest albums a picker offers; the album editor reaches every image.
+PICKER_ALBUMS = 50
 SHORT_ID_MAX = 16  # Album.short_id's length
 _ATTEMPTS = 5
 
@@ -259,3 +261,8 @@ async def delete_album(album: Album) -> None:
 def owned_albums(user: User) -> QuerySet[Album]:
     """The user's albums, newest first (a query)."""
     return Album.filter(owner_id=user.id).order_by("-created_at", "-id")
+
+
+def album_choices(user: User) -> QuerySet[Album]:
+    """The albums a picker offers (My images, the upload page): the newest ones."""
+    return owned_albums(user).limit(PICKER_ALBUMS).only("id", "short_id", "title")

@@ -156,3 +156,20 @@ def test_my_images_adds_the_ticked_images_to_an_album_without_asking_to_delete(
     assert dialogs == []  # the Delete button's confirmation is not this button's
     page.goto("/images")
     assert page.locator(".tile", has_text="picked.jpg").count() == 1  # still there
+
+
+def test_uploads_join_the_album_chosen_on_the_upload_page(page: Any, stack: Stack) -> None:
+    login(page, "ada")
+    page.goto("/albums")
+    page.fill("#album-title", "Fresh")
+    page.click("#new-album button[type=submit]")
+    page.wait_for_url(EDITOR)
+    page.click("a:has-text('Upload into this album')")
+    page.wait_for_url(re.compile(r".*/upload\?album=.+"))
+    assert page.locator("#album option:checked").inner_text() == "Fresh"
+    files.drop(page, [files.photo("into-album.jpg"), files.photo("into-album-2.jpg")])
+    page.locator(".file[data-state='ready']").nth(1).wait_for(timeout=60_000)
+    editor = page.url.replace("/upload?album=", "/a/") + "/edit"
+    page.goto(editor)
+    page.locator(".album-entry").nth(1).wait_for()
+    assert sorted(_names(page)) == ["into-album-2.jpg", "into-album.jpg"]

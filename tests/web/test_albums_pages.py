@@ -321,3 +321,20 @@ async def test_my_images_adds_the_ticked_images_to_an_album(web: Web):
     response = await web.post("/images/album", {"album": "y" * 40, "image": "pic0"})
     assert response.status_code == 404
     assert await AlbumImage.filter(album_id=album.id).count() == 3
+
+
+async def test_the_upload_page_offers_the_users_albums_and_preselects_one(web: Web):
+    ada, _, _, _ = await _album(web, n=0)
+    await Album.create(short_id="alb2", owner=ada, title="Later")
+    bob = await web.user("bob")
+    await Album.create(short_id="bobs1", owner=bob, title="Bob's")
+    await web.login("ada")
+    _, html = await web.get("/upload?album=alb1")
+    options = re.findall(r'<option value="(\w*)"\s*(selected)?\s*>([^<]+)</option>', html)
+    assert [o for o in options if o[0] in {"", "alb1", "alb2", "bobs1"}] == [
+        ("", "", "none"),
+        ("alb2", "", "Later"),
+        ("alb1", "selected", "Alps"),
+    ]
+    config = re.search(r'id="upload-config"[^>]*>([^<]+)<', html).group(1)
+    assert '"albumImagesUrl": "/api/v1/albums/{album}/images"' in config

@@ -15,7 +15,7 @@ from quart import Blueprint, Response, current_app, g, redirect, request
 
 from pixelfox_protocol.errors import APIError
 
-from ...albums.ops import owned_albums
+from ...albums.ops import album_choices
 from ...auth.current import current_user
 from ...config import AppSettings
 from ...copies.reads import file_pool, serving_pools
@@ -29,8 +29,6 @@ from . import sharing
 blueprint = Blueprint("image_pages", __name__)
 
 PAGE_SIZE = 24
-# The newest albums "Add to album" offers (the album editor's picker reaches the rest).
-ALBUM_CHOICES = 50
 # Grid tiles are ~220 px wide: 400 px stays sharp on high-density screens.
 THUMB_MIN_WIDTH = 400
 _FORMAT_PREFERENCE = {"webp": 0, "avif": 1, "jpeg": 2, "jpg": 2, "png": 3}
@@ -224,7 +222,7 @@ async def my_images():
         "images/list.html",
         "images/_grid.html",
         cards=await image_cards(list(rows)),
-        albums=await owned_albums(g.user).limit(ALBUM_CHOICES).only("id", "short_id", "title"),
+        albums=await album_choices(g.user),
         page_number=number,
         pages=pages,
         total=total,
