@@ -223,7 +223,10 @@ async def set_cover(album: Album, image_uuid: str | None) -> None:
     if image_uuid is None:
         cover_id = None
     else:
-        (key,) = _uuids([image_uuid])
+        try:
+            (key,) = _uuids([image_uuid])
+        except APIError as exc:
+            raise APIError("ALBUM_COVER_NOT_IN_ALBUM") from exc
         entry = await AlbumImage.get_or_none(
             album_id=album.id, image__uuid=key, image__deleted_at=None
         )
