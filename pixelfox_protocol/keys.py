@@ -92,6 +92,12 @@ class RedisKeys:
     def pool_health_history(self, pool_id: int) -> str:
         return f"{self.prefix}:health-history:{pool_id}"
 
+    # Held while one process places an image's missing copies, so two (a node's
+    # report and the control worker's copy check) never both place the same one
+    # (owner: app copies; TTL: COPIES_LOCK_TTL, released when done).
+    def copies_lock(self, image_id: int) -> str:
+        return f"{self.prefix}:copies-lock:{image_id}"
+
     # Taken by the one app worker that records a health sample for this time slot
     # (owner: app web UI; TTL: one sampling interval).
     def health_sample_slot(self, slot: int) -> str:
@@ -198,11 +204,6 @@ class RedisKeys:
     # whose job ended are dropped when it is read; no TTL).
     def repairs_queued(self, node_id: str) -> str:
         return f"{self.prefix}:repairs:{node_id}"
-
-    # Held while the app places and queues an image's missing copies (owner: app,
-    # pixelfox_app.copies.replicas.fill; TTL 30 s, deleted when done).
-    def copy_fill_lock(self, image_id: int) -> str:
-        return f"{self.prefix}:copy-fill:{image_id}"
 
     def copy_check_soon(self) -> str:
         """While a copy check queued between the minute's crons (a repair push ended) has

@@ -12,11 +12,11 @@ only adds the missing ones, so running it twice changes nothing.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Collection
 from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
+from redis.exceptions import LockError
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.functions import Sum
 from tortoise.queryset import QuerySet
@@ -32,13 +32,9 @@ from .throttle import UNLIMITED, RepairBudget
 
 log = logging.getLogger(__name__)
 
-# Longer than any one fill takes (a few placements and enqueues).
-FILL_LOCK_MS = 30_000
-# Deletes the lock only if it is still the caller's (it may have lapsed and been retaken).
-_UNLOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
+# Seconds a fill may hold an image's copies lock, and may wait for it.
+COPIES_LOCK_TTL = 30
+COPIES_LOCK_WAIT = 5
 
 
 async def copy_bytes(image: Image) -> int:
@@ -98,26 +94,34 @@ async def fill(
 ) -> int:
     """Add pending copies up to the factor and queue a push for every pending one.
 
-    Returns the number of jobs queued now. ``again``: a pending copy's earlier
-    job ended (failed, gave up); queue it anew unless one is alive. A copy that cannot be placed (no
-    other node with room) is left for a later repair: the image stays
-    under-replicated, which the admin shows. ``budget``: a repair (not a fresh
-    upload), queued only while the source node has room in its throttle; what
-    does not fit is neither placed nor queued, and waits for the next check.
-    Copies on a pool being drained do not count, and none is placed there.
-    One fill of an image at a time (a Redis lock): two checks, or a check and
-    the variants' report, would otherwise both place the missing copy; the one
-    that finds the lock taken leaves the image to the other.
+    One process at a time per image (a Redis lock): a node's report and the copy
+    check reading the same single copy would otherwise each place a replica.
+    A fill that cannot get the lock within a few seconds does nothing (the copy
+    check fills the image later). Returns the number of jobs queued now.
+
+    ``again``: a pending copy's earlier job ended (failed, gave up); queue it
+    anew unless one is alive. A copy that cannot be placed (no other node with
+    room) is left for a later repair: the image stays under-replicated, which
+    the admin shows. ``budget``: a repair (not a fresh upload), queued only
+    while the source node has room in its throttle; what does not fit is
+    neither placed nor queued, and waits for the next check. Copies on a pool
+    being drained do not count, and none is placed there.
     """
     if image.state != ImageState.READY or image.deleted_at is not None:
         return 0  # no new copy of an image in the trash
-    key, token = keys.copy_fill_lock(image.id), secrets.token_hex(8)
-    if not await redis.set(key, token, nx=True, px=FILL_LOCK_MS):
+    lock = redis.lock(
+        keys.copies_lock(image.id), timeout=COPIES_LOCK_TTL, blocking_timeout=COPIES_LOCK_WAIT
+    )
+    if not await lock.acquire():
+        log.warning("image %s: copies being placed by another process, left to it", image.uuid)
         return 0
     try:
         return await _fill(image, redis, keys, request_id, again, budget)
     finally:
-        await redis.eval(_UNLOCK, 1, key, token)  # type: ignore[misc]
+        try:
+            await lock.release()
+        except LockError:  # held past its TTL: another fill may have it now
+            log.warning("image %s: the copies lock expired while placing", image.uuid)
 
 
 async def _fill(

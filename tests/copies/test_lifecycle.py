@@ -21,6 +21,7 @@ from pixelfox_app.copies.throttle import in_flight
 from pixelfox_app.models import CopyState, Image, ImageCopy, StoragePool
 from tests.copies.conftest import (
     DEFAULT_REPAIRS,
+    damaged_upload,
     repair_jobs_per_node,
     report_processed,
     wait_for_copies,
@@ -265,4 +266,24 @@ async def test_a_drain_places_its_replicas_anew_and_removes_them_once_verified(s
     assert drained.id not in {c.pool.id for c in left}
     assert new.pool.id in {c.pool.id for c in left}
     assert _held(new.pool, stored) == _whole(stored)
+    assert _held(drained, stored) == {}
+
+
+async def test_a_drain_does_not_wait_for_a_replica_that_never_got_its_files(stack: Stack):
+    stored = await damaged_upload(stack)  # its replica stays pending: s01 refuses to push it
+    image = await Image.get(id=stored.id)
+    pending = await ImageCopy.get(image_id=stored.id, state=CopyState.PENDING).select_related(
+        "pool"
+    )
+    drained = pending.pool
+    target = _spare_other_than(stack, drained.node_id, drained)
+    await stack.wait_for_pool(target)
+
+    move = stack.start_move(drained, target)
+    ended = await stack.wait_for(move["id"])
+
+    assert ended["state"] == "done", ended
+    copies = await _copies(stored)
+    assert drained.id not in {c.pool.id for c in copies}
+    assert any(c.pool.id == image.pool_id for c in copies)  # type: ignore[attr-defined]
     assert _held(drained, stored) == {}

@@ -36,10 +36,11 @@ async def _live_nodes(stored: Stored) -> list[str]:
 
 
 async def _verified_on(node_id: str) -> set[int]:
-    """Images with a verified copy on the node's pools."""
-    rows = await ImageCopy.filter(pool__node_id=node_id, state=CopyState.VERIFIED).values_list(
-        "image_id", flat=True
-    )
+    """Images with a verified copy on the node's pools (not in the trash: no copy is made
+    for those)."""
+    rows = await ImageCopy.filter(
+        pool__node_id=node_id, state=CopyState.VERIFIED, image__deleted_at__isnull=True
+    ).values_list("image_id", flat=True)
     return {int(r) for r in rows}
 
 
@@ -104,7 +105,8 @@ async def test_a_lost_node_costs_no_image_and_every_image_gets_two_copies_again(
 
 
 async def _short_and_pending() -> tuple[int, int]:
-    """Ready images with fewer verified copies than their pool's factor, and pending copies."""
+    """Ready images with fewer verified copies than their pool's factor, and pending copies
+    (images in the trash are not short of copies: no replica is made for them)."""
     ready = await Image.filter(state="ready", deleted_at__isnull=True).prefetch_related(
         "copies", "pool"
     )
