@@ -61,6 +61,7 @@ def create_app(settings: AppSettings | None = None) -> Quart:
             await redis.aclose()
         await close_db()
 
+    from .albums.api import blueprint as albums_api
     from .health import blueprint as health
     from .images.redirect import blueprint as file_redirect
     from .images.status import blueprint as images
@@ -81,6 +82,7 @@ def create_app(settings: AppSettings | None = None) -> Quart:
     blueprints = [health, upload, proxy_upload, internal, internal_backup, images, image_visibility]
     blueprints += (internal_moves, internal_copies, moves_api, internal_scrub)
     blueprints += (image_trash, internal_trash, file_redirect, internal_repair, guest_upload)
+    blueprints += (albums_api,)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     from .web import register as register_web_ui

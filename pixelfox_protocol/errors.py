@@ -97,6 +97,14 @@ CODES = _codes(
     ErrorCode("INVITE_INVALID", 403, "This invite link is not valid, used up or expired."),
     ErrorCode("GUEST_UPLOADS_OFF", 403, "Uploads without an account are switched off; log in."),
     ErrorCode("IMAGE_PURGING", 409, "The image is being deleted for good; it cannot be restored."),
+    ErrorCode(
+        "ALBUM_IMAGE_UNKNOWN", 422, "An image listed is not one of the album owner's images."
+    ),
+    ErrorCode(
+        "ALBUM_ORDER_MISMATCH", 422, "The order must list every image of the album exactly once."
+    ),
+    ErrorCode("ALBUM_COVER_NOT_IN_ALBUM", 422, "The cover must be an image of the album."),
+    ErrorCode("ALBUM_TOO_LARGE", 422, "The album cannot hold that many images."),
     ErrorCode("UNAVAILABLE", 503, "A service this request needs is not reachable."),
     ErrorCode("INTERNAL", 500, "Something went wrong on our side."),
 )

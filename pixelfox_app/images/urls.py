@@ -9,7 +9,7 @@ of it), never through the app. The base of a file URL is chosen in this order:
 3. the pool's ``public_base_url``;
 4. ``PIXELFOX_PUBLIC_DOMAIN`` (the single-host appliance serves every pool).
 
-Pages of the app itself (``/i/<short_id>``, the status API) always use the
+Pages of the app itself (``/i/<short_id>``, ``/a/<short_id>``, the status API) always use the
 public domain.
 """
 
@@ -72,6 +72,11 @@ def file_url(
 def view_url(short_id: str, settings: AppSettings) -> str:
     """The image page: ``<public_domain>/i/<short_id>``."""
     return f"{_origin(settings.public_domain)}/i/{quote(short_id)}"
+
+
+def album_url(short_id: str, settings: AppSettings) -> str:
+    """An album page: ``<public_domain>/a/<short_id>``."""
+    return f"{_origin(settings.public_domain)}/a/{quote(short_id)}"
 
 
 def status_url(image_uuid: str, settings: AppSettings) -> str:

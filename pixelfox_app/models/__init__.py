@@ -1,5 +1,6 @@
 """The control app's data model (tortoise-orm). Paths stored here are always pool-relative."""
 
+from .albums import Album, AlbumImage
 from .copies import CopyState, ImageCopy
 from .guests import GuestUpload
 from .images import Image, ImageState, ImageVariant, UploadSession, UploadSessionState
@@ -10,6 +11,8 @@ from .users import ApiToken, Invite, User, UserSession
 from .visibility import Visibility
 
 __all__ = [
+    "Album",
+    "AlbumImage",
     "ApiToken",
     "CopyState",
     "GuestUpload",

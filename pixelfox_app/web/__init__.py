@@ -17,6 +17,7 @@ def register(app: Quart) -> None:
     from .admin.history import install as install_history
     from .pages.account import api as account_api
     from .pages.account import blueprint as account
+    from .pages.albums import blueprint as albums
     from .pages.images import blueprint as images
     from .pages.my_account import blueprint as my_account
     from .pages.signup import blueprint as signup
@@ -26,7 +27,7 @@ def register(app: Quart) -> None:
     csrf.install(app)
     headers.install(app)
     templating.install(app)
-    for blueprint in (account, signup, my_account, upload, images, trash, admin):
+    for blueprint in (account, signup, my_account, upload, images, albums, trash, admin):
         csrf.WEB_BLUEPRINTS.add(blueprint.name)
         app.register_blueprint(blueprint)
     app.register_blueprint(account_api)

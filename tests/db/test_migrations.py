@@ -27,6 +27,8 @@ MODEL_TABLES = {
     "storage_nodes",
     "storage_pools",
     "images",
+    "albums",
+    "album_images",
     "image_variants",
     "image_copies",
     "upload_sessions",

@@ -50,6 +50,10 @@
       GUEST_UPLOADS_OFF: { text: "Uploads without an account are switched off; log in to upload.", retry: false },
       IMAGE_PURGING: { text: "The image is being deleted for good; it cannot be restored.", retry: false },
       CSRF_FAILED: { text: "This page has expired. Reload it and upload again.", retry: false },
+      ALBUM_IMAGE_UNKNOWN: { text: "An image listed is not one of the album owner's images.", retry: false },
+      ALBUM_ORDER_MISMATCH: { text: "The album changed meanwhile; reload it and order again.", retry: false },
+      ALBUM_COVER_NOT_IN_ALBUM: { text: "The cover must be an image of the album.", retry: false },
+      ALBUM_TOO_LARGE: { text: "The album cannot hold that many images.", retry: false },
       UNAVAILABLE: { text: "A service the upload needs is not reachable. Please retry shortly.", retry: true },
       INTERNAL: { text: "Something went wrong on our side. Please retry.", retry: true },
       // Download-side codes: never expected here, but a message beats a raw code.

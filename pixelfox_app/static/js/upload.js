@@ -135,6 +135,24 @@
     if (row && body.view_url) row.dataset.viewUrl = body.view_url;
     rows.setState(file.id, "processing", "Processing: making thumbnails and variants…");
     if (body.image_uuid) follow(file.id, body.image_uuid, body.status_url);
+    if (body.image_uuid && album && album.value) addToAlbum(album.value, body.image_uuid);
+  }
+
+  // The album picker: each stored image joins the chosen album (at its end).
+  var album = document.getElementById("album");
+  function addToAlbum(shortId, imageUuid) {
+    fetch(config.albumImagesUrl.replace("{album}", encodeURIComponent(shortId)), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrfToken },
+      body: JSON.stringify({ image_uuids: [imageUuid] })
+    }).then(function (response) {
+      if (!response.ok && window.pixelfoxToast) {
+        window.pixelfoxToast("Uploaded, but not added to the album (" + response.status + ").", "error");
+      }
+    }, function () {
+      if (window.pixelfoxToast) window.pixelfoxToast("Uploaded, but not added to the album.", "error");
+    });
   }
 
   // Go again: a resumable file with a new session, any other by Uppy's retry.

@@ -15,14 +15,16 @@ from quart import Blueprint, Response, current_app, g, redirect, request
 
 from pixelfox_protocol.errors import APIError
 
+from ...albums.ops import album_choices
 from ...auth.current import current_user
 from ...config import AppSettings
 from ...copies.reads import file_pool, serving_pools
 from ...images import urls
-from ...images.visibility import change_visibility, may_change, may_see
+from ...images.visibility import change_visibility, is_private, may_change, may_see
 from ...models import Image, ImageVariant, StoragePool, User, Visibility
 from ..access import page_login_required
 from ..render import error_page, is_htmx, page
+from . import sharing
 
 blueprint = Blueprint("image_pages", __name__)
 
@@ -118,13 +120,22 @@ async def image_page(short_id: str):
     variants = await ImageVariant.filter(image_id=image.id).select_related("pool")
     serving = (await _serving([image]))[image.id]
     links = variant_links(image, list(variants), serving)
+    original = original_url(image, serving)
+    view_url = urls.view_url(image.short_id, _settings())
+    title = image.original_filename or image.short_id
     return await page(
         "images/show.html",
         image=image,
         variants=links,
         preview=pick_thumbnail(links, min_width=800),
-        original=original_url(image, serving),
-        view_url=urls.view_url(image.short_id, _settings()),
+        original=original,
+        view_url=view_url,
+        og=sharing.open_graph(
+            image, links, original, title=title, description="", page_url=view_url
+        ),
+        noindex=image.visibility != Visibility.PUBLIC,
+        embeds=sharing.embed_sizes(image, links, original, view_url),
+        private=is_private(image),
         can_change=user is not None and may_change(image, user),
         choices=list(Visibility),
         error="",
@@ -167,6 +178,28 @@ async def image_visibility(short_id: str):
     )
 
 
+async def image_cards(images: list[Image]) -> list[dict[str, Any]]:
+    """A grid tile per image: its thumbnail, original and page, absolute on the serving node."""
+    variants: dict[int, list[ImageVariant]] = {}
+    for v in await ImageVariant.filter(image_id__in=[i.id for i in images]).select_related("pool"):
+        variants.setdefault(v.image_id, []).append(v)  # type: ignore[attr-defined]
+    settings = _settings()
+    serving = await _serving(images)
+    cards = []
+    for image in images:
+        links = variant_links(image, variants.get(image.id, []), serving[image.id])
+        cards.append(
+            {
+                "image": image,
+                "variants": links,
+                "thumb": pick_thumbnail(links),
+                "original": original_url(image, serving[image.id]),
+                "view_url": urls.view_url(image.short_id, settings),
+            }
+        )
+    return cards
+
+
 @blueprint.get("/images")
 @page_login_required
 async def my_images():
@@ -185,26 +218,11 @@ async def my_images():
         .limit(PAGE_SIZE)
         .select_related("pool")
     )
-    variants: dict[int, list[ImageVariant]] = {}
-    for v in await ImageVariant.filter(image_id__in=[i.id for i in rows]).select_related("pool"):
-        variants.setdefault(v.image_id, []).append(v)  # type: ignore[attr-defined]
-    settings = _settings()
-    serving = await _serving(list(rows))
-    cards = [
-        {
-            "image": image,
-            "thumb": pick_thumbnail(
-                variant_links(image, variants.get(image.id, []), serving[image.id])
-            ),
-            "original": original_url(image, serving[image.id]),
-            "view_url": urls.view_url(image.short_id, settings),
-        }
-        for image in rows
-    ]
     return await page(
         "images/list.html",
         "images/_grid.html",
-        cards=cards,
+        cards=await image_cards(list(rows)),
+        albums=await album_choices(g.user),
         page_number=number,
         pages=pages,
         total=total,

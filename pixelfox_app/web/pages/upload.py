@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 
-from quart import Blueprint, redirect
+from quart import Blueprint, g, redirect, request
 
 from ... import knobs
+from ...albums.ops import album_choices
 from ...auth.current import current_user
 from ...images import urls
 from ..access import page_login_required
@@ -20,6 +21,7 @@ from ..render import page
 blueprint = Blueprint("upload_page", __name__)
 
 SESSIONS_PATH = "/api/v1/upload/sessions"
+ALBUMS_PATH = "/api/v1/albums/{album}/images"
 
 
 async def upload_config() -> dict[str, object]:
@@ -34,6 +36,7 @@ async def upload_config() -> dict[str, object]:
         "sessionUrl": SESSIONS_PATH,
         "proxyUrl": urls.PROXY_UPLOAD_PATH,
         "statusUrl": urls.STATUS_PATH,
+        "albumImagesUrl": ALBUMS_PATH,
         "concurrency": 3,
     }
 
@@ -57,4 +60,12 @@ async def upload_page():
     # so the CSP needs no inline-script allowance; "<" is escaped so no value can
     # close the block early.
     config_json = json.dumps(config).replace("<", "\\u003c")
-    return await page("upload/index.html", config=config, config_json=config_json)
+    # The album picker: finished uploads are added to the chosen one (upload.js).
+    albums = await album_choices(g.user)
+    return await page(
+        "upload/index.html",
+        config=config,
+        config_json=config_json,
+        albums=albums,
+        album_chosen=request.args.get("album", ""),
+    )
