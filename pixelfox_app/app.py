@@ -62,22 +62,25 @@ def create_app(settings: AppSettings | None = None) -> Quart:
         await close_db()
 
     from .health import blueprint as health
+    from .images.redirect import blueprint as file_redirect
     from .images.status import blueprint as images
     from .images.trash import blueprint as image_trash
     from .images.visibility import blueprint as image_visibility
     from .internal.backup import blueprint as internal_backup
     from .internal.copies import blueprint as internal_copies
     from .internal.moves import blueprint as internal_moves
+    from .internal.repair import blueprint as internal_repair
     from .internal.routes import blueprint as internal
     from .internal.scrub import blueprint as internal_scrub
     from .internal.trash import blueprint as internal_trash
     from .moves.api import blueprint as moves_api
+    from .upload.guest import blueprint as guest_upload
     from .upload.proxy import blueprint as proxy_upload
     from .upload.routes import blueprint as upload
 
     blueprints = [health, upload, proxy_upload, internal, internal_backup, images, image_visibility]
     blueprints += (internal_moves, internal_copies, moves_api, internal_scrub)
-    blueprints += (image_trash, internal_trash)
+    blueprints += (image_trash, internal_trash, file_redirect, internal_repair, guest_upload)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     from .web import register as register_web_ui

@@ -1,9 +1,11 @@
-"""Replication grants the app mints, for a move's push or a replica's: one door.
+"""Replication grants the app mints, for a move's push or a replica's, and read grants
+for a scrub's repair: one door.
 
 A grant names the exact files of one image (its rows' paths and sizes, the
 upload's SHA-256 for the original) for one pool of one other node, signed with
 the app's token key (``pixelfox_protocol.grants``). Moves (``moves.tickets``) and
-replicas (``copies.tickets``) both mint here, after their own checks.
+replicas (``copies.tickets``) both mint here, after their own checks; so does a
+repair (``internal.repair``), whose read grant lets the peer serve those files.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ import logging
 
 from pixelfox_protocol import grants
 from pixelfox_protocol.errors import APIError
-from pixelfox_protocol.internal import REPLICATE_PATH, MoveGrant, MoveGrantRequest
+from pixelfox_protocol.internal import (
+    COPY_FILE_PATH,
+    REPLICATE_PATH,
+    MoveFile,
+    MoveGrant,
+    MoveGrantRequest,
+)
 
 from .config import AppSettings
 from .models import Image, ImageVariant, StorageNode, StoragePool
@@ -21,11 +29,45 @@ from .pools import effective_upload_api_url
 log = logging.getLogger(__name__)
 
 
-def replicate_url(pool: StoragePool, settings: AppSettings) -> str:
-    """The target node's replicate endpoint, on the same origin as its upload endpoint."""
+def node_url(pool: StoragePool, settings: AppSettings, path: str) -> str:
+    """An endpoint of the pool's node, on the same origin as its upload endpoint."""
     upload = effective_upload_api_url(pool, settings)
     origin = upload.split("/api/", 1)[0] if "/api/" in upload else upload.rstrip("/")
-    return origin + REPLICATE_PATH
+    return origin + path
+
+
+def replicate_url(pool: StoragePool, settings: AppSettings) -> str:
+    """The target node's replicate endpoint."""
+    return node_url(pool, settings, REPLICATE_PATH)
+
+
+def copy_file_url(pool: StoragePool, settings: AppSettings) -> str:
+    """The peer node's endpoint that serves a file of a copy to a read grant."""
+    return node_url(pool, settings, COPY_FILE_PATH)
+
+
+def mint_read_grant(
+    image: Image, files: list[MoveFile], settings: AppSettings, peer_node: str, peer_pool_id: int
+) -> str:
+    """A read grant to ``peer_node`` for these files of ``image`` on its pool, each with
+    its recorded size and SHA-256 (the caller took them from the rows)."""
+    granted = tuple(grants.GrantedFile(f.path, f.size, f.sha256) for f in files)
+    read = grants.ReplicationGrant(
+        node_id=peer_node,
+        pool_id=peer_pool_id,
+        image_uuid=str(image.uuid),
+        move_id=0,
+        files=granted,
+        reads=True,
+    )
+    log.info(
+        "repair: read grant %s for image %s (%d files) on %s",
+        read.jti,
+        image.uuid,
+        len(granted),
+        read.node_id,
+    )
+    return grants.mint(read, settings.token_signing_key)
 
 
 async def mint_grant(

@@ -30,6 +30,14 @@ KNOBS: dict[str, Knob] = {
         ),
         Knob("upload_rate_limit_per_minute", 60, int, "Uploads per minute per IP address"),
         Knob("upload_user_rate_limit_per_minute", 60, int, "Uploads per minute per user"),
+        Knob(
+            "redirect_rate_limit_per_minute",
+            600,
+            int,
+            "File redirects per minute per IP address",
+            "A storage node sends a request for a file it does not hold (an old URL) to the "
+            "app, which redirects it to a live copy; a page of thumbnails may ask many at once.",
+        ),
         Knob("max_upload_bytes", 50 * 1024 * 1024, int, "Largest upload in bytes"),
         Knob(
             "resumable_upload_bytes",
@@ -55,6 +63,34 @@ KNOBS: dict[str, Knob] = {
             "Its owner or an admin can restore it meanwhile; then it is purged for good "
             "(every file, the S3 backup, the rows). 0 = purged at the next run (about a minute).",
         ),
+        Knob(
+            "signup_mode",
+            "closed",
+            str,
+            "Sign-up",
+            "closed: only admins create accounts; invite: invite links made on the Users page; "
+            "open: anyone may pick a username and password.",
+            choices=("closed", "invite", "open"),
+        ),
+        Knob(
+            "signup_quota_bytes",
+            0,
+            int,
+            "Storage of a new account (bytes)",
+            "Originals and variants a signed-up account may keep; 0 = no limit. "
+            "Admins change it per user.",
+        ),
+        Knob("signup_rate_limit_per_minute", 5, int, "Sign-ups per minute per IP address"),
+        Knob(
+            "guest_uploads",
+            False,
+            bool,
+            "Guest uploads",
+            "Visitors without an account may upload (public or unlisted), with the stricter "
+            "limits below; each upload's delete link is shown once.",
+        ),
+        Knob("guest_max_upload_bytes", 5 * 1024 * 1024, int, "Largest guest upload in bytes"),
+        Knob("guest_rate_limit_per_minute", 5, int, "Guest uploads per minute per IP address"),
         Knob(
             "repair_jobs_per_node",
             4,

@@ -28,6 +28,9 @@ DOCS_VALUES: dict[str, Any] = {
     "pixelfox_link_secret": "example-link-secret",
     "pixelfox_link_previous_secret": "example-previous-link-secret",
     "nginx_storage_spool_secret": "example-spool-secret",
+    # Misses go to the app, which redirects them to a live copy.
+    "nginx_storage_pool_name": "s01-hot",
+    "nginx_storage_resolver_url": "https://app.example.net",
     "nginx_tls_certificate": "/etc/letsencrypt/live/s01.example.net/fullchain.pem",
     "nginx_tls_certificate_key": "/etc/letsencrypt/live/s01.example.net/privkey.pem",
 }

@@ -70,6 +70,7 @@ CODES = _codes(
     ),
     ErrorCode("MOVE_FILE_UNKNOWN", 422, "A listed file is not one of the image's own files."),
     ErrorCode("COPY_NOT_PENDING", 409, "The copy is not pending; it gets no grant now."),
+    ErrorCode("COPY_NOT_ON_POOL", 403, "This pool holds no copy of the image."),
     ErrorCode("REPLICATION_USED", 409, "This replication grant has already written this file."),
     ErrorCode("REPLICATION_OVER_CAP", 413, "The replication grant's bytes are used up."),
     ErrorCode("REPLICATION_EXISTS", 409, "Another file with other content is at this path."),
@@ -88,6 +89,13 @@ CODES = _codes(
     ErrorCode(
         "TUS_CHECKSUM_MISMATCH", 460, "The chunk does not match its checksum; it was discarded."
     ),
+    ErrorCode(
+        "NO_LIVE_COPY", 503, "No storage node that holds this file answers now; try again shortly."
+    ),
+    ErrorCode("QUOTA_EXCEEDED", 403, "This upload would exceed your storage quota."),
+    ErrorCode("SIGNUP_CLOSED", 403, "Sign-up is closed; ask an administrator for an account."),
+    ErrorCode("INVITE_INVALID", 403, "This invite link is not valid, used up or expired."),
+    ErrorCode("GUEST_UPLOADS_OFF", 403, "Uploads without an account are switched off; log in."),
     ErrorCode("IMAGE_PURGING", 409, "The image is being deleted for good; it cannot be restored."),
     ErrorCode("UNAVAILABLE", 503, "A service this request needs is not reachable."),
     ErrorCode("INTERNAL", 500, "Something went wrong on our side."),

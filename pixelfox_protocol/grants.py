@@ -13,9 +13,16 @@ node may damage its own files, not the rest. With a grant it can write into
 another node only the files the app listed, byte for byte as listed, each
 once, never over a file there with other content, for 15 minutes.
 
+A *read grant* is the same claims under another audience: a scrub repairing a
+file on its pool asks the app, which mints one (only for a pool holding a
+copy of the image, only for that image's files with the hashes recorded) to
+the node of another verified copy; that node's ``GET /api/internal/copy-file``
+serves just those files. A read grant never writes, a write grant never reads.
+
 Claims (kept small):
 
-- ``aud`` = ``replicate:<target node>`` (never an upload token's audience);
+- ``aud`` = ``replicate:<target node>`` (never an upload token's audience), or
+  ``copy-read:<serving node>`` for a read grant;
 - ``pool_id``: the target pool;
 - ``mv``: the move id (0 for a replica); ``cp``: the copy id of a replica
   (``ImageCopy``, absent for a move), whose target reports the copy verified
@@ -46,9 +53,10 @@ GRANT_SECONDS = 900
 REQUIRED_CLAIMS = ["iss", "aud", "pool_id", "mv", "img", "f", "max", "jti", "nbf", "exp"]
 
 
-def grant_audience(node_id: str) -> str:
-    """Never an upload token's audience: neither can stand in for the other."""
-    return f"replicate:{node_id}"
+def grant_audience(node_id: str, *, reads: bool = False) -> str:
+    """Never an upload token's audience, and a read grant's is not a write grant's:
+    none can stand in for another."""
+    return f"copy-read:{node_id}" if reads else f"replicate:{node_id}"
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,8 @@ class ReplicationGrant:
     cap: int | None = None
     # A replica's copy (0: a move's grant): the target reports it once every file is there.
     copy_id: int = 0
+    # A read grant: ``node_id`` serves the files (a scrub's repair), nothing is written.
+    reads: bool = False
 
     @property
     def max_bytes(self) -> int:
@@ -87,25 +97,38 @@ class ReplicationGrant:
         raise APIError("REPLICATION_FORBIDDEN", details=details)
 
 
-def check_files(image_uuid: str, files: list[GrantedFile] | tuple[GrantedFile, ...]) -> None:
-    """Layout paths of one image, each a size and a SHA-256; else REPLICATION_FORBIDDEN."""
+def check_files(
+    image_uuid: str, files: list[GrantedFile] | tuple[GrantedFile, ...], *, reads: bool = False
+) -> None:
+    """Layout paths of one image, each a size and a SHA-256; else REPLICATION_FORBIDDEN.
+
+    A write grant lists the original once (a copy is never without it); a read
+    grant lists any of the image's files (those a repair lacks).
+    """
+    paths = [f.path for f in files]
     try:
-        layout.image_files(image_uuid, [f.path for f in files])
+        if not reads:
+            layout.image_files(image_uuid, paths)
+        for path in paths if reads else ():
+            if layout.image_file(path) != image_uuid.lower():
+                raise layout.UnsafePath(path)
     except layout.UnsafePath as exc:
         raise APIError("REPLICATION_FORBIDDEN", details={"path": str(exc)}) from exc
+    if not paths or len(set(paths)) != len(paths):
+        raise APIError("REPLICATION_FORBIDDEN", "List each file once.")
     for granted in files:
         if granted.size < 0 or len(granted.sha256) != 64:
             raise APIError("REPLICATION_FORBIDDEN", details={"path": granted.path})
 
 
 def mint(grant: ReplicationGrant, signing_key: str, *, now: float | None = None) -> str:
-    check_files(grant.image_uuid, grant.files)
+    check_files(grant.image_uuid, grant.files, reads=grant.reads)
     kid, key = parse_private_key(signing_key)
     issued = int(now if now is not None else time.time())
     payload: dict[str, Any] = {
         "kid": kid,
         "iss": TOKEN_ISSUER,
-        "aud": grant_audience(grant.node_id),
+        "aud": grant_audience(grant.node_id, reads=grant.reads),
         "pool_id": grant.pool_id,
         "mv": grant.move_id,
         "img": grant.image_uuid,
@@ -121,9 +144,14 @@ def mint(grant: ReplicationGrant, signing_key: str, *, now: float | None = None)
 
 
 def verify(
-    authorization: str | None, node_id: str, public_keys: dict[str, Ed25519PublicKey]
+    authorization: str | None,
+    node_id: str,
+    public_keys: dict[str, Ed25519PublicKey],
+    *,
+    reads: bool = False,
 ) -> ReplicationGrant:
-    """The request's ``Bearer`` grant for this node, or REPLICATION_DENIED / _FORBIDDEN."""
+    """The request's ``Bearer`` grant for this node (a read grant with ``reads``), or
+    REPLICATION_DENIED / _FORBIDDEN."""
     scheme, _, token = (authorization or "").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise APIError("REPLICATION_DENIED", "The request carries no replication grant.")
@@ -133,8 +161,8 @@ def verify(
         if refused.reason == "expired":
             raise APIError("REPLICATION_DENIED", "The replication grant has expired.") from refused
         raise APIError("REPLICATION_DENIED") from refused
-    if payload["aud"] != grant_audience(node_id):
-        raise APIError("REPLICATION_FORBIDDEN", "The replication grant is for another node.")
+    if payload["aud"] != grant_audience(node_id, reads=reads):
+        raise APIError("REPLICATION_FORBIDDEN", "The grant is for another node or use.")
     try:
         files = tuple(
             GrantedFile(path=str(path), size=int(size), sha256=str(sha))
@@ -150,12 +178,13 @@ def verify(
             expires=int(payload["exp"]),
             cap=int(payload["max"]),
             copy_id=int(payload.get("cp", 0)),
+            reads=reads,
         )
     except (TypeError, ValueError) as exc:
         raise APIError("REPLICATION_DENIED") from exc
     # Signed by the app, and still checked here: a grant never covers a non-layout
     # file, whatever minted it.
-    check_files(grant.image_uuid, grant.files)
+    check_files(grant.image_uuid, grant.files, reads=reads)
     if int(payload["max"]) > sum(f.size for f in files) or not grant.jti:
         raise APIError("REPLICATION_DENIED")
     return grant

@@ -44,6 +44,10 @@ MOVE_OUTCOME_PATH = MOVE_IMAGE_PATH + "/outcome"
 COPY_PATH = "/api/internal/v1/copies/{copy_id}"
 COPY_GRANT_PATH = COPY_PATH + "/grant"
 COPY_VERIFIED_PATH = COPY_PATH + "/verified"
+# POST: a scrub repairs files of an image on one of the node's pools (RepairRequest →
+# RepairPlan): the image's files as recorded and its verified copies on other nodes,
+# each with a read grant for exactly the requested files.
+REPAIR_PATH = "/api/internal/v1/images/{image_uuid}/repair"
 
 # On a node. The seed's names, kept: pools store the upload URL and clients use it.
 # UPLOAD_PATH is the one browser-facing route among the internal ones: browsers
@@ -54,6 +58,8 @@ UPLOAD_PATH = "/api/internal/upload"
 TUS_PATH = UPLOAD_PATH + "/tus"
 # Node → node, with a replication grant.
 REPLICATE_PATH = "/api/internal/replicate"
+# Node → node, with a read grant: GET one file of a verified copy (a scrub's repair).
+COPY_FILE_PATH = "/api/internal/copy-file"
 
 
 def node_authorization(node_id: str, credential: str) -> str:
@@ -377,3 +383,48 @@ class ReplicateResult(BaseModel):
         default="",
         description="For a replica grant: 'verified' once the app recorded the whole copy",
     )
+
+
+class RepairRequest(BaseModel):
+    """The files of an image a scrub found missing or damaged on one of the node's pools."""
+
+    pool_id: int = Field(description="The asking node's pool, which must hold a copy")
+    paths: list[str] = Field(
+        default=[], max_length=256, description="Pool-relative paths of the files to bring back"
+    )
+
+
+class PeerCopy(BaseModel):
+    """A verified copy of the image on another node, and a read grant for its files there."""
+
+    node_id: str
+    pool_id: int
+    copy_file_url: str = Field(description="The peer's copy-file endpoint")
+    grant: str = Field(description="Bearer read grant for exactly the requested files")
+
+
+class RepairPlan(BaseModel):
+    """Where a repair may fetch an image's files from, as the app knows them now.
+
+    ``files`` are the requested files with their recorded size and SHA-256 ("" for a
+    variant made before hashes were recorded: no source can be verified for it, and
+    no grant names it). ``peers``: verified copies on other nodes whose heartbeat is
+    fresh, the primary first. ``backup_*``: where the original's S3 backup lies (the
+    primary pool's bucket and prefix), empty when that pool has no backup.
+    """
+
+    image_uuid: str
+    pool_id: int
+    primary: bool = Field(description="The pool holds the image's primary copy")
+    original: MoveFile
+    files: list[MoveFile] = []
+    peers: list[PeerCopy] = []
+    backup_bucket: str = ""
+    backup_prefix: str = ""
+
+
+class CopyFileQuery(BaseModel):
+    """Which file of a verified copy a repairing node reads from this node."""
+
+    pool_id: int
+    path: str = Field(description="Pool-relative path, the same on every copy")

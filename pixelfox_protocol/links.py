@@ -48,6 +48,12 @@ from urllib.parse import urlencode
 from . import layout
 
 URI_PREFIX = "/uploads/"
+# Where a node's nginx sends a request for a public file its pool lacks: the app's
+# ``<REDIRECT_PREFIX><pool name>/<pool-relative path>``, which answers with a live
+# copy's URL carrying ``REDIRECTED_PARAM=1``; a node that misses such a request too
+# answers 404 (no loop). The nginx site (roles/nginx) spells both out.
+REDIRECT_PREFIX = "/f/"
+REDIRECTED_PARAM = "redirected"
 PRIVATE_DIR = layout.PRIVATE_DIR
 SIGNATURE_PARAM = "md5"
 EXPIRES_PARAM = "expires"

@@ -2,9 +2,10 @@
 
 Every call a node makes to the app goes through :class:`AppAPI`: completion
 reports and the outbox, heartbeats, the pool map, the worker's variant and
-visibility reports, backup reports and restore look-ups, and move tickets. It
-owns the base URL (``PIXELFOX_APP_URL``), the node credential, the request id
-header, the timeouts, and the one reading of the app's answer:
+visibility reports, backup reports and restore look-ups, move tickets and a
+scrub's repair plans. It owns the base URL (``PIXELFOX_APP_URL``), the node
+credential, the request id header, the timeouts, and the one reading of the
+app's answer:
 
 - 2xx: done;
 - :class:`AppUnavailable`: the same call may succeed later without anything on
@@ -47,6 +48,7 @@ from pixelfox_protocol.internal import (
     POOL_BACKUPS_PATH,
     POOL_FILES_PATH,
     PURGED_PATH,
+    REPAIR_PATH,
     TRASH_PATH,
     UPLOAD_COMPLETE_PATH,
     VARIANTS_PATH,
@@ -67,6 +69,8 @@ from pixelfox_protocol.internal import (
     NodeConfig,
     PoolFilesPage,
     PurgeReport,
+    RepairPlan,
+    RepairRequest,
     TrashReport,
     UploadCompletion,
     UploadResult,
@@ -288,6 +292,11 @@ class AppAPI:
         path = POOL_FILES_PATH.format(pool_id=pool_id)
         response = await self.call("GET", path, params={"after": after, "limit": limit})
         return parse(PoolFilesPage, response, f"pool {pool_id} files")
+
+    async def repair_plan(self, image_uuid: str, body: RepairRequest) -> RepairPlan:
+        """Where a scrub may bring an image's files back from (its copies elsewhere, S3)."""
+        path = REPAIR_PATH.format(image_uuid=image_uuid)
+        return parse(RepairPlan, await self.call("POST", path, body=body), "repair plan")
 
     # Moves, on the source node.
 

@@ -109,7 +109,7 @@ def _candidates(bases: Sequence[Path], relative: str) -> list[Path]:
         raise APIError("NOT_FOUND") from exc
 
 
-def _open(paths: Sequence[Path]) -> Opened | None:
+def open_regular(paths: Sequence[Path]) -> Opened | None:
     """Open the first regular file among ``paths`` (runs in a worker thread)."""
     for path in paths:
         try:
@@ -129,7 +129,7 @@ def _open(paths: Sequence[Path]) -> Opened | None:
 
 
 def _find(bases: Sequence[Path], relative: str) -> Opened | None:
-    return _open(_candidates(bases, relative))
+    return open_regular(_candidates(bases, relative))
 
 
 def etag_of(size: int, mtime: int) -> str:
@@ -197,7 +197,7 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     return first, last
 
 
-async def _stream(opened: Opened, offset: int, length: int) -> AsyncIterator[bytes]:
+async def stream_opened(opened: Opened, offset: int, length: int) -> AsyncIterator[bytes]:
     try:
         while length > 0:
             chunk = await asyncio.to_thread(os.pread, opened.fd, min(CHUNK, length), offset)
@@ -252,7 +252,7 @@ async def serve_upload(relative: str) -> Response:
             response = Response(opened.data[first : last + 1], status, headers)
         else:
             keep_open = True
-            response = Response(_stream(opened, first, length), status, headers)
+            response = Response(stream_opened(opened, first, length), status, headers)
             # A large file on a slow line may take longer than Quart's 60 s default.
             response.timeout = None
         response.headers["Content-Length"] = str(length)

@@ -8,7 +8,7 @@ from tortoise.exceptions import IntegrityError
 
 from ..models import User
 from . import sessions
-from .passwords import hash_password
+from .passwords import hash_in_thread
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MIN_PASSWORD_LENGTH = 8
@@ -38,9 +38,17 @@ def check_password(password: str) -> str:
 
 
 async def create_user(
-    username: str, password: str, *, is_admin: bool = False, email: str | None = None
+    username: str,
+    password: str,
+    *,
+    is_admin: bool = False,
+    email: str | None = None,
+    quota_bytes: int | None = None,
 ) -> User:
-    """Create an account; refuses a name already taken in any letter case."""
+    """Create an account; refuses a name already taken in any letter case.
+
+    ``quota_bytes``: what its images may take (None: no limit).
+    """
     check_username(username)
     check_password(password)
     # "Ada" and "ada" side by side invite mistakes and impersonation.
@@ -50,9 +58,11 @@ async def create_user(
     try:
         return await User.create(
             username=username,
-            password_hash=hash_password(password),
+            # On a hashing thread: sign-up is a public page, the event loop keeps serving.
+            password_hash=await hash_in_thread(password),
             is_admin=is_admin,
             email=email or None,
+            quota_bytes=quota_bytes,
         )
     except IntegrityError:  # created concurrently since the check above
         raise AccountError(f"user {username!r} already exists") from None
@@ -72,7 +82,7 @@ async def set_password(username: str, password: str, *, make_admin: bool = False
     user = await User.get_or_none(username=username)
     if user is None:
         raise AccountError(f"no user named {username!r}")
-    user.password_hash = hash_password(password)
+    user.password_hash = await hash_in_thread(password)
     fields = ["password_hash"]
     if make_admin and not user.is_admin:
         user.is_admin = True

@@ -64,7 +64,9 @@ async def proven_by_credential() -> bool:
     """
     if _api_token() is not None:
         if await current_user() is None:
-            raise APIError("AUTH_REQUIRED", "The API token is not valid (mistyped or revoked).")
+            raise APIError(
+                "AUTH_REQUIRED", "The API token is not valid (mistyped, revoked or expired)."
+            )
         return True
     header = request.headers.get("Authorization", "")
     if parse_node_authorization(header) is None:

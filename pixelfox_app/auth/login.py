@@ -13,7 +13,7 @@ waits like everyone else: the price of a limit a botnet cannot simply outrun.)
 
 from __future__ import annotations
 
-from quart import current_app
+from quart import current_app, g
 from quart_auth import AuthUser, login_user, logout_user
 from quart_auth import current_user as cookie_user
 
@@ -47,6 +47,21 @@ async def check_password_login(username: str, password: str) -> User:
     if needs_rehash(user.password_hash):
         await User.filter(id=user.id).update(password_hash=await hash_in_thread(password))
     return user
+
+
+async def change_own_password(user: User, current: str, new: str) -> int:
+    """Replace the user's password; every other session ends, the request's own stays.
+
+    The current password is a guess like a login's: the same per-address limit.
+    Returns how many sessions ended. Personal API tokens are not touched.
+    """
+    await rate_limits().hit("login-ip", LOGIN_PER_IP_PER_MINUTE, request_client_address())
+    if not await verify_in_thread(user.password_hash, current):
+        raise APIError("FORBIDDEN", "The current password is wrong.")
+    new_hash = await hash_in_thread(new)
+    await User.filter(id=user.id).update(password_hash=new_hash)
+    keep = session_key() if g.get("auth_method") == "session" else None
+    return await sessions.end_all(user, keep=keep)
 
 
 async def start_session(user: User) -> str:

@@ -14,19 +14,17 @@ from quart_schema import validate_request, validate_response
 from pixelfox_protocol.errors import APIError
 
 from ..models import ApiToken, User
-from . import sessions
 from .accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from .decorators import login_required, public
-from .login import (
-    LOGIN_PER_IP_PER_MINUTE,
-    check_password_login,
-    end_session,
-    session_key,
-    start_session,
+from .login import change_own_password, check_password_login, end_session, start_session
+from .tokens import (
+    MAX_TOKEN_DAYS,
+    create_api_token,
+    expiry_after,
+    is_expired,
+    revoke_api_token,
+    token_hash,
 )
-from .passwords import hash_in_thread, verify_in_thread
-from .ratelimit import rate_limits, request_client_address
-from .tokens import create_api_token, revoke_api_token, token_hash
 
 blueprint = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 
@@ -54,6 +52,12 @@ class PasswordChanged(BaseModel):
 
 class TokenRequest(BaseModel):
     name: str = Field(min_length=1, max_length=100, description="What the token is for")
+    expires_in_days: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_TOKEN_DAYS,
+        description="Refused after this many days; omitted: valid until revoked",
+    )
 
 
 class TokenInfo(BaseModel):
@@ -62,6 +66,8 @@ class TokenInfo(BaseModel):
     prefix: str = Field(description="The token's first characters, to recognise it")
     created_at: datetime
     last_used_at: datetime | None
+    expires_at: datetime | None = Field(description="None: valid until revoked")
+    expired: bool
 
 
 class NewToken(TokenInfo):
@@ -83,6 +89,8 @@ def _token_info(token: ApiToken) -> TokenInfo:
         prefix=token.prefix,
         created_at=token.created_at,
         last_used_at=token.last_used_at,
+        expires_at=token.expires_at,
+        expired=is_expired(token),
     )
 
 
@@ -123,22 +131,20 @@ async def change_password(data: PasswordChange) -> PasswordChanged:
 
     Personal API tokens are not touched: revoke them one by one if they leaked too.
     """
-    user: User = g.user
-    # The current password is a guess like a login's: the same per-address limit.
-    await rate_limits().hit("login-ip", LOGIN_PER_IP_PER_MINUTE, request_client_address())
-    if not await verify_in_thread(user.password_hash, data.current_password):
-        raise APIError("FORBIDDEN", "The current password is wrong.")
-    new_hash = await hash_in_thread(data.new_password)
-    await User.filter(id=user.id).update(password_hash=new_hash)
-    keep = session_key() if g.get("auth_method") == "session" else None
-    return PasswordChanged(ended_sessions=await sessions.end_all(user, keep=keep))
+    return PasswordChanged(
+        ended_sessions=await change_own_password(g.user, data.current_password, data.new_password)
+    )
 
 
 @blueprint.get("/tokens")
 @login_required
 @validate_response(TokenList)
 async def list_tokens() -> TokenList:
-    """The caller's personal API tokens that are not revoked (never the tokens themselves)."""
+    """The caller's personal API tokens that are not revoked (never the tokens themselves).
+
+    Expired ones are listed (``expired``: true) until revoked, so that a script's
+    owner sees why it is refused.
+    """
     rows = await ApiToken.filter(user=g.user, revoked_at=None).order_by("id")
     return TokenList(tokens=[_token_info(t) for t in rows])
 
@@ -155,7 +161,9 @@ async def new_token(data: TokenRequest) -> tuple[NewToken, int]:
     """
     if g.get("auth_method") != "session":
         raise APIError("FORBIDDEN", "Log in with your password to create API tokens.")
-    plaintext = await create_api_token(g.user, data.name)
+    plaintext = await create_api_token(
+        g.user, data.name, expires_at=expiry_after(data.expires_in_days)
+    )
     row = await ApiToken.get(token_hash=token_hash(plaintext))
     return NewToken(token=plaintext, **_token_info(row).model_dump()), 201
 

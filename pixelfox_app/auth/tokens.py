@@ -18,11 +18,27 @@ def token_hash(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
-async def create_api_token(user: User, name: str) -> str:
-    """Create a token for ``user``; the plaintext is returned once and never stored."""
+# The longest lifetime a token may be given (a token without one lives until revoked).
+MAX_TOKEN_DAYS = 3650
+
+
+def expiry_after(days: int | None) -> datetime | None:
+    """When a token made now for ``days`` days expires (None: never)."""
+    return None if days is None else datetime.now(UTC) + timedelta(days=days)
+
+
+async def create_api_token(user: User, name: str, *, expires_at: datetime | None = None) -> str:
+    """Create a token for ``user``; the plaintext is returned once and never stored.
+
+    After ``expires_at`` (if given) it is refused like a revoked token.
+    """
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     await ApiToken.create(
-        user=user, name=name, token_hash=token_hash(plaintext), prefix=plaintext[:12]
+        user=user,
+        name=name,
+        token_hash=token_hash(plaintext),
+        prefix=plaintext[:12],
+        expires_at=expires_at,
     )
     return plaintext
 
@@ -32,15 +48,15 @@ def looks_like_api_token(value: str) -> bool:
 
 
 async def user_for_api_token(plaintext: str) -> User | None:
-    """The owner of a valid, unrevoked token, or None."""
+    """The owner of a valid token (not revoked, not expired), or None."""
     if not looks_like_api_token(plaintext):
         return None
     token = await ApiToken.get_or_none(
         token_hash=token_hash(plaintext), revoked_at=None
     ).select_related("user")
-    if token is None:
-        return None
     now = datetime.now(UTC)
+    if token is None or is_expired(token, now):
+        return None
     if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
         await ApiToken.filter(id=token.id).update(last_used_at=now)
     return token.user
@@ -52,3 +68,7 @@ async def revoke_api_token(token_id: int, user: User) -> bool:
         revoked_at=datetime.now(UTC)
     )
     return changed > 0
+
+
+def is_expired(token: ApiToken, now: datetime | None = None) -> bool:
+    return token.expires_at is not None and token.expires_at <= (now or datetime.now(UTC))

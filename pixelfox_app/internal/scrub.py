@@ -4,6 +4,11 @@ A node has no database, so ``pixelfox scrub`` and the scheduled scrub ask here
 for the pool's images a page at a time, each with its original and every
 variant row (path, bytes, SHA-256 as recorded). Only the node that holds the
 pool may ask (``POOL_NOT_ON_NODE``).
+
+A pool holds the images whose primary it is and those it has a *verified*
+replica of (``ImageCopy``): a replica's files are neither orphans nor left
+unchecked. A pending replica is not listed: its files are still coming in, and
+a scrub calls them orphans only after the grace period.
 """
 
 from __future__ import annotations
@@ -11,11 +16,12 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from quart import Blueprint, g
 from quart_schema import tag_blueprint, validate_querystring, validate_response
+from tortoise.expressions import Q, Subquery
 
 from pixelfox_protocol.internal import POOL_FILES_PATH, PoolFile, PoolFilesPage, PoolImageFiles
 
 from ..auth import node_required
-from ..models import Image, ImageVariant, Move, MoveState, StorageNode
+from ..models import CopyState, Image, ImageCopy, ImageVariant, Move, MoveState, StorageNode
 from .variants import own_pool
 
 MAX_PAGE = 1000
@@ -39,7 +45,8 @@ async def pool_files(pool_id: int, query_args: FilesQuery) -> PoolFilesPage:
     await own_pool(node, pool_id)
     # A deleted image's files sit in the pool's .trash/ (or are purged): the scrub
     # must neither miss them at their old paths nor bring them back by a repair.
-    live = Image.filter(pool_id=pool_id, deleted_at__isnull=True)
+    replicas = ImageCopy.filter(pool_id=pool_id, state=CopyState.VERIFIED).values("image_id")
+    live = Image.filter(Q(pool_id=pool_id) | Q(id__in=Subquery(replicas)), deleted_at__isnull=True)
     images = await live.filter(id__gt=query_args.after).order_by("id").limit(query_args.limit)
     variants: dict[int, list[ImageVariant]] = {}
     if images:

@@ -1,19 +1,23 @@
 """The control app's data model (tortoise-orm). Paths stored here are always pool-relative."""
 
 from .copies import CopyState, ImageCopy
-from .images import Image, ImageState, ImageVariant, UploadSession, UploadSessionState, Visibility
+from .guests import GuestUpload
+from .images import Image, ImageState, ImageVariant, UploadSession, UploadSessionState
 from .moves import Move, MoveItem, MoveItemState, MoveState
 from .settings import Setting
 from .storage import PoolTier, PoolType, StorageNode, StoragePool
-from .users import ApiToken, User, UserSession
+from .users import ApiToken, Invite, User, UserSession
+from .visibility import Visibility
 
 __all__ = [
     "ApiToken",
     "CopyState",
+    "GuestUpload",
     "Image",
     "ImageCopy",
     "ImageState",
     "ImageVariant",
+    "Invite",
     "Move",
     "MoveItem",
     "MoveItemState",

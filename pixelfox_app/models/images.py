@@ -8,18 +8,13 @@ from tortoise.models import Model
 
 from .storage import StoragePool
 from .users import User
+from .visibility import Visibility
 
 
 class ImageState(StrEnum):
     PROCESSING = "processing"
     READY = "ready"
     FAILED = "failed"
-
-
-class Visibility(StrEnum):
-    PUBLIC = "public"
-    UNLISTED = "unlisted"
-    PRIVATE = "private"
 
 
 class Image(Model):

@@ -4,6 +4,8 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from .visibility import Visibility
+
 
 class User(Model):
     id = fields.IntField(primary_key=True)
@@ -12,6 +14,11 @@ class User(Model):
     password_hash = fields.CharField(max_length=255)
     is_admin = fields.BooleanField(default=False)
     is_active = fields.BooleanField(default=True)
+    # Bytes of originals and variants the user may keep (None: no limit); see
+    # pixelfox_app.accounts.quota.
+    quota_bytes = fields.BigIntField(null=True)
+    # What an upload session that names no visibility gets.
+    default_visibility = fields.CharEnumField(Visibility, max_length=16, default=Visibility.PUBLIC)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -33,6 +40,8 @@ class ApiToken(Model):
     prefix = fields.CharField(max_length=12)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_used_at = fields.DatetimeField(null=True)
+    # None: valid until revoked; after it the token is refused like a revoked one.
+    expires_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
 
     class Meta:
@@ -63,3 +72,29 @@ class UserSession(Model):
         table = "user_sessions"
         # The login limit asks "has this address logged in to this account lately?".
         indexes = (Index(fields=("user_id", "address"), name="user_sessions_user_address"),)
+
+
+class Invite(Model):
+    """A sign-up link of invite mode; only its token's SHA-256 is stored.
+
+    The link is the sign-up page with ``?invite=<token>``. It signs up
+    ``max_uses`` accounts before ``expires_at``; ``uses`` is counted up by one
+    conditional UPDATE, so two sign-ups racing for the last use cannot both get
+    it (pixelfox_app.accounts.invites).
+    """
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    prefix = fields.CharField(max_length=12)
+    note = fields.CharField(max_length=100, default="")
+    max_uses = fields.IntField()
+    uses = fields.IntField(default=0)
+    expires_at = fields.DatetimeField()
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="invites", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "invites"

@@ -14,7 +14,8 @@ Two ways in, so that a client behaves the same in both modes:
   mode was on (its ``upload_url`` points here): the checks ran when it was issued.
 
 ``POST`` takes multipart/form-data field ``file``; ``PUT`` takes the raw image.
-A logged-in upload takes ``?visibility=public|unlisted|private`` (default public);
+A logged-in upload takes ``?visibility=public|unlisted|private`` (default: the
+user's default visibility);
 a token's session already has its visibility.
 """
 
@@ -80,8 +81,10 @@ def _settings() -> AppSettings:
     return settings
 
 
-def _visibility() -> Visibility:
-    raw = request.args.get("visibility", Visibility.PUBLIC.value)
+def _visibility() -> Visibility | None:
+    raw = request.args.get("visibility")
+    if raw is None:
+        return None  # the user's default
     try:
         return Visibility(raw)
     except ValueError as exc:

@@ -11,6 +11,7 @@ from quart import current_app, g
 
 from pixelfox_protocol.tokens import UploadClaims
 
+from ..accounts.quota import check_quota
 from ..auth.ratelimit import request_client_address
 from ..config import AppSettings
 from ..images import urls
@@ -26,7 +27,8 @@ REGION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$"
 
 VISIBILITY_HELP = (
     "public (listed), unlisted (public by link, not listed) or private "
-    "(its owner and admins only, signed expiring links)"
+    "(its owner and admins only, signed expiring links); omitted: the user's "
+    "default visibility (set on /account)"
 )
 
 
@@ -34,7 +36,7 @@ class SessionRequest(BaseModel):
     file_size: int = Field(ge=1, description="Size of the file in bytes")
     filename: str = Field("", max_length=255)
     content_type: str = Field("", max_length=127)
-    visibility: Visibility = Field(Visibility.PUBLIC, description=VISIBILITY_HELP)
+    visibility: Visibility | None = Field(None, description=VISIBILITY_HELP)
     avoid_nodes: list[NodeId] = Field(
         default_factory=list,
         max_length=16,
@@ -61,7 +63,7 @@ class ServerQuery(BaseModel):
     filename: str = Field("", max_length=255)
     content_type: str = Field("", max_length=127)
     avoid_nodes: str = Field("", max_length=560, description="Comma-separated node ids to avoid")
-    visibility: Visibility = Field(Visibility.PUBLIC, description=VISIBILITY_HELP)
+    visibility: Visibility | None = Field(None, description=VISIBILITY_HELP)
     region: str = Field("", pattern=REGION_PATTERN, description="The client's region")
     explain: bool = Field(False, description="Admins: include the placement explanation")
 
@@ -105,7 +107,7 @@ async def open_session(
 ) -> OpenedSession:
     """Check everything, choose a pool, store the session and sign its token.
 
-    Nothing is stored unless every check passed. The token allows exactly the
+    Nothing is stored unless every check passed (the user's quota too). The token allows exactly the
     declared size: the browser knows the file's size, and a token that allows
     no more than was asked for keeps a pool's free-space promise honest.
     ``with_token=False`` (the app's own proxy upload) returns an empty token.
@@ -115,6 +117,8 @@ async def open_session(
     await check_rate(policy, user)
     check_size(policy, request.file_size)
     filename, content_type = check_type(policy, request.filename, request.content_type)
+    await check_quota(user, request.file_size)
+    visibility = request.visibility or user.default_visibility
     placement = await place(
         PlacementRequest(
             request.file_size,
@@ -141,7 +145,7 @@ async def open_session(
         expires_at=int(expires.timestamp()),
         image_uuid=str(image_uuid),
         request_id=g.get("request_id"),
-        visibility=str(request.visibility),
+        visibility=str(visibility),
     )
     token = mint_upload_token(claims, settings) if with_token else ""
     session = await UploadSession.create(
@@ -154,7 +158,7 @@ async def open_session(
         content_type=content_type,
         declared_size=request.file_size,
         max_size=request.file_size,
-        visibility=request.visibility,
+        visibility=visibility,
         expires_at=expires,
         client_ip=request_client_address()[:64],
         request_id=g.get("request_id", "")[:64],

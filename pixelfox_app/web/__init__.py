@@ -18,13 +18,15 @@ def register(app: Quart) -> None:
     from .pages.account import api as account_api
     from .pages.account import blueprint as account
     from .pages.images import blueprint as images
+    from .pages.my_account import blueprint as my_account
+    from .pages.signup import blueprint as signup
     from .pages.trash import blueprint as trash
     from .pages.upload import blueprint as upload
 
     csrf.install(app)
     headers.install(app)
     templating.install(app)
-    for blueprint in (account, upload, images, trash, admin):
+    for blueprint in (account, signup, my_account, upload, images, trash, admin):
         csrf.WEB_BLUEPRINTS.add(blueprint.name)
         app.register_blueprint(blueprint)
     app.register_blueprint(account_api)

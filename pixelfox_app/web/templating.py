@@ -10,22 +10,8 @@ from quart import Quart, current_app, request, url_for
 from pixelfox_protocol.version import VERSION
 
 from ..auth.current import current_user
+from ..sizes import NONE, filesize
 from . import csrf
-
-_UNITS = ("B", "KB", "MB", "GB", "TB", "PB")
-NONE = "\u2013"  # an en dash: "no value"
-
-
-def filesize(value: int | float | None) -> str:
-    """``1536`` → ``1.5 KB`` (powers of 1024, as disk tools show them)."""
-    if value is None:
-        return NONE
-    size = float(value)
-    for unit in _UNITS:
-        if abs(size) < 1024 or unit == _UNITS[-1]:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} PB"  # unreachable; keeps type checkers calm
 
 
 def duration(seconds: float | None) -> str:

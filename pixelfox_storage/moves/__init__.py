@@ -2,6 +2,8 @@
 
 - :mod:`.jobs` — ``move_image`` on the source node's background lane;
 - :mod:`.replicate` — ``PUT /api/internal/replicate``, where another node pushes a file;
+- :mod:`.copyfile` — ``GET /api/internal/copy-file``, where another node reads a file of
+  a copy to repair its own (a scrub's, with a read grant);
 - :mod:`.files` — hashing, durable copies, removing source copies;
 - :mod:`.calls` — the job's ticket, its pushes to the target node, its exceptions.
 """
@@ -17,9 +19,12 @@ __all__ = ["install"]
 
 
 def install(app: Quart) -> None:
-    """Register the replicate endpoint; it shares the upload module's pools and keys."""
+    """Register the replicate and copy-file endpoints; they share the upload module's
+    pools and keys."""
     # Imported here: the node worker imports this package for its jobs and has no
     # use for the web framework.
-    from .replicate import blueprint
+    from .copyfile import blueprint as copy_file
+    from .replicate import blueprint as replicate
 
-    app.register_blueprint(blueprint)
+    app.register_blueprint(replicate)
+    app.register_blueprint(copy_file)

@@ -8,14 +8,17 @@ from pathlib import Path
 
 import httpx
 
+from pixelfox_common import tls
 from pixelfox_protocol.keys import RedisKeys
 
 from ..appapi import AppAPI
 from ..backup.store import client_for
 from ..config import StorageSettings
+from ..node_jobs.context import NODE_TIMEOUT
 from ..node_jobs.queue import connect
 from ..pools import load_pool_map
 from ..processing import ImageLimits, parse_variants
+from .peer import CopySource
 from .repair import BackupSource
 from .run import Scrubber, ScrubOptions, ScrubReport, load_state, save_state
 
@@ -47,7 +50,8 @@ async def scrub_node(
     """Scrub one pool of this node, or all; each report is kept for the admin too."""
     keys = RedisKeys(settings.redis_prefix)
     reports = []
-    async with AppAPI(settings, timeout=APP_TIMEOUT) as api:
+    peers = httpx.AsyncClient(timeout=NODE_TIMEOUT, verify=tls.http_verify(settings.ca_file))
+    async with AppAPI(settings, timeout=APP_TIMEOUT) as api, peers:
         try:
             pool_map = await load_pool_map(settings, api)
             redis = await connect(settings.redis_url, settings.ca_file)
@@ -68,7 +72,7 @@ async def scrub_node(
                 limits=ImageLimits(
                     max_pixels=pool_map.limits.max_pixels, max_frames=pool_map.limits.max_frames
                 ),
-                sources=[BackupSource(client_for(settings))],
+                sources=[CopySource(peers), BackupSource(client_for(settings))],
             )
             for pool in sorted(pools, key=lambda p: p.id):
                 report, _ = await worker.run(pool, options, progress=partial(progress, pool.id))

@@ -19,6 +19,7 @@ from pixelfox_common.metrics import observed_job
 from ..backup.store import client_for
 from ..node_jobs.context import NodeContext
 from ..pools import PoolMapUnavailable
+from .peer import CopySource
 from .repair import BackupSource
 from .run import Scrubber, ScrubOptions, ScrubReport, load_state, save_state
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def scrubber(node: NodeContext, redis: Any) -> Scrubber:
-    """The node's scrubber; repair sources in order (a replica source goes first later)."""
+    """The node's scrubber; repair sources in order: another node's copy, the S3 backup."""
     return Scrubber(
         node_id=node.settings.node_id,
         api=node.app,
@@ -34,7 +35,7 @@ def scrubber(node: NodeContext, redis: Any) -> Scrubber:
         keys=node.keys,
         specs=node.specs,
         limits=node.limits,
-        sources=[BackupSource(client_for(node.settings))],
+        sources=[CopySource(node.http), BackupSource(client_for(node.settings))],
     )
 
 

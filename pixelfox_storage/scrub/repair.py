@@ -1,22 +1,26 @@
 """Healing what a scrub found: from the first source that has the file, or quarantine.
 
-Sources (:class:`RepairSource`) are tried in order for each file; a source
-verifies what it brings against the SHA-256 the app recorded before the file
-goes to its place, or says why it cannot. What no source has is, for a
-variant, made again from the (right) original. Today the list is the pool's
-S3 backup (originals only): the order is *replica → S3 backup → re-make*
-once a source for verified copies on other nodes exists; it goes at the front
-of ``Scrubber.sources`` (``scrub.jobs.scrubber`` and ``scrub.cli``).
+Before it writes, a repair asks the app for the image's *repair plan*
+(``AppAPI.repair_plan``): the files as recorded, the verified copies on other
+nodes with a read grant each, and where the original's S3 backup lies. Sources
+(:class:`RepairSource`) are then tried in order for each file: a verified copy
+on another node (:class:`~.peer.CopySource`), then the S3 backup (originals
+only, :class:`BackupSource`). A source verifies what it brings against the
+SHA-256 the app recorded before the file goes to its place, or says why it
+cannot. What no source has is, for a variant on the image's primary pool, made
+again from the (right) original; a replica's variants are never re-made (new
+bytes would not match the rows the primary's variants are recorded by).
 
-Files without a row (orphans, stray upload parts) and damaged variants are
-never deleted here: they are moved to ``<pool>/.quarantine/`` (same relative
-path), which nginx does not serve, listed by :func:`quarantined` and removed
-only by the operator (:func:`remove_quarantined`). It is the folder the upload
-outbox puts refused uploads in (by file name), so one command shows both.
+Files without a row (orphans, stray upload parts) and damaged files are never
+deleted here: they are moved to ``<pool>/.quarantine/`` (same relative path),
+which nginx does not serve, listed by :func:`quarantined` and removed only by
+the operator (:func:`remove_quarantined`). It is the folder the upload outbox
+puts refused uploads in (by file name), so one command shows both.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Sequence
@@ -26,7 +30,13 @@ from typing import Any, Protocol
 
 from pixelfox_common.durable import fsync_dir
 from pixelfox_protocol import layout, links
-from pixelfox_protocol.internal import BackupRecord, PoolImageFiles, PoolInfo, VariantReport
+from pixelfox_protocol.internal import (
+    BackupRecord,
+    PoolImageFiles,
+    PoolInfo,
+    RepairPlan,
+    VariantReport,
+)
 
 from ..backup.restore import restore_file
 from ..processing import ImageLimits, VariantSpec
@@ -37,29 +47,39 @@ from .check import Fault
 
 
 class RepairSource(Protocol):
-    """Somewhere a lost or damaged file can come back from (each call runs in a thread)."""
+    """Somewhere a lost or damaged file can come back from, for one image's repair plan."""
 
     name: str
 
-    def original(self, base: Path, pool: PoolInfo, item: PoolImageFiles) -> str | None:
+    async def original(
+        self, base: Path, pool: PoolInfo, item: PoolImageFiles, plan: RepairPlan
+    ) -> str | None:
         """Put the image's original back, verified; None when done, else why not."""
         ...
 
-    def variant(self, base: Path, pool: PoolInfo, item: PoolImageFiles, path: str) -> str | None:
+    async def variant(
+        self, base: Path, pool: PoolInfo, item: PoolImageFiles, plan: RepairPlan, path: str
+    ) -> str | None:
         """Put the variant at ``path`` back, verified against its row; None when done."""
         ...
 
 
 @dataclass
 class BackupSource:
-    """The pool's S3 bucket (``pixelfox_storage.backup``): originals only."""
+    """The S3 bucket of the image's primary pool (``pixelfox_storage.backup``): originals only.
+
+    A replica's node reads it with its own S3 credentials; where those do not
+    reach the primary's bucket, the restore fails and says so.
+    """
 
     client: Any
     name: str = "s3-backup"
 
-    def original(self, base: Path, pool: PoolInfo, item: PoolImageFiles) -> str | None:
-        if not pool.backup_bucket:
-            return "the pool has no backup bucket"
+    async def original(
+        self, base: Path, pool: PoolInfo, item: PoolImageFiles, plan: RepairPlan
+    ) -> str | None:
+        if not plan.backup_bucket:
+            return "the image's pool has no backup bucket"
         record = BackupRecord(
             image_uuid=item.image_uuid,
             pool_id=pool.id,
@@ -67,37 +87,56 @@ class BackupSource:
             sha256=item.original.sha256,
             size=item.original.size,
         )
-        outcome = restore_file(self.client, pool, record, dry_run=False)
+        # This pool's directory, the primary's bucket and prefix (the backup's key).
+        where = {"backup_bucket": plan.backup_bucket, "backup_prefix": plan.backup_prefix}
+        outcome = await asyncio.to_thread(
+            restore_file, self.client, pool.model_copy(update=where), record, dry_run=False
+        )
         if outcome.state in ("restored", "replaced", "present"):
             return None
         return f"{outcome.state}: {outcome.detail}" if outcome.detail else outcome.state
 
-    def variant(self, base: Path, pool: PoolInfo, item: PoolImageFiles, path: str) -> str | None:
+    async def variant(
+        self, base: Path, pool: PoolInfo, item: PoolImageFiles, plan: RepairPlan, path: str
+    ) -> str | None:
         return "the backup holds originals only"
 
 
-def repair_original(
-    sources: Sequence[RepairSource], base: Path, pool: PoolInfo, item: PoolImageFiles
+async def repair_original(
+    sources: Sequence[RepairSource],
+    base: Path,
+    pool: PoolInfo,
+    item: PoolImageFiles,
+    plan: RepairPlan,
 ) -> tuple[str, str]:
     """(source name, "") from the first source that brought the original back,
     else ("", every source's reason)."""
     reasons = []
     for source in sources:
-        why = source.original(base, pool, item)
+        why = await source.original(base, pool, item, plan)
         if why is None:
             return source.name, ""
         reasons.append(f"{source.name}: {why}")
     return "", "; ".join(reasons) or "no source for originals"
 
 
-def repair_variant(
-    sources: Sequence[RepairSource], base: Path, pool: PoolInfo, item: PoolImageFiles, path: str
-) -> str:
-    """The name of the first source that brought the variant back, else "" (re-make it)."""
+async def repair_variant(
+    sources: Sequence[RepairSource],
+    base: Path,
+    pool: PoolInfo,
+    item: PoolImageFiles,
+    plan: RepairPlan,
+    path: str,
+) -> tuple[str, str]:
+    """(source name, "") from the first source that brought the variant back, else
+    ("", every source's reason): re-make it, where that may be done."""
+    reasons = []
     for source in sources:
-        if source.variant(base, pool, item, path) is None:
-            return source.name
-    return ""
+        why = await source.variant(base, pool, item, plan, path)
+        if why is None:
+            return source.name, ""
+        reasons.append(f"{source.name}: {why}")
+    return "", "; ".join(reasons)
 
 
 def remake_variants(
@@ -123,8 +162,12 @@ def remake_variants(
     return make_variants(base, item.image_uuid, item.original.path, specs, limits)
 
 
-def quarantine(base: Path, rel: str) -> str:
-    """Move a pool file to ``.quarantine/<rel>`` (a numbered name if taken); its new path."""
+def quarantine(base: Path, rel: str, *, keep: bool = False) -> str:
+    """Move a pool file to ``.quarantine/<rel>`` (a numbered name if taken); its new path.
+
+    ``keep``: a hard link only, the file stays at its place too, for a caller that
+    replaces it there atomically next (no moment without a file at the path).
+    """
     source = base / rel
     target = base / QUARANTINE_DIR / rel
     n = 0
@@ -132,9 +175,12 @@ def quarantine(base: Path, rel: str) -> str:
         n += 1
         target = base / QUARANTINE_DIR / f"{rel}.{n}"
     target.parent.mkdir(parents=True, exist_ok=True)
-    os.rename(source, target)
+    if keep:
+        os.link(source, target)
+    else:
+        os.rename(source, target)
+        fsync_dir(source.parent)
     fsync_dir(target.parent)
-    fsync_dir(source.parent)
     return target.relative_to(base).as_posix()
 
 

@@ -30,7 +30,7 @@ from redis.asyncio import Redis
 
 from pixelfox_common.logs import new_request_id
 from pixelfox_protocol import layout
-from pixelfox_protocol.internal import PoolImageFiles, PoolInfo
+from pixelfox_protocol.internal import PoolImageFiles, PoolInfo, RepairPlan, RepairRequest
 from pixelfox_protocol.keys import RedisKeys
 
 from ..appapi import AppAPI, AppError, AppRefused, ImageGone
@@ -256,32 +256,44 @@ class Scrubber:
             return
         try:
             async with image_lock(self.redis, self.keys, self.node_id, item.image_uuid):
-                moved = await self._moved(pool, item)
-                if moved:
+                plan, why = await self._plan(pool, item, faults)
+                if plan is None:
                     for fault in faults:
-                        report.add(fault, "unrepaired", moved)
+                        report.add(fault, "unrepaired", why)
                     return
-                await self._repair(pool, base, item, faults, report)
+                await self._repair(pool, base, item, faults, plan, report)
         except ImageBusy:
             for fault in faults:
                 report.add(fault, "unrepaired", "another job holds the image; next run")
 
-    async def _moved(self, pool: PoolInfo, item: PoolImageFiles) -> str:
-        """Why the image is not where the listing said any more ("" if it is): a repair
-        must never write the files of an image moved or deleted since into this pool."""
+    async def _plan(
+        self, pool: PoolInfo, item: PoolImageFiles, faults: list[Fault]
+    ) -> tuple[RepairPlan | None, str]:
+        """The app's repair plan for the faulty files, or (None, why there is none): a
+        repair must never write the files of an image moved or deleted since into this
+        pool, nor any file into a pool that holds no copy of it."""
+        paths = [f.path for f in faults if f.role and f.kind != check.MISSING_VARIANT]
         try:
-            record = await self.api.backup_record(item.image_uuid)
+            plan = await self.api.repair_plan(
+                item.image_uuid, RepairRequest(pool_id=pool.id, paths=paths)
+            )
         except ImageGone:
-            return "the image is gone since the listing"
+            return None, "the image is gone since the listing"
         except AppRefused as exc:
+            if exc.code == "COPY_NOT_ON_POOL":
+                return None, "the image moved since the listing (no copy on this pool now)"
             if exc.code == "POOL_NOT_ON_NODE":
-                return "the image is on another node since the listing"
-            return f"the app could not say where the image is now: {exc}"
+                return None, "the pool is on another node since the listing"
+            if exc.code == "VISIBILITY_CHANGING":
+                return None, "the image's visibility is changing; next run"
+            if exc.code == "MOVE_FILE_UNKNOWN":
+                return None, "the image's files changed since the listing; next run"
+            return None, f"the app could not say where the image is now: {exc}"
         except AppError as exc:
-            return f"the app could not say where the image is now: {exc}"
-        if record.pool_id != pool.id or record.path != item.original.path:
-            return f"the image moved since the listing (now pool {record.pool_id}, {record.path})"
-        return ""
+            return None, f"the app could not say where the image is now: {exc}"
+        if plan.original.path != item.original.path:
+            return None, f"the image moved since the listing (now {plan.original.path})"
+        return plan, ""
 
     async def _repair(
         self,
@@ -289,31 +301,35 @@ class Scrubber:
         base: Path,
         item: PoolImageFiles,
         faults: list[Fault],
+        plan: RepairPlan,
         report: ScrubReport,
     ) -> None:
         original = [f for f in faults if f.role == "original"]
         variants = [f for f in faults if f.role == "variant"]
         original_ok = True
         for fault in original:
-            name, why = await asyncio.to_thread(repair_original, self.sources, base, pool, item)
+            name, why = await repair_original(self.sources, base, pool, item, plan)
             original_ok = bool(name)
             report.add(fault, "repaired" if name else "unrepaired", name or why)
-        # A variant with a row may come from a source (a replica, later); the rest, and
-        # variants without a row, are made again from the original.
+        # A variant with a row may come from a source (another node's copy); the rest,
+        # and variants without a row, are made again from the original.
         left = []
         for fault in variants:
-            name = ""
+            name, why = "", "no row to bring it back by"
             if fault.kind != check.MISSING_VARIANT:
-                name = await asyncio.to_thread(
-                    repair_variant, self.sources, base, pool, item, fault.path
-                )
+                name, why = await repair_variant(self.sources, base, pool, item, plan, fault.path)
             if name:
                 report.add(fault, "repaired", name)
             else:
-                left.append(fault)
-        variants = left
-        if not variants:
+                left.append((fault, why))
+        if not left:
             return
+        if not plan.primary:
+            # Re-made bytes would not be the primary's, whose hashes the rows hold.
+            for fault, why in left:
+                report.add(fault, "unrepaired", f"a replica's variants are not re-made; {why}")
+            return
+        variants = [fault for fault, _ in left]
         if not original_ok:
             for fault in variants:
                 report.add(fault, "unrepaired", "the original is not right either")

@@ -7,7 +7,8 @@ a second run and a --check --diff run change nothing; add-storage-node.yml
 brings in s03 while uploads keep succeeding, new uploads reach s03, and
 running it again changes nothing; drain-storage-node.yml empties s03 again
 while uploads keep succeeding, every image it held served from another node
-with the same bytes, and running it again changes nothing.
+with the same bytes (its old URL redirected there), and running it again
+changes nothing.
 """
 
 from __future__ import annotations
@@ -110,6 +111,23 @@ def assert_served_by_nginx(client: CurlClient, url: str, node_id: str, expected:
     assert headers.get("x-content-type-options") == "nosniff"
     assert "immutable" in headers.get("cache-control", "")
     assert headers.get("access-control-allow-origin") == "*"
+
+
+def assert_redirected_to_a_live_copy(
+    client: CurlClient, old_url: str, pool: str, expected: bytes
+) -> None:
+    """``old_url`` names a file its node no longer holds: its nginx sends the client to the
+    app, which sends it to a copy on another node (docs/copies.md, Reads)."""
+    relative = old_url.split("/uploads/", 1)[1]
+    status, headers, _ = fetch(client, old_url)
+    assert (status, headers.get("location")) == (302, f"{APP_ORIGIN}/f/{pool}/{relative}"), old_url
+    status, headers, _ = fetch(client, headers["location"])
+    live = headers.get("location", "")
+    assert status == 302, (old_url, status, headers)
+    assert live.endswith(f"/uploads/{relative}?redirected=1") and live != old_url, live
+    status, headers, body = fetch(client, live)
+    assert status == 200, (live, status, headers)
+    assert sha256(body) == sha256(expected)
 
 
 # --- site.yml ---------------------------------------------------------------------
@@ -374,7 +392,8 @@ def test_drain_moves_every_image_off_s03_while_uploads_keep_working(
         node = url.removeprefix("http://").split(".", 1)[0]
         assert node in ("s01", "s02"), url
         assert_served_by_nginx(client, url, node, jpeg.read_bytes())
-        assert fetch(client, old_url)[0] == 404, old_url
+        # The old URL (kept by a browser or a CDN) still leads to the file.
+        assert_redirected_to_a_live_copy(client, old_url, "s03-hot", jpeg.read_bytes())
     # Every upload made during the drain succeeded and ended up off s03.
     assert not drained.during.failed, drained.during.failed[:5]
     assert len(drained.during.ok) >= 3

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,10 @@ from pixelfox_app.db import close_db, init_db
 from pixelfox_app.dbschema import migrate
 from pixelfox_app.models import (
     ApiToken,
+    GuestUpload,
     Image,
     ImageVariant,
+    Invite,
     Move,
     MoveItem,
     Setting,
@@ -59,6 +62,8 @@ _TABLES = (
     UploadSession,
     ApiToken,
     UserSession,
+    Invite,
+    GuestUpload,
     User,
     StoragePool,
     StorageNode,
@@ -274,13 +279,20 @@ class Servers:
             await _drop_pg_database(name)
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Servers]:
-    registry = Servers(tmp_path_factory.mktemp("app"))
+@asynccontextmanager
+async def app_servers(tmp: Path) -> AsyncIterator[Servers]:
+    """Servers of one module, all stopped (and their databases dropped) at the end."""
+    registry = Servers(tmp)
     try:
         yield registry
     finally:
         await registry.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Servers]:
+    async with app_servers(tmp_path_factory.mktemp("app")) as registry:
+        yield registry
 
 
 GetServer = Callable[..., Awaitable[AppServer]]

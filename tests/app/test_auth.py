@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from pixelfox_app.models import ApiToken, User
@@ -235,3 +237,33 @@ async def test_a_user_makes_lists_and_revokes_personal_api_tokens(app_server: Ap
     assert "token" not in listed[0]
     assert revoked.status_code == 200
     assert after.status_code == 401
+
+
+async def test_a_token_made_with_an_expiry_is_refused_once_it_has_passed(app_server: AppServer):
+    await app_server.user("ada")
+    async with app_server.client() as browser:
+        await app_server.login(browser, "ada")
+        made = await browser.post(
+            "/api/v1/auth/tokens", json={"name": "for a week", "expires_in_days": 7}
+        )
+        too_long = await browser.post(
+            "/api/v1/auth/tokens", json={"name": "forever-ish", "expires_in_days": 100_000}
+        )
+        token = made.json()["token"]
+        async with app_server.client(headers={"Authorization": f"Bearer {token}"}) as script:
+            before = await script.get("/api/v1/auth/me")
+            await ApiToken.filter(id=made.json()["id"]).update(
+                expires_at="2020-01-01T00:00:00+00:00"
+            )
+            after = await script.get("/api/v1/auth/me")
+            write = await script.post("/api/v1/upload/sessions", json={"file_size": 10})
+        listed = (await browser.get("/api/v1/auth/tokens")).json()["tokens"]
+    assert made.status_code == 201, made.text
+    expires = datetime.fromisoformat(made.json()["expires_at"])
+    assert abs((expires - datetime.now(UTC)) - timedelta(days=7)) < timedelta(minutes=1)
+    assert too_long.status_code == 422
+    assert before.status_code == 200
+    assert (after.status_code, after.json()["error"]["code"]) == (401, "AUTH_REQUIRED")
+    assert write.status_code == 401
+    assert "expired" in write.json()["error"]["message"]
+    assert [(t["name"], t["expired"]) for t in listed] == [("for a week", True)]

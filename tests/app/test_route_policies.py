@@ -43,3 +43,10 @@ def test_upload_routes_require_a_user_except_the_token_carrying_proxy():
     assert policies["/api/v1/upload/server"] == "login"
     # Checks a login or an upload token itself (see pixelfox_app.upload.proxy).
     assert policies["/api/v1/upload"] == "public"
+
+
+def test_the_file_redirect_is_open_to_anyone():
+    # Old file URLs are followed by browsers and CDNs without a login; the route
+    # counts each client against redirect_rate_limit_per_minute instead.
+    policies = {rule: policy for rule, _, policy in _routes()}
+    assert policies["/f/<pool_name>/<path:relative>"] == "public"

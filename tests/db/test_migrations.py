@@ -22,6 +22,8 @@ MODEL_TABLES = {
     "users",
     "api_tokens",
     "user_sessions",
+    "invites",
+    "guest_uploads",
     "storage_nodes",
     "storage_pools",
     "images",

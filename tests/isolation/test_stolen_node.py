@@ -25,15 +25,18 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from pixelfox_lab.ca import CertificateAuthority, IssuedCertificate
-from pixelfox_protocol import links
+from pixelfox_protocol import grants, links
 from pixelfox_protocol.internal import (
+    COPY_FILE_PATH,
     HEARTBEAT_PATH,
     MOVE_GRANT_PATH,
     MOVE_IMAGE_PATH,
+    REPAIR_PATH,
     UPLOAD_COMPLETE_PATH,
     VARIANTS_PATH,
 )
 from pixelfox_protocol.keys import RedisKeys
+from pixelfox_protocol.tokens import new_signing_key
 from tests.ansible.helpers import CurlClient
 from tests.isolation.conftest import (
     APP_NAME,
@@ -272,6 +275,63 @@ def test_s02_cannot_report_a_completion_or_variants_for_s01s_pool(
     url = stolen.app_url + VARIANTS_PATH.format(image_uuid=s01.image_uuid)
     status, body = stolen.http("POST", url, json=report)
     assert (status, body["error"]["code"]) == (403, "POOL_NOT_ON_NODE"), body
+
+
+def _pool_path(url: str) -> str:
+    """The pool-relative path of a file URL the app handed out (query dropped)."""
+    return urlsplit(url).path.split("/uploads/", 1)[1]
+
+
+def test_a_repair_reads_from_s01_only_the_files_of_s02s_own_copy(
+    stolen: StolenNode, images: dict[str, Image]
+) -> None:
+    own, theirs, private = images["s02"], images["s01"], images["s01-private"]
+    s02_pool, s01_pool = (int(i.token_claims["pool_id"]) for i in (own, theirs))
+    original = _pool_path(str(own.status["url"]))
+    url = stolen.app_url + REPAIR_PATH.format(image_uuid=own.image_uuid)
+    # s02's upload has its replica on s01 verified within seconds (two nodes: two copies).
+    deadline = time.monotonic() + 60
+    while True:
+        status, plan = stolen.http("POST", url, json={"pool_id": s02_pool, "paths": [original]})
+        assert status == 200 and plan["primary"], plan
+        if plan["peers"] or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert [p["node_id"] for p in plan["peers"]] == ["s01"], plan
+    # No plan for s01's pool, nor for a file that is not the image's.
+    status, body = stolen.http("POST", url, json={"pool_id": s01_pool, "paths": [original]})
+    assert (status, body["error"]["code"]) == (403, "POOL_NOT_ON_NODE"), body
+    secret = _pool_path(str(private.status["url"]))
+    status, body = stolen.http("POST", url, json={"pool_id": s02_pool, "paths": [secret]})
+    assert (status, body["error"]["code"]) == (422, "MOVE_FILE_UNKNOWN"), body
+    # A read grant s02 signs itself for s01's private original: s01 reads nothing out.
+    origin = str(theirs.status["url"]).split("/uploads/", 1)[0]
+    forged = grants.ReplicationGrant(
+        node_id="s01",
+        pool_id=s01_pool,
+        image_uuid=private.image_uuid,
+        move_id=0,
+        files=(grants.GrantedFile(secret, 1, "0" * 64),),
+        reads=True,
+    )
+    status, body = stolen.http(
+        "GET",
+        origin + COPY_FILE_PATH,
+        params={"pool_id": s01_pool, "path": secret},
+        headers={"Authorization": f"Bearer {grants.mint(forged, new_signing_key()[0])}"},
+    )
+    assert (status, body["error"]["code"]) == (401, "REPLICATION_DENIED"), body
+    # The plan's grant for the one file asked: that file is read, s01's own images are not.
+    [peer] = plan["peers"]
+    bearer = {"Authorization": f"Bearer {peer['grant']}"}
+    for path, expected in [
+        (original, 200),
+        (secret, 403),
+        (_pool_path(str(theirs.status["url"])), 403),
+    ]:
+        params = {"pool_id": peer["pool_id"], "path": path}
+        status, body = stolen.http("GET", peer["copy_file_url"], params=params, headers=bearer)
+        assert status == expected, (path, body)
 
 
 def _resign(url: str, secret: str, key_id: str) -> str:

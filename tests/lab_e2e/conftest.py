@@ -100,3 +100,13 @@ def client(lab: Lab, stack: LabStack) -> Iterator[Client]:
         yield driver
     finally:
         driver.close()
+
+
+@pytest.fixture(scope="module")
+def tokens(stack: LabStack) -> dict[str, str]:
+    """API tokens of ``ada`` (a user) and ``root`` (an admin)."""
+    # One client address makes every request here: the rate limits would get in the way.
+    stack.knobs(
+        {"upload_rate_limit_per_minute": 100_000, "upload_user_rate_limit_per_minute": 100_000}
+    )
+    return stack.api_tokens({"ada": False, "root": True})

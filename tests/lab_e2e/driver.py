@@ -7,8 +7,10 @@ process can (and resolves ``*.pixelfox.test`` through the controller's
     {"method": "POST", "url": "...", "headers": {...}, "json": {...}}
     {"method": "POST", "url": "...", "files": {"file": ["a.jpg", "<base64>", "image/jpeg"]}}
     {"method": "GET", "url": "...", "digest": true}     # answer: sha256 + size, not the body
+    {"method": "GET", "url": "...", "follow": true}     # follow redirects (answer: history, url)
 
-Answers: ``{"status", "json"|"text", "headers", "sha256"?, "size"?, "error"?, "seconds"}``;
+Answers: ``{"status", "json"|"text", "headers", "sha256"?, "size"?, "history"?, "url"?,
+"error"?, "seconds"}``;
 ``status`` 0 with ``error`` means the request failed at the network level.
 """
 
@@ -38,6 +40,7 @@ def handle(client: httpx.Client, order: dict[str, Any]) -> dict[str, Any]:
             json=order.get("json"),
             files=files or None,
             params=order.get("params"),
+            follow_redirects=bool(order.get("follow")),
         )
     except httpx.HTTPError as exc:
         return {"status": 0, "error": f"{type(exc).__name__}: {exc}", "seconds": 0.0}
@@ -46,6 +49,9 @@ def handle(client: httpx.Client, order: dict[str, Any]) -> dict[str, Any]:
         "headers": dict(response.headers),
         "seconds": round(time.monotonic() - started, 3),
     }
+    if order.get("follow"):
+        answer["history"] = [r.status_code for r in response.history]
+        answer["url"] = str(response.url)
     if order.get("digest"):
         answer["sha256"] = hashlib.sha256(response.content).hexdigest()
         answer["size"] = len(response.content)

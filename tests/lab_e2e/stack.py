@@ -62,10 +62,14 @@ http {{
 """
 
 
-def render_nginx(node: str, link_secret: str) -> tuple[str, str]:
+def render_nginx(
+    node: str, link_secret: str, pool_name: str = "", app_url: str = ""
+) -> tuple[str, str]:
     """(nginx.conf, storage site) of a storage host: the nginx role's site, this lab's values.
 
     ``link_secret`` is the app's master: the site gets the node's own, as the role derives it.
+    A public file the pool ``pool_name`` lacks is redirected to the app at ``app_url``
+    (both given; else a miss is a 404).
     """
     site = storage_site(
         {
@@ -76,6 +80,8 @@ def render_nginx(node: str, link_secret: str) -> tuple[str, str]:
             "nginx_storage_spool_secret": SPOOL_SECRET,
             "nginx_storage_node_id": node,
             "pixelfox_link_secret": link_secret,
+            "nginx_storage_pool_name": pool_name,
+            "nginx_storage_resolver_url": app_url,
         }
     )
     return _NGINX_MAIN.format(node=node), site
@@ -410,7 +416,12 @@ for name, admin in {users!r}.items():
         self.nodes[node_id].services["storage"].kill()
 
     def _write_nginx(self, node_id: str) -> None:
-        main, site = render_nginx(node_id, self.app_env["PIXELFOX_LINK_SECRET"])
+        main, site = render_nginx(
+            node_id,
+            self.app_env["PIXELFOX_LINK_SECRET"],
+            self.nodes[node_id].pool_name,
+            self.app_env["PIXELFOX_PUBLIC_DOMAIN"],
+        )
         # nginx makes the pool's .spool/ when it starts: the pool must exist by then.
         self.run(node_id, f"mkdir -p /srv/nginx/tmp {POOL_DIR}")
         for name, text in (("nginx.conf", main), ("storage.conf", site)):

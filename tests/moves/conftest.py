@@ -97,6 +97,8 @@ class Stack:
     # Pools no test has used yet, per node.
     spare: dict[str, list[StoragePool]] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
+    # More settings of every node's processes (a package's own, e.g. S3).
+    extra_node_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def keys(self) -> RedisKeys:
@@ -120,6 +122,7 @@ class Stack:
             "PIXELFOX_HEARTBEAT_SECONDS": "1",
             "PIXELFOX_METRICS_BIND": "off",
             "PIXELFOX_WORKER_METRICS_BIND": "off",
+            **self.extra_node_env,
         }
 
     async def pool(self, node_id: str) -> StoragePool:
@@ -333,8 +336,11 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
 
 
 @asynccontextmanager
-async def running_stack(tmp: Path, node_ids: tuple[str, ...]) -> AsyncIterator[Stack]:
-    """The app, its control worker and one storage service and worker per node id."""
+async def running_stack(
+    tmp: Path, node_ids: tuple[str, ...], node_env: dict[str, str] | None = None
+) -> AsyncIterator[Stack]:
+    """The app, its control worker and one storage service and worker per node id
+    (``node_env``: more settings of every node's processes)."""
     database_url = f"sqlite://{tmp / 'pixelfox.sqlite3'}"
     await migrate(database_url)
     await init_db(database_url)
@@ -347,6 +353,7 @@ async def running_stack(tmp: Path, node_ids: tuple[str, ...]) -> AsyncIterator[S
         arq=await create_pool(RedisSettings.from_dsn(REDIS_URL), **jobs.SERIALIZERS),
         signing_key=signing_key,
         public_key=public_key,
+        extra_node_env=dict(node_env or {}),
     )
     try:
         admin = await User.create(

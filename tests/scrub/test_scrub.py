@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pixelfox_app.models import Image, ImageVariant
-from pixelfox_protocol.internal import PoolImageFiles, PoolInfo
+from pixelfox_app.models import Image, ImageCopy, ImageVariant
+from pixelfox_protocol.internal import PoolImageFiles, PoolInfo, RepairPlan
 from pixelfox_storage.appapi import AppAPI
 from pixelfox_storage.backup.store import client_for
 from pixelfox_storage.node_jobs.queue import connect
@@ -224,7 +224,8 @@ async def test_an_original_missing_from_disk_and_bucket_is_reported_unrepaired(
     report = (await scrub_pool.report())["report"]
     assert report["unrepaired"] == {"missing": 1, "wrong-sha256": 1}
     hows = {d["kind"]: d["how"] for d in report["details"]}
-    assert hows["missing"].startswith("s3-backup: not-in-backup")
+    assert hows["missing"].startswith("copy: no verified copy on another node that is up; ")
+    assert "s3-backup: not-in-backup" in hows["missing"]
     assert hows["wrong-sha256"] == "the original is not right either"
     assert flipped.is_file()  # nothing to re-make it from: left where it is
 
@@ -258,6 +259,7 @@ async def test_an_image_moved_or_deleted_since_the_listing_is_not_repaired_into_
 ) -> None:
     stored, _ = await scrub_pool.ready_image()
     stored.original.unlink()
+    image = await Image.get(uuid=stored.uuid)
     settings = scrub_pool.stack.settings()
     assert await pool_base(settings, scrub_pool.id) == scrub_pool.dir
     redis = await connect(settings.redis_url)
@@ -265,8 +267,9 @@ async def test_an_image_moved_or_deleted_since_the_listing_is_not_repaired_into_
         async with AppAPI(settings) as api:
             stale = await api.pool_files(scrub_pool.id)
             elsewhere = pool_bank.pop()
-            if since == "moved":
-                await Image.filter(uuid=stored.uuid).update(pool_id=elsewhere.id)
+            if since == "moved":  # as a move switches them: the image's rows and its copy's
+                await Image.filter(id=image.id).update(pool_id=elsewhere.id)
+                await ImageCopy.filter(image_id=image.id).update(pool_id=elsewhere.id)
             else:
                 await Image.filter(uuid=stored.uuid).update(
                     deleted_at=datetime.now(UTC), deleted_by="owner"
@@ -291,10 +294,11 @@ async def test_an_image_moved_or_deleted_since_the_listing_is_not_repaired_into_
     finally:
         await redis.aclose()
         await Image.filter(uuid=stored.uuid).update(pool_id=scrub_pool.id, deleted_at=None)
+        await ImageCopy.filter(image_id=image.id).update(pool_id=scrub_pool.id)
 
     assert report.unrepaired == {"missing": 1}
     expected = (
-        f"the image moved since the listing (now pool {elsewhere.id}"
+        "the image moved since the listing (no copy on this pool now)"
         if since == "moved"
         else "the image is gone since the listing"
     )
@@ -310,11 +314,15 @@ class FakeReplica:
     name: str = "replica"
     asked: list[str] = field(default_factory=list)
 
-    def original(self, base: Path, pool: PoolInfo, item: PoolImageFiles) -> str | None:
+    async def original(
+        self, base: Path, pool: PoolInfo, item: PoolImageFiles, plan: RepairPlan
+    ) -> str | None:
         self.asked.append(item.original.path)
         return self._put(base, item.original.path)
 
-    def variant(self, base: Path, pool: PoolInfo, item: PoolImageFiles, path: str) -> str | None:
+    async def variant(
+        self, base: Path, pool: PoolInfo, item: PoolImageFiles, plan: RepairPlan, path: str
+    ) -> str | None:
         self.asked.append(path)
         return self._put(base, path)
 

@@ -43,6 +43,11 @@
       PROXY_UPLOAD_DISABLED: { text: "Uploads go straight to storage now; switching.", retry: true, switchTo: "direct" },
       VISIBILITY_MISMATCH: { text: "The storage node did not keep the file private as asked. Retrying elsewhere.", retry: true, renew: true },
       VISIBILITY_CHANGING: { text: "The image's visibility is being changed; try again shortly.", retry: false },
+      // The app's message names the quota and what is used; the page shows it as it is.
+      QUOTA_EXCEEDED: { text: function (e) { return e.message || "Your storage is full: delete some images first."; }, retry: false },
+      SIGNUP_CLOSED: { text: "Sign-up is closed; ask an administrator for an account.", retry: false },
+      INVITE_INVALID: { text: "This invite link is not valid, used up or expired.", retry: false },
+      GUEST_UPLOADS_OFF: { text: "Uploads without an account are switched off; log in to upload.", retry: false },
       IMAGE_PURGING: { text: "The image is being deleted for good; it cannot be restored.", retry: false },
       CSRF_FAILED: { text: "This page has expired. Reload it and upload again.", retry: false },
       UNAVAILABLE: { text: "A service the upload needs is not reachable. Please retry shortly.", retry: true },
@@ -63,9 +68,11 @@
       REPLICATION_OVER_CAP: { text: "A storage node refused more bytes than the copy was permitted.", retry: false },
       REPLICATION_EXISTS: { text: "A storage node already holds another file at that place.", retry: false },
       COPY_NOT_PENDING: { text: "This copy of the image is not waiting for files now.", retry: false },
+      NO_LIVE_COPY: { text: "No storage node that holds this image answers right now.", retry: true },
       MOVE_NOT_RUNNING: { text: "The move is not running now.", retry: false },
       MOVE_ITEM_UNKNOWN: { text: "The image is not part of this move.", retry: false },
       MOVE_FILE_UNKNOWN: { text: "A file is not one of the image's own files.", retry: false },
+      COPY_NOT_ON_POOL: { text: "This storage pool holds no copy of the image.", retry: false },
       // Resumable uploads (tus): the client inside Uppy handles most of these itself.
       TUS_UPLOAD_NOT_FOUND: { text: "The storage node no longer has this upload; starting it again.", retry: true, renew: true },
       TUS_UPLOAD_EXPIRED: { text: "The unfinished upload expired; starting it again.", retry: true, renew: true },

@@ -27,6 +27,7 @@ NAV = (
     NavItem("Queues", "/admin/queues"),
     NavItem("Moves", "/admin/moves"),
     NavItem("Scrub", "/admin/scrub"),
+    NavItem("Users", "/admin/users"),
     NavItem("Settings", "/admin/settings"),
 )
 

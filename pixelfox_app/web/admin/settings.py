@@ -26,7 +26,25 @@ GROUPS = (
             "max_frames",
         ),
     ),
-    ("Rate limits", ("upload_rate_limit_per_minute", "upload_user_rate_limit_per_minute")),
+    (
+        "Rate limits",
+        (
+            "upload_rate_limit_per_minute",
+            "upload_user_rate_limit_per_minute",
+            "redirect_rate_limit_per_minute",
+        ),
+    ),
+    (
+        "Accounts",
+        (
+            "signup_mode",
+            "signup_quota_bytes",
+            "signup_rate_limit_per_minute",
+            "guest_uploads",
+            "guest_max_upload_bytes",
+            "guest_rate_limit_per_minute",
+        ),
+    ),
     ("Placement", ("placement_strategy",)),
     ("Trash", ("trash_retention_days",)),
     ("Copies", ("repair_jobs_per_node",)),

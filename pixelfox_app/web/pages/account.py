@@ -6,6 +6,7 @@ from quart import Blueprint, Response, current_app, redirect, render_template, r
 
 from pixelfox_protocol.errors import APIError
 
+from ... import knobs
 from ...auth.current import current_user
 from ...auth.decorators import public
 from ...auth.login import check_password_login, end_session, start_session
@@ -22,7 +23,13 @@ def _home(user: User) -> str:
 
 
 async def _form(error: str = "", status: int = 200, username: str = "", next_: str = ""):
-    body = await render_template("account/login.html", error=error, username=username, next=next_)
+    body = await render_template(
+        "account/login.html",
+        error=error,
+        username=username,
+        next=next_,
+        signup_open=await knobs.get("signup_mode") == "open",
+    )
     return body, status
 
 
