@@ -2,8 +2,11 @@
 
 SeaweedFS lost data when repair deleted the wrong copy first; so here a copy is
 removed only when, at that moment, the image keeps at least its factor of
-*other verified* copies that stay (not being removed, not on a drained pool),
-and never the primary (the image's own pool). An image with a pending copy is
+*other verified* copies that stay (not being removed, not on a drained pool,
+on an active pool of an active node), and never the primary (the image's own
+pool). Only a factor the operator set makes copies surplus: a pool on the
+installation's default loses none when the default drops (a node switched
+off leaves one storage node). An image with a pending copy is
 left alone until the copy is verified (or given up): while a push is under
 way, nothing is removed. Of the surplus, the copy on the least healthy node
 goes first (a node whose beat is stale or that is down, an inactive pool),
@@ -130,10 +133,13 @@ async def trim(
     chosen = [c.id for c in drained if c.state == CopyState.PENDING]
     if not any(c.state == CopyState.PENDING for c in staying):
         # No push under way to a copy that stays: nothing verified goes before it is.
-        wanted = await factor_of(await StoragePool.get(id=primary))
+        pool = await StoragePool.get(id=primary)
+        wanted = await factor_of(pool)
         chosen += [c.id for c in drained if c.state == CopyState.VERIFIED]
         kept = [c for c in staying if c.pool.id != primary]
-        extra = len(staying) - wanted
+        # Only the operator's own lower factor makes copies surplus: the default drops
+        # when a node is switched off, and its copies must not go for that.
+        extra = len(staying) - wanted if pool.replication_factor else 0
         if extra > 0:
             chosen += removal_order(await _standings(kept, staying, redis, keys))[:extra]
     else:
@@ -167,13 +173,20 @@ async def _start_removing(
         )
         if not still or copy.pool.id == primary:
             return False
-        rows: list[int] = await (
-            ImageCopy.filter(image_id=image.id, state=CopyState.VERIFIED)
+        rows = (
+            await ImageCopy.filter(image_id=image.id, state=CopyState.VERIFIED)
             .exclude(id=copy.id)
             .using_db(connection)
-            .values_list("pool_id", flat=True)
-        )  # type: ignore[assignment]
-        others = [p for p in rows if p == primary or p not in leaving]
+            .select_related("pool")
+        )
+        off = await _switched_off({node_of(c.pool) for c in rows})
+        others = [
+            c
+            for c in rows
+            if (c.pool.id == primary or c.pool.id not in leaving)
+            and c.pool.is_active
+            and node_of(c.pool) not in off
+        ]
         if copy.state == CopyState.VERIFIED and len(others) < wanted:
             return False
         changed = (
@@ -182,6 +195,14 @@ async def _start_removing(
             .update(state=CopyState.REMOVING)
         )
         return bool(changed)
+
+
+async def _switched_off(node_ids: Collection[str]) -> set[str]:
+    """The nodes among ``node_ids`` an operator switched off (or declared lost)."""
+    rows = await StorageNode.filter(node_id__in=list(node_ids), is_active=False).values_list(
+        "node_id", flat=True
+    )
+    return {str(n) for n in rows}
 
 
 async def removed(image: Image, pool: StoragePool) -> bool:

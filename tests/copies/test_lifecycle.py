@@ -18,7 +18,7 @@ import pytest
 from pixelfox_app.copies.repair import check_copies
 from pixelfox_app.copies.replicas import record_primary, replicas_on
 from pixelfox_app.copies.throttle import in_flight
-from pixelfox_app.models import CopyState, Image, ImageCopy, StoragePool
+from pixelfox_app.models import CopyState, Image, ImageCopy, StorageNode, StoragePool
 from tests.copies.conftest import (
     DEFAULT_REPAIRS,
     damaged_upload,
@@ -126,6 +126,23 @@ async def test_lowering_the_factor_from_2_to_1_removes_the_replica(stack: Stack)
         await asyncio.sleep(0.1)
     assert await _check(stack) is not None
     assert len(await _copies(stored)) == 1  # a factor of 1 asks for nothing more
+
+
+async def test_a_pool_on_the_default_factor_loses_no_copy_when_the_default_drops(stack: Stack):
+    source = await stack.pool("s01")
+    stored = await stack.image(source, variants=1)
+    await report_processed(stack, stored)
+    await wait_for_copies(stack, stored, 2)
+    # Two of three nodes switched off: the default is one copy now.
+    await StorageNode.filter(node_id__in=["s02", "s03"]).update(is_active=False)
+    try:
+        await _check(stack)
+        await asyncio.sleep(1)
+
+        copies = await _copies(stored)
+    finally:
+        await StorageNode.filter(node_id__in=["s02", "s03"]).update(is_active=True)
+    assert [str(c.state) for c in copies] == ["verified", "verified"]
 
 
 async def test_a_pending_copy_blocks_the_removal_until_it_is_verified(stack: Stack):
