@@ -39,7 +39,21 @@ def _rule(path: str) -> str:
 @raises("NOT_FOUND", "POOL_NOT_ON_NODE", "VISIBILITY_CHANGING")
 async def copy_ticket(copy_id: int) -> CopyTicket:
     """What the source node pushes for one copy of an image (internal)."""
+    found = await ImageCopy.get_or_none(id=copy_id).select_related("image__pool")
+    if found is not None and found.image.deleted_at is not None:
+        await _after_a_deleted_push(found.image)
     return await tickets.ticket(g.node, copy_id, current_app.config["PIXELFOX"])
+
+
+async def _after_a_deleted_push(image: Image) -> None:
+    """The source asks again after a push whose target could not report, and the image
+    is deleted: the target's trash job may have run while the push's files came in and
+    missed the last of them. Every pool's files follow into the trash once more (the jobs
+    are idempotent), so none stays served. Only for a node holding a copy of the image."""
+    holds = await ImageCopy.filter(image_id=image.id, pool__node_id=g.node.node_id).exists()
+    if holds:
+        redis, keys = current_app.extensions["redis"], current_app.extensions["keys"]
+        await follow(image, redis, keys)
 
 
 @blueprint.post(_rule(COPY_GRANT_PATH))
