@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+
+from tortoise.exceptions import IntegrityError
 
 from .models import Setting
 
@@ -159,5 +162,13 @@ async def put(key: str, value: Any, *, by: str = "") -> Any:
     knob = KNOBS[key]
     typed = coerce(knob, value)
     stored = {_TEXT: typed} if isinstance(typed, str) else typed
-    await Setting.update_or_create(defaults={"value": stored, "updated_by": by}, key=key)
+    # Single statements, not update_or_create's read-then-write transaction: on SQLite a
+    # transaction that read before another process wrote cannot take the write lock
+    # ("database is locked" at once, no waiting), while a lone UPDATE or INSERT waits.
+    fields: dict[str, Any] = {"value": stored, "updated_by": by, "updated_at": datetime.now(UTC)}
+    if not await Setting.filter(key=key).update(**fields):
+        try:
+            await Setting.create(key=key, **fields)
+        except IntegrityError:  # created by another process meanwhile
+            await Setting.filter(key=key).update(**fields)
     return typed
