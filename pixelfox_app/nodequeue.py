@@ -177,10 +177,11 @@ async def enqueue_visibility(
     is already queued or running. A finished one's kept result is cleared first,
     as the same change may be asked for again within the hour.
     """
+    private = image.visibility_target == Visibility.PRIVATE
     replicas = ImageCopy.filter(image_id=image.id).exclude(pool_id=image.pool.id)
     for copy in await replicas.select_related("pool"):
-        await _enqueue_visibility_on(redis, keys, image, copy.pool, request_id)
-    return await _enqueue_visibility_on(redis, keys, image, image.pool, request_id)
+        await _enqueue_visibility_on(redis, keys, image, copy.pool, request_id, private)
+    return await _enqueue_visibility_on(redis, keys, image, image.pool, request_id, private)
 
 
 async def enqueue_subtree(
@@ -195,7 +196,7 @@ async def enqueue_subtree(
     """
     wanted = image.visibility_target or image.visibility
     return await _enqueue_visibility_on(
-        redis, keys, image, pool, request_id, private=wanted == Visibility.PRIVATE
+        redis, keys, image, pool, request_id, wanted == Visibility.PRIVATE
     )
 
 
@@ -205,11 +206,8 @@ async def _enqueue_visibility_on(
     image: Image,
     pool: StoragePool,
     request_id: str,
-    *,
-    private: bool | None = None,
+    private: bool,
 ) -> bool:
-    if private is None:
-        private = image.visibility_target == Visibility.PRIVATE
     job_id = keys.visibility_job(node_of(pool), str(image.uuid), private)
     queue = keys.node_queue(node_of(pool))
     if await job(redis, job_id, queue).status() in _ALIVE:
