@@ -81,7 +81,7 @@ def test_an_album_is_filled_dragged_into_order_reordered_by_keyboard_and_shared(
 
     # The cover: the second entry.
     page.locator(".album-entry").nth(1).locator("button[data-cover]").click()
-    page.locator(".album-entry").nth(1).locator("[data-cover]").wait_for()
+    page.locator(".album-entry").nth(1).locator("span[data-cover]").wait_for()
     cover = _names(page)[1]
     final = _names(page)
 
