@@ -114,12 +114,13 @@ async def holdings(node_id: str) -> Holdings:
 
 
 async def drain(node_id: str) -> str:
-    """Mark the node draining (placement skips it); a no-op when it already is."""
+    """Mark the node draining (placement skips it); a no-op when it is draining or retired."""
     node = await _node(node_id)
     if node.state == NodeState.DRAINING:
         return f"unchanged node {node_id!r}: draining"
     if node.state == NodeState.RETIRED:
-        raise LifecycleError(f"node {node_id!r} is retired ('nodes activate' brings it back)")
+        # Past draining already: a drain run again after the retirement changes nothing.
+        return f"unchanged node {node_id!r}: retired"
     await StorageNode.filter(id=node.id).update(state=NodeState.DRAINING)
     return f"updated node {node_id!r}: draining"
 

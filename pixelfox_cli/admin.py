@@ -17,7 +17,7 @@ from pixelfox_app import dbschema
 from pixelfox_app.config import AppSettings
 from pixelfox_app.models import StorageNode, StoragePool
 
-from . import copies, lifecycle, provisioning
+from . import copies, lifecycle, poolmaps, provisioning
 from .dbcommand import describe_database, echo_table, run_sync, with_db
 from .pools import pools
 from .redisusers import sync_after_change
@@ -247,6 +247,7 @@ nodes.add_command(copies.nodes_lost)
 nodes.add_command(provisioning.nodes_ready)
 for _command in lifecycle.COMMANDS:
     nodes.add_command(_command)
+nodes.add_command(poolmaps.nodes_pool_maps)
 pools.add_command(provisioning.pools_ensure)
 
 COMMANDS: list[click.Command] = [migrate_command, create_admin_command, nodes, pools]

@@ -13,6 +13,8 @@ from pixelfox_protocol.internal import (
     HEARTBEAT_PATH,
     NODE_CONFIG_PATH,
     VARIANTS_PATH,
+    NodeConfig,
+    config_version,
 )
 from pixelfox_protocol.keys import HEARTBEAT_TTL
 from tests.app.conftest import AppServer
@@ -114,7 +116,10 @@ async def test_node_config_lists_exactly_the_nodes_pools_and_the_upload_limits(
     async with app_server.client(headers=node) as client:
         config = await client.get(NODE_CONFIG_PATH)
         anonymous = await client.get(NODE_CONFIG_PATH, headers={"Authorization": ""})
-    assert config.json() == {
+    body = config.json()
+    # The digest the node acknowledges in its beats: of exactly this content.
+    assert body.pop("version") == config_version(NodeConfig.model_validate(body))
+    assert body == {
         "node_id": "s01",
         "pools": [
             {
