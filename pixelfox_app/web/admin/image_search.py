@@ -3,10 +3,11 @@
 Pages are keyset on the image id (``before``: the last id of the previous
 page), never OFFSET: page 2,000 of 100,000 images costs what page 1 costs.
 Each filter is one an index serves with the id order: the owner
-(``images_owner_id``), the pool and the node (``images_pool_id``, and the
-copies' ``image_copies_pool_image``). Filename search is a substring match; it
-walks the ids backwards until the page is full, which stays within the
-budget at 100,000 rows (bench/admin_images.py measures every case).
+(``images_owner_id``), the pool and the node (a correlated look-up in the
+copies, see ``_on_pools``). Filename search is a substring match; like the
+state, visibility and date filters it walks the ids backwards until the page
+is full, which stays within the budget at 100,000 rows
+(bench/admin_images.py measures every case).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import RawSQL
 from tortoise.queryset import QuerySet
 
 from ...models import Image, ImageCopy, ImageState, StoragePool, User, Visibility
@@ -97,14 +98,22 @@ async def _pool_ids(filters: ImageFilters) -> list[int] | None:
     return ids
 
 
-def _on_pools(ids: list[int]) -> Q:
+def _on_pools(query: QuerySet[Image], ids: list[int]) -> QuerySet[Image]:
     """Images with a copy on one of the pools, or whose primary is there (the primary's
-    copy row appears once processing verified it)."""
-    if len(ids) == 1:
-        held = ImageCopy.filter(pool_id=ids[0]).values("image_id")
-        return Q(pool_id=ids[0]) | Q(id__in=Subquery(held))
-    held = ImageCopy.filter(pool_id__in=ids).values("image_id")
-    return Q(pool_id__in=ids) | Q(id__in=Subquery(held))
+    copy row appears once processing verified it).
+
+    A correlated EXISTS, not ``id IN (subquery)``: SQLite answers ``IN`` under an
+    OR by collecting every match and sorting them (100 ms for a pool of 20,000
+    images), but walks the ids backwards with EXISTS and stops at the page's
+    end (under 1 ms); PostgreSQL hashes either form the same way. The ids are
+    the pools' own integers, never text from the request.
+    """
+    listed = ", ".join(str(int(i)) for i in ids)
+    held = RawSQL(
+        f'("images"."pool_id" IN ({listed}) OR EXISTS (SELECT 1 FROM "image_copies" c'  # noqa: S608
+        f' WHERE c."image_id" = "images"."id" AND c."pool_id" IN ({listed})))'
+    )
+    return query.annotate(on_pools=held).filter(on_pools=True)
 
 
 async def filtered(filters: ImageFilters) -> QuerySet[Image] | None:
@@ -119,7 +128,7 @@ async def filtered(filters: ImageFilters) -> QuerySet[Image] | None:
     if pools is not None:
         if not pools:
             return None
-        query = query.filter(_on_pools(pools))
+        query = _on_pools(query, pools)
     if filters.filename:
         query = query.filter(original_filename__icontains=filters.filename)
     if filters.state == IN_TRASH:
