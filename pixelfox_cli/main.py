@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "secrets": ("secrets", "secrets"),
     "backup": ("restore", "backup_command"),
     "restore": ("restore", "restore_command"),
+    "db": ("dbbackup", "db_group"),
     "scrub": ("scrub", "scrub_command"),
     "quarantine": ("scrub", "quarantine"),
     "doctor": ("ops", "doctor_command"),

@@ -76,7 +76,7 @@ async def record_heartbeat(
     bring a node back; see ``pixelfox_app.placement.health``).
     """
     config = await node_config(node)
-    own = {p.id for p in config.pools}
+    own = {p.id: p for p in config.pools}
     await store_beat(redis, keys, beat, own)
     await StorageNode.filter(id=node.id).update(
         last_seen_at=datetime.now(UTC), version=beat.version[:32]
@@ -91,5 +91,6 @@ async def record_heartbeat(
                 free=pool.free_bytes,
                 used=pool.used_bytes,
                 capacity=pool.capacity_bytes,
+                reserve=own[pool.pool_id].reserve_bytes,
             )
     return config
