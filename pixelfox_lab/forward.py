@@ -42,9 +42,9 @@ def plan(lab: Lab, hosts: list[str], port: int = 80) -> list[Forward]:
 
 def socat_argv(lab: Lab, forward: Forward) -> list[str]:
     """A relay listening here that opens each connection from inside the controller."""
-    inner = (
-        f"ip netns exec {lab.config.controller_ns} socat STDIO TCP:{forward.target}:{forward.port}"
-    )
+    # socat reads ':' in an EXEC command as its own separator unless escaped.
+    target = f"TCP\\:{forward.target}\\:{forward.port}"
+    inner = f"ip netns exec {lab.config.controller_ns} socat STDIO {target}"
     return [
         "socat",
         f"TCP-LISTEN:{forward.port},bind={forward.listen},fork,reuseaddr",
