@@ -40,6 +40,11 @@ MOVE_IMAGE_PATH = "/api/internal/v1/moves/{move_id}/images/{image_id}"
 MOVE_GRANT_PATH = MOVE_IMAGE_PATH + "/grant"
 MOVE_SWITCH_PATH = MOVE_IMAGE_PATH + "/switch"
 MOVE_OUTCOME_PATH = MOVE_IMAGE_PATH + "/outcome"
+# A batch job of a move asks for the tickets of many images at once (MoveBatchRequest →
+# MoveBatchTicket) and switches the verified ones in one transaction (MoveBatchSwitch →
+# MoveBatchSwitched).
+MOVE_BATCH_PATH = "/api/internal/v1/moves/{move_id}/batch"
+MOVE_BATCH_SWITCH_PATH = MOVE_BATCH_PATH + "/switch"
 # Replicas: the source node's ticket and grant for one pending copy; the target's report.
 COPY_PATH = "/api/internal/v1/copies/{copy_id}"
 COPY_GRANT_PATH = COPY_PATH + "/grant"
@@ -327,6 +332,48 @@ class MoveSwitch(BaseModel):
 class MoveSwitched(BaseModel):
     switched: bool = Field(description="False: the rows were not on the source any more")
     where: Literal["source", "target", "elsewhere"]
+
+
+# Images one batch job of a move carries at most.
+MOVE_BATCH_MAX = 500
+
+
+class MoveBatchRequest(BaseModel):
+    """The images of one batch job, by id."""
+
+    image_ids: list[int] = Field(min_length=1, max_length=MOVE_BATCH_MAX)
+
+
+class MoveRefused(BaseModel):
+    """An image of a batch the app gives no ticket for, with the single ticket's error code."""
+
+    image_id: int
+    code: str = Field(description="NOT_FOUND (deleted since planned) or VISIBILITY_CHANGING")
+
+
+class MoveBatchTicket(BaseModel):
+    """The tickets of a batch's images (each as ``MoveTicket``) and those refused."""
+
+    move_id: int
+    state: str = Field(description="The move's state; a job works only when 'running'")
+    tickets: list[MoveTicket] = []
+    refused: list[MoveRefused] = []
+
+
+class MoveBatchItem(MoveSwitch):
+    image_id: int
+
+
+class MoveBatchSwitch(BaseModel):
+    """The images of a batch whose copies are verified at the target: switch them all."""
+
+    items: list[MoveBatchItem] = Field(min_length=1, max_length=MOVE_BATCH_MAX)
+
+
+class MoveBatchSwitched(BaseModel):
+    """Where each image's rows point after the switch (``MoveSwitched`` per image id)."""
+
+    where: dict[int, Literal["source", "target", "elsewhere", "gone"]]
 
 
 class MoveOutcome(BaseModel):

@@ -33,6 +33,7 @@ PROCESS_IMAGE = "process_image"
 CHANGE_VISIBILITY = "change_visibility"
 BACKUP_ORIGINAL = "backup_original"
 MOVE_IMAGE = "move_image"
+MOVE_BATCH = "move_batch"
 TRASH_IMAGE = "trash_image"
 PURGE_IMAGE = "purge_image"
 REPLICATE_IMAGE = "replicate_image"
@@ -141,6 +142,17 @@ class MoveImage(JobArgs):
 
 
 @dataclass(frozen=True, config=_STRICT)
+class MoveBatch(JobArgs):
+    """Move a batch of a move's images to its target, background lane of the source node."""
+
+    NAME: ClassVar[str] = MOVE_BATCH
+    move_id: int
+    image_ids: list[int]
+    source_pool_id: int
+    request_id: str = ""
+
+
+@dataclass(frozen=True, config=_STRICT)
 class TrashImage(JobArgs):
     """Rename an image's files on one pool into its trash folder (or back), fresh lane."""
 
@@ -205,6 +217,7 @@ ARGUMENTS: dict[str, type[JobArgs]] = {
         ChangeVisibility,
         BackupOriginal,
         MoveImage,
+        MoveBatch,
         TrashImage,
         PurgeImage,
         ReplicateImage,

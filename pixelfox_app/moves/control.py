@@ -22,11 +22,12 @@ from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.keys import RedisKeys
 
 from ..models import Image, ImageVariant, Move, MoveState, StorageNode, StoragePool
-from ..nodequeue import enqueue_move_image, enqueue_planner
+from ..nodequeue import enqueue_planner
 from ..nodes import node_of
 from ..placement import NoEligiblePool, PlacementRequest, place
 from ..placement.eligibility import PoolFacts, judge_direct, verdict_for
 from ..placement.health import reachability_failed, read_nodes
+from .planner import enqueue_batches
 from .progress import FINAL, finish_if_complete, parked_keys, set_state
 
 log = logging.getLogger(__name__)
@@ -200,10 +201,8 @@ async def resume_move(move_id: int, redis: ArqRedis, keys: RedisKeys) -> Move:
     parked = await redis.eval(  # type: ignore[misc]
         _RESUME, 1 + len(parking), keys.move_state(move.id), *parking
     )
-    for raw in parked:
-        await enqueue_move_image(
-            redis, keys, move.id, int(raw), move.source, new_request_id(), again=True
-        )
+    ids = sorted(int(raw) for raw in parked)
+    await enqueue_batches(redis, keys, move, ids, new_request_id(), again=True)
     if move.planned_at is None:
         await enqueue_planner(redis, keys, move.id, move.cursor, again=True)
     log.info("move %s resumed (%d parked images queued again)", move.id, len(parked))

@@ -70,9 +70,9 @@ def backoff(job_try: int) -> float:
 
 
 async def check_or_park(
-    redis: Redis, keys: RedisKeys, node_id: str, move_id: int, image_id: int
+    redis: Redis, keys: RedisKeys, node_id: str, move_id: int, *image_ids: int
 ) -> str:
-    """The move's state ('' when Redis does not know it); parks the image when paused.
+    """The move's state ('' when Redis does not know it); parks the images when paused.
 
     The state is watched while the image goes into this node's parked set, so a
     resume (which pops every node's set while it sets "running") either pops it
@@ -88,7 +88,7 @@ async def check_or_park(
                 state = raw.decode() if isinstance(raw, bytes) else str(raw or "")
                 if state == "paused":
                     pipe.multi()
-                    pipe.sadd(keys.node_move_parked(node_id, move_id), str(image_id))
+                    pipe.sadd(keys.node_move_parked(node_id, move_id), *map(str, image_ids))
                     await pipe.execute()
                 return state
             except WatchError:
