@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import os
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -212,6 +213,19 @@ def move(app_url: str, token: str, images: int) -> tuple[float, dict[str, object
             time.sleep(0.05)
 
 
+def batch_phases(log: Path) -> dict[str, float]:
+    """Seconds the node worker's batches spent copying, switching and deleting, summed."""
+    sums = {"copy_s": 0.0, "switch_s": 0.0, "remove_s": 0.0}
+    for line in log.read_text(errors="replace").splitlines():
+        if "batch moved" not in line:
+            continue
+        for name in sums:
+            found = re.search(rf"\b{name}=([0-9.]+)", line)
+            if found:
+                sums[name] += float(found.group(1))
+    return sums
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=10_000)
@@ -269,7 +283,7 @@ def main() -> None:
                 node_env,
                 f"{node_url}/healthz",
             )
-            processes.start("worker", [*PIXELFOX, "worker", "--node", NODE], node_env)
+            worker = processes.start("worker", [*PIXELFOX, "worker", "--node", NODE], node_env)
             processes.start("control", [*PIXELFOX, "control-worker"], app_env)
             wait_for_pools(prefix)
             floor_one = fsync_floor(tmp / "fsync-1", 2000, 1)
@@ -279,6 +293,7 @@ def main() -> None:
             ours, counters = move(app_url, token, args.images)
             # Once more from where the files are now, so rsync gets two tries too.
             plain.append(rsync(target_dir, tmp / "rsync", "--fsync"))
+            phases = batch_phases(worker.log_path)
         finally:
             processes.stop_all()
             delete_keys(prefix)
@@ -299,6 +314,11 @@ def main() -> None:
     print(
         f"\nfsync floor: {floor_one * 1000:.2f} ms per small file alone, "
         f"{floor_eight * 1000:.2f} ms with 8 writers at once"
+    )
+    print(
+        "the move's batches: "
+        + ", ".join(f"{name[:-2]} {seconds:.1f} s" for name, seconds in phases.items())
+        + f"; the rest ({ours - sum(phases.values()):.1f} s) is planning, queueing and polling"
     )
     print(f"goal: move >= 1.00x rsync -a --fsync; reached {base / ours:.2f}x")
 

@@ -351,11 +351,20 @@ class MoveRefused(BaseModel):
     code: str = Field(description="NOT_FOUND (deleted since planned) or VISIBILITY_CHANGING")
 
 
+class MoveThrottle(BaseModel):
+    """A move's rates now: a batch job takes at least as long as they allow (0: no limit)."""
+
+    bytes_per_second: int = Field(default=0, ge=0)
+    images_per_second: float = Field(default=0, ge=0)
+    parallel: int = Field(default=0, ge=0, description="Files copied at once; 0: the default")
+
+
 class MoveBatchTicket(BaseModel):
     """The tickets of a batch's images (each as ``MoveTicket``) and those refused."""
 
     move_id: int
     state: str = Field(description="The move's state; a job works only when 'running'")
+    throttle: MoveThrottle = MoveThrottle()
     tickets: list[MoveTicket] = []
     refused: list[MoveRefused] = []
 

@@ -48,6 +48,7 @@ CHECK_UPLOAD_APIS = "check_upload_apis"  # control
 SYNC_REDIS_USERS = "sync_redis_users"  # control
 PURGE_TRASH = "purge_trash"  # control
 CHECK_COPIES = "check_copies"  # control
+ENFORCE_MOVE_WINDOWS = "enforce_move_windows"  # control: moves paused outside their window
 CRON_JOBS = frozenset(
     {
         SWEEP_TEMP_FILES,
@@ -57,6 +58,7 @@ CRON_JOBS = frozenset(
         SYNC_REDIS_USERS,
         PURGE_TRASH,
         CHECK_COPIES,
+        ENFORCE_MOVE_WINDOWS,
     }
 )
 

@@ -31,6 +31,7 @@ from ..config import AppSettings
 from ..images.trash import follow
 from ..models import CopyState, Image, ImageCopy, ImageVariant, Move, MoveItemState, StorageNode
 from .progress import finish_if_complete, record_item
+from .throttle import Throttle
 from .tickets import own_move, ticket_of, where_of
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,9 @@ async def batch_ticket(
     variants: dict[int, list[ImageVariant]] = {}
     for variant in await ImageVariant.filter(image_id__in=list(images)).order_by("id"):
         variants.setdefault(variant.image_id, []).append(variant)  # type: ignore[attr-defined]
-    answer = MoveBatchTicket(move_id=move.id, state=str(move.state))
+    answer = MoveBatchTicket(
+        move_id=move.id, state=str(move.state), throttle=Throttle.of(move).for_node()
+    )
     for image_id in dict.fromkeys(image_ids):
         image = images.get(image_id)
         if image is None or image.deleted_at is not None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,7 @@ from pixelfox_protocol.internal import (
     MoveGrant,
     MoveGrantRequest,
     MoveOutcome,
+    MoveThrottle,
     MoveTicket,
 )
 
@@ -61,6 +63,9 @@ log = logging.getLogger(__name__)
 
 # Images pushed to another node at once (each its own grant and requests).
 PARALLEL_PUSHES = 4
+# A throttled batch waits at most this long after its work (the lane's job timeout
+# is 10 minutes); slower rates than that are kept by the next batches' waits.
+MAX_PACE_SECONDS = 300.0
 
 
 class _Later(Exception):
@@ -132,10 +137,24 @@ async def _run(
                 busy += 1
                 continue
             held.append(ticket)
-        result = await _move(node, move_id, held)
+        started = time.monotonic()
+        result = await _move(node, move_id, held, batch.throttle)
+    await _pace(batch.throttle, result, time.monotonic() - started)
     if busy:
         raise _Later(f"{busy} images are busy with another job")
     return result
+
+
+async def _pace(throttle: MoveThrottle, result: dict[str, Any], took: float) -> None:
+    """Let the batch take as long as the move's rates allow for what it moved."""
+    needs = [
+        result.get("images", 0) / throttle.images_per_second if throttle.images_per_second else 0,
+        result.get("bytes", 0) / throttle.bytes_per_second if throttle.bytes_per_second else 0,
+    ]
+    wait = min(max(needs) - took, MAX_PACE_SECONDS)
+    if wait > 0:
+        log.info("throttled: the batch waits %.1f s", wait)
+        await asyncio.sleep(wait)
 
 
 async def _outcome(
@@ -160,7 +179,9 @@ async def _hand_over(
     return {"state": "handed-over", "node_id": holder}
 
 
-async def _move(node: NodeContext, move_id: int, tickets: list[MoveTicket]) -> dict[str, Any]:
+async def _move(
+    node: NodeContext, move_id: int, tickets: list[MoveTicket], throttle: MoveThrottle
+) -> dict[str, Any]:
     if not tickets:
         return {"state": "moved", "images": 0}
     first = tickets[0]
@@ -181,10 +202,15 @@ async def _move(node: NodeContext, move_id: int, tickets: list[MoveTicket]) -> d
         else:
             to_copy.append(ticket)
     later: Exception | None = None
+    started = time.perf_counter()
     if target is not None:
-        copies = await asyncio.to_thread(batchfiles.copy_batch, source, target, to_copy)
+        parallel = throttle.parallel or batchfiles.PARALLEL_FILES
+        copies = await asyncio.to_thread(batchfiles.copy_batch, source, target, to_copy, parallel)
     else:
-        copies, later = await _push_batch(node, source, to_copy)
+        copies, later = await _push_batch(
+            node, source, to_copy, throttle.parallel or PARALLEL_PUSHES
+        )
+    copied = time.perf_counter()
     switch: list[MoveBatchItem] = []
     for copy in copies:
         image_id = copy.ticket.image_id
@@ -212,22 +238,32 @@ async def _move(node: NodeContext, move_id: int, tickets: list[MoveTicket]) -> d
     else:
         moved_bytes = 0
     every = [f for ticket in cleanup for f in (ticket.original, *ticket.variants)]
+    switched_at = time.perf_counter()
     removed = await asyncio.to_thread(batchfiles.remove_sources, source, target, every)
-    log.info("batch moved", extra={"images": moved, "bytes": moved_bytes, "removed": removed})
+    # Where a batch's time goes (bench/moves.py sums these): copies, switch, deletes.
+    timings = {
+        "copy_s": round(copied - started, 3),
+        "switch_s": round(switched_at - copied, 3),
+        "remove_s": round(time.perf_counter() - switched_at, 3),
+    }
+    log.info(
+        "batch moved",
+        extra={"images": moved, "bytes": moved_bytes, "removed": removed, **timings},
+    )
     if later is not None:
         raise later
     return {"state": "moved", "images": moved, "bytes": moved_bytes, "removed": removed}
 
 
 async def _push_batch(
-    node: NodeContext, source: Path, tickets: list[MoveTicket]
+    node: NodeContext, source: Path, tickets: list[MoveTicket], parallel: int
 ) -> tuple[list[batchfiles.CopiedImage], Exception | None]:
     """Push each image to the target node (a grant each), a few at once.
 
     A target that cannot take an image now leaves it out (the job runs again
     for it); the first such exception is returned.
     """
-    gate = asyncio.Semaphore(PARALLEL_PUSHES)
+    gate = asyncio.Semaphore(parallel)
     later: list[Exception] = []
 
     async def one(ticket: MoveTicket) -> batchfiles.CopiedImage | None:

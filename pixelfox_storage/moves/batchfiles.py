@@ -107,7 +107,9 @@ def _each(pool: ThreadPoolExecutor, work: Callable[[T], R], items: Iterable[T]) 
     return list(pool.map(work, items))
 
 
-def copy_batch(source: Path, target: Path, tickets: list[MoveTicket]) -> list[CopiedImage]:
+def copy_batch(
+    source: Path, target: Path, tickets: list[MoveTicket], parallel: int = PARALLEL_FILES
+) -> list[CopiedImage]:
     """Copy every image's files durably into the target pool and verify them there.
 
     An image whose original is missing, or whose original differs from the
@@ -136,7 +138,7 @@ def copy_batch(source: Path, target: Path, tickets: list[MoveTicket]) -> list[Co
         else:
             copy.staged.append(staged)
 
-    with ThreadPoolExecutor(PARALLEL_FILES, thread_name_prefix="move-copy") as pool:
+    with ThreadPoolExecutor(parallel, thread_name_prefix="move-copy") as pool:
         _each(pool, stage, jobs)
         for copy in copies:
             if not copy.ok:
@@ -177,20 +179,21 @@ def remove_sources(source: Path, target: Path | None, every: list[MoveFile]) -> 
     """Delete the source copies of these files, each source folder fsynced once.
 
     Never a file the target reaches too (two pools on one directory: it is the
-    moved copy). Returns how many files were removed.
+    moved copy). Several unlinks at once, as the copies: each waits for the
+    journal. Returns how many files were removed.
     """
-    removed = 0
-    folders: set[Path] = set()
-    for file in every:
+
+    def remove(file: MoveFile) -> Path | None:
         here = links.resolve_file(source, file.path)
         if target is not None and files.same_file(here, links.resolve_file(target, file.path)):
-            continue
+            return None
         try:
             here.unlink()
         except FileNotFoundError:
-            continue
-        removed += 1
-        folders.add(here.parent)
-    for folder in sorted(folders):
-        fsync_dir(folder)
-    return removed
+            return None
+        return here.parent
+
+    with ThreadPoolExecutor(PARALLEL_FILES, thread_name_prefix="move-remove") as pool:
+        removed = [folder for folder in _each(pool, remove, every) if folder is not None]
+        _each(pool, fsync_dir, sorted(set(removed)))
+    return len(removed)

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from pixelfox_app.models import Image
+from pixelfox_app.models import Image, Move
 from tests.moves.conftest import Stack
 from tests.support import PIXELFOX, ROOT
 
@@ -91,3 +91,19 @@ async def test_skip_empty_starts_nothing_for_a_pool_without_images(stack: Stack)
     assert run.returncode == 0, run.stderr
     assert f"pool {empty.name} holds no images: nothing to move" in run.stdout
     assert _pixelfox(stack, "list").stdout == before
+
+
+async def test_cli_dry_run_prints_the_plan_and_starts_nothing(stack: Stack):
+    source, target = await stack.pool("s01"), await stack.pool("s02")
+    for _ in range(2):
+        await stack.image(source, variants=1)
+    moves_before = await Move.all().count()
+
+    run = _pixelfox(stack, "start", "--from", source.name, "--to", target.name, "--dry-run")
+
+    assert run.returncode == 0, run.stderr
+    assert f"plan: 2 images from {source.name}" in run.stdout
+    assert f"→ {target.name} on s02: 2 images" in run.stdout
+    assert "preflight target_room: ok" in run.stdout
+    assert "ready to start" in run.stdout
+    assert await Move.all().count() == moves_before
