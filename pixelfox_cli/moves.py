@@ -51,7 +51,9 @@ def _line(info: object) -> str:
     return (
         f"move {info.id} {info.source} → {info.target}: {info.state}; "
         f"planned {info.planned}{'' if info.planning_finished else '+'}, done {info.done}, "
-        f"failed {info.failed}, skipped {info.skipped}, {info.bytes_moved} bytes"
+        f"failed {info.failed}, skipped {info.skipped}, "
+        + (f"quarantined {info.quarantined}, " if info.quarantined else "")
+        + f"{info.bytes_moved} bytes"
         + (f"; {info.replicas_left} replica(s) to place anew" if info.replicas_left else "")
     )
 
@@ -318,3 +320,4 @@ def moves_throttle(move_id: int, **throttle_given: object) -> None:
 _action("pause", "Pause a running move; resume continues where it stopped.")
 _action("resume", "Resume a paused move.")
 _action("cancel", "Stop a move for good; moved images stay moved.")
+_action("retry", "Move the quarantined and failed images still on the source again.")

@@ -386,13 +386,14 @@ class MoveBatchSwitched(BaseModel):
 
 
 class MoveOutcome(BaseModel):
-    """An image a move job did not move: skipped (no source file) or failed.
+    """An image a move job did not move: skipped (deleted, moved by someone else),
+    quarantined (its source original is missing or fails its hash) or failed.
 
     ``wrong-node``: the image's source pool is on another node now; the app puts
     the job on that node's lane (a node never writes into another node's queue).
     """
 
-    state: Literal["skipped", "failed", "wrong-node"]
+    state: Literal["skipped", "failed", "quarantined", "wrong-node"]
     error: str = Field(default="", max_length=2000)
 
 

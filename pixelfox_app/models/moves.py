@@ -34,6 +34,9 @@ class Move(Model):
     done = fields.IntField(default=0)
     failed = fields.IntField(default=0)
     skipped = fields.IntField(default=0)
+    # Images whose source original is missing or fails its hash: listed, never moved,
+    # until "retry these" (the source healed, e.g. by scrub --repair).
+    quarantined = fields.IntField(default=0)
     bytes_moved = fields.BigIntField(default=0)
     batch_size = fields.IntField(default=200)
     requested_by = fields.CharField(max_length=64, default="")

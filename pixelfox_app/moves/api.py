@@ -23,6 +23,7 @@ from .control import (
     cancel_move,
     pause_move,
     resume_move,
+    retry_move,
     set_throttle,
     start_move,
 )
@@ -67,6 +68,11 @@ class MoveInfo(BaseModel):
     done: int
     failed: int
     skipped: int
+    quarantined: int = Field(
+        default=0,
+        description="Images whose source original is missing or fails its hash; "
+        "POST …/retry moves them again",
+    )
     bytes_moved: int
     replicas_left: int = Field(
         default=0,
@@ -118,6 +124,7 @@ async def describe(move: Move, *, with_items: bool = False) -> MoveInfo:
         done=move.done,
         failed=move.failed,
         skipped=move.skipped,
+        quarantined=move.quarantined,
         bytes_moved=move.bytes_moved,
         replicas_left=await replicas_on(move.source.id).count() if move.state not in FINAL else 0,
         planning_finished=move.planned_at is not None,
@@ -230,3 +237,12 @@ async def plan(data: PlanRequest) -> MovePlan:
 async def throttle(move_id: int, data: Throttle) -> MoveInfo:
     """Change a move's rates and window while it runs; the next batch goes by them (admin)."""
     return await describe(await set_throttle(move_id, data, _redis(), _keys()))
+
+
+@blueprint.post("/<int:move_id>/retry")
+@admin_required
+@validate_response(MoveInfo)
+@raises("NOT_FOUND", "MOVE_STATE")
+async def retry(move_id: int) -> MoveInfo:
+    """Retry these: move the quarantined and failed images still on the source again (admin)."""
+    return await describe(await retry_move(move_id, _redis(), _keys()))

@@ -13,15 +13,27 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from arq.connections import ArqRedis
+from tortoise.expressions import F
 from tortoise.functions import Sum
+from tortoise.transactions import in_transaction
 
 from pixelfox_common.logs import new_request_id
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.keys import RedisKeys
 
-from ..models import Image, ImageVariant, Move, MoveState, StorageNode, StoragePool
+from ..models import (
+    Image,
+    ImageVariant,
+    Move,
+    MoveItem,
+    MoveItemState,
+    MoveState,
+    StorageNode,
+    StoragePool,
+)
 from ..nodequeue import enqueue_planner
 from ..nodes import node_of
 from ..placement import NoEligiblePool, PlacementRequest, place
@@ -270,4 +282,42 @@ async def cancel_move(move_id: int, redis: ArqRedis, keys: RedisKeys) -> Move:
         raise APIError("MOVE_STATE", details={"state": str(move.state)})
     await set_state(redis, keys, move.id, MoveState.CANCELLED)
     log.info("move %s cancelled", move.id)
+    return await _get(move_id)
+
+
+async def retry_move(move_id: int, redis: ArqRedis, keys: RedisKeys) -> Move:
+    """ "Retry these": move the quarantined and failed images still on the source again.
+
+    Their items and counts are taken back and their outcomes forgotten, so each
+    gets a new one; a move that had ended runs again until they have. An image
+    deleted or moved meanwhile keeps its item. Not for a cancelled move.
+    """
+    move = await _get(move_id)
+    if move.state == MoveState.CANCELLED:
+        raise APIError("MOVE_STATE", details={"state": str(move.state)})
+    items = await MoveItem.filter(
+        move_id=move.id, state__in=[MoveItemState.QUARANTINED, MoveItemState.FAILED]
+    )
+    image_ids = [i.image_id for i in items]  # type: ignore[attr-defined]
+    held = Image.filter(id__in=image_ids, pool_id=move.source.id)
+    on_source = set(await held.values_list("id", flat=True))
+    again = [i for i in items if i.image_id in on_source]  # type: ignore[attr-defined]
+    if not again:
+        return move
+    quarantined = sum(1 for i in again if i.state == MoveItemState.QUARANTINED)
+    changes: dict[str, Any] = {
+        "failed": F("failed") - (len(again) - quarantined),
+        "quarantined": F("quarantined") - quarantined,
+    }
+    if move.state in FINAL:
+        changes.update(state=MoveState.RUNNING, finished_at=None, paused_by_window=False)
+    ids = sorted(i.image_id for i in again)  # type: ignore[attr-defined]
+    async with in_transaction() as connection:
+        await MoveItem.filter(id__in=[i.id for i in again]).using_db(connection).delete()
+        await Move.filter(id=move.id).using_db(connection).update(**changes)
+    await redis.hdel(keys.move_outcomes(move.id), *map(str, ids))  # type: ignore[misc]
+    if move.state in FINAL:
+        await set_state(redis, keys, move.id, MoveState.RUNNING)
+    await enqueue_batches(redis, keys, move, ids, new_request_id(), again=True)
+    log.info("move %s: %d images tried again (%d quarantined)", move.id, len(ids), quarantined)
     return await _get(move_id)

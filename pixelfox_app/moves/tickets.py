@@ -207,7 +207,7 @@ async def outcome(
         await hand_over(node, move_id, image_id, redis, keys)
         return False
     move = await own_move(node, move_id)
-    state = MoveItemState.FAILED if report.state == "failed" else MoveItemState.SKIPPED
+    state = MoveItemState(report.state)
     counted = await record_item(redis, keys, move.id, image_id, state, report.error)
     if counted:
         log.warning("move %s: image %s %s: %s", move.id, image_id, state, report.error)

@@ -53,7 +53,7 @@ from ..appapi import AppAPI, AppError, AppRefused, AppUnavailable
 from ..node_jobs.imagelock import ImageBusy, image_lock
 from ..pools import PoolMapUnavailable, UnknownPool
 from . import batchfiles
-from .calls import Refused, TryLater, push_all
+from .calls import SOURCE_DAMAGED, Refused, TryLater, push_all
 from .jobs import MAX_TRIES, backoff, check_or_park
 
 if TYPE_CHECKING:  # the worker's lanes import this module
@@ -214,9 +214,8 @@ async def _move(
     switch: list[MoveBatchItem] = []
     for copy in copies:
         image_id = copy.ticket.image_id
-        if copy.original_missing:
-            note = f"original {copy.ticket.original.path} is missing at the source"
-            await _outcome(app, move_id, image_id, note, "skipped")
+        if copy.quarantine:
+            await _outcome(app, move_id, image_id, copy.quarantine, "quarantined")
         elif copy.error:
             await _outcome(app, move_id, image_id, copy.error)
         else:
@@ -278,7 +277,7 @@ async def _push_batch(
                 raise
 
         if not (await asyncio.to_thread(_original_there, source, ticket)):
-            copy.original_missing = True
+            copy.quarantine = f"original {ticket.original.path} is missing at the source"
             return copy
         async with gate:
             try:
@@ -288,7 +287,10 @@ async def _push_batch(
                 later.append(exc)
                 return None
             except (Refused, AppRefused) as exc:
-                copy.error = str(exc)
+                if isinstance(exc, Refused) and exc.code == SOURCE_DAMAGED:
+                    copy.quarantine = str(exc)
+                else:
+                    copy.error = str(exc)
                 return copy
         copy.staged = [batchfiles.Staged(f, Path(f.path), None, f.size, f.sha256) for f in pushed]
         return copy

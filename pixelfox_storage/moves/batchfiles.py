@@ -51,13 +51,18 @@ class Staged:
 
 @dataclass
 class CopiedImage:
-    """What became of one image's files: staged, missing, or why it cannot move."""
+    """What became of one image's files: staged, missing, or why it cannot move.
+
+    ``quarantine``: the source itself is at fault (its original missing, or not
+    the upload's bytes), so the image is quarantined, never moved; ``error``: the
+    copy failed (the target reads back other bytes), so it fails.
+    """
 
     ticket: MoveTicket
     staged: list[Staged] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     error: str = ""
-    original_missing: bool = False
+    quarantine: str = ""
 
     @property
     def bytes(self) -> int:
@@ -65,7 +70,7 @@ class CopiedImage:
 
     @property
     def ok(self) -> bool:
-        return not self.error and not self.original_missing
+        return not self.error and not self.quarantine
 
 
 def _stage(source: Path, target: Path, file: MoveFile, expected_sha256: str) -> Staged | None:
@@ -129,12 +134,12 @@ def copy_batch(
         try:
             staged = _stage(source, target, file, expected)
         except files.ChecksumMismatch as exc:
-            copy.error = str(exc)
+            copy.quarantine = str(exc)
             return
         if staged is None:
             copy.missing.append(file.path)
             if file is copy.ticket.original:
-                copy.original_missing = True
+                copy.quarantine = f"original {file.path} is missing at the source"
         else:
             copy.staged.append(staged)
 

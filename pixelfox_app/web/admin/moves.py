@@ -13,7 +13,7 @@ from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.keys import RedisKeys
 
 from ...models import Move, MoveItem, MoveState, StoragePool
-from ...moves import cancel_move, pause_move, resume_move, start_move
+from ...moves import cancel_move, pause_move, resume_move, retry_move, start_move
 from ...moves.plan import MovePlan, plan_for
 from ...moves.progress import FINAL
 from ...moves.throttle import Throttle
@@ -156,13 +156,20 @@ async def move_detail(move_id: int):
 
 
 Action = Callable[[int, ArqRedis, RedisKeys], Awaitable[Move]]
-ACTIONS: dict[str, Action] = {"pause": pause_move, "resume": resume_move, "cancel": cancel_move}
+ACTIONS: dict[str, Action] = {
+    "pause": pause_move,
+    "resume": resume_move,
+    "cancel": cancel_move,
+    "retry": retry_move,
+}
+DONE_NOTICE = {"cancel": "Move cancelled.", "retry": "The images are moved again."}
 
 
 @blueprint.post("/moves/<int:move_id>/<string:action>")
 @page_admin_required
 async def move_action(move_id: int, action: str):
-    """Pause, resume or cancel; answers with the progress fragment."""
+    """Pause, resume, cancel or retry the images not moved; answers with the progress
+    fragment."""
     act = ACTIONS.get(action)
     if act is None:
         return await error_page(404, "Not found", "There is no such action.")
@@ -170,4 +177,4 @@ async def move_action(move_id: int, action: str):
         await act(move_id, arq(), keys())
     except APIError as exc:
         return await _detail(move_id, exc.message)
-    return await _detail(move_id, f"Move {action}d." if action != "cancel" else "Move cancelled.")
+    return await _detail(move_id, DONE_NOTICE.get(action, f"Move {action}d."))
