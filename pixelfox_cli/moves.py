@@ -54,6 +54,12 @@ def _line(info: object) -> str:
         f"failed {info.failed}, skipped {info.skipped}, "
         + (f"quarantined {info.quarantined}, " if info.quarantined else "")
         + f"{info.bytes_moved} bytes"
+        + (
+            f"; {info.images_per_second:.1f} images/s, {info.bytes_per_second / 1e6:.1f} MB/s"
+            if info.done
+            else ""
+        )
+        + ("" if info.eta_seconds is None else f", about {info.eta_seconds:.0f} s left")
         + (f"; {info.replicas_left} replica(s) to place anew" if info.replicas_left else "")
     )
 
@@ -232,11 +238,13 @@ def moves_start(
 async def _follow(move_id: int) -> str:
     from pixelfox_app.models import MoveState
     from pixelfox_app.moves.api import describe, load
+    from pixelfox_app.moves.rate import progress_bar
 
     last = ""
     while True:
         info = await describe(await load(move_id))
-        line = _line(info)
+        finished = info.done + info.failed + info.skipped + info.quarantined
+        line = f"{progress_bar(finished, info.images_left)} {_line(info)}"
         if line != last:
             click.echo(f"{time.strftime('%H:%M:%S')} {line}")
             last = line

@@ -29,6 +29,7 @@ from .control import (
 )
 from .plan import MovePlan, plan_for
 from .progress import FINAL
+from .rate import rate_of
 from .throttle import Throttle
 
 blueprint = Blueprint("moves_api", __name__, url_prefix="/api/v1/admin/moves")
@@ -80,6 +81,12 @@ class MoveInfo(BaseModel):
         "every one is placed anew elsewhere and removed from the source",
     )
     planning_finished: bool
+    images_per_second: float = Field(default=0, description="Images done per second, on average")
+    bytes_per_second: float = Field(default=0, description="Bytes moved per second, on average")
+    images_left: int = Field(default=0, description="Images still on the source pool")
+    eta_seconds: float | None = Field(
+        default=None, description="Estimated time left at the rate so far (running moves)"
+    )
     throttle: Throttle = Field(default_factory=Throttle)
     paused_by_window: bool = Field(
         default=False, description="Paused outside its time window; resumes when it opens"
@@ -113,6 +120,7 @@ async def describe(move: Move, *, with_items: bool = False) -> MoveInfo:
     items: list[MoveItem] = []
     if with_items:
         items = await MoveItem.filter(move_id=move.id).order_by("id").limit(ITEMS_SHOWN)
+    rate = await rate_of(move)
     return MoveInfo(
         id=move.id,
         source=move.source.name,
@@ -128,6 +136,10 @@ async def describe(move: Move, *, with_items: bool = False) -> MoveInfo:
         bytes_moved=move.bytes_moved,
         replicas_left=await replicas_on(move.source.id).count() if move.state not in FINAL else 0,
         planning_finished=move.planned_at is not None,
+        images_per_second=round(rate.images_per_second, 2),
+        bytes_per_second=round(rate.bytes_per_second, 1),
+        images_left=rate.images_left,
+        eta_seconds=None if rate.eta_seconds is None else round(rate.eta_seconds, 1),
         throttle=Throttle.of(move),
         paused_by_window=move.paused_by_window,
         requested_by=move.requested_by,

@@ -52,6 +52,8 @@ def test_an_admin_moves_a_pool_from_the_pools_page_and_watches_it_finish(
     page.locator("#move-state:has-text('done')").wait_for(timeout=60_000)
     assert page.locator("[data-count=done]").inner_text() == "8"
     assert page.locator("[data-count=failed]").inner_text() == "0"
+    assert page.locator("[data-count=left]").inner_text() == "0"
+    assert float(page.locator("[data-count=rate]").inner_text()) > 0
     assert page.locator("#move-progress[hx-trigger]").count() == 0  # polling stopped
     page.shots("done")
     page.goto("/admin/moves")

@@ -34,6 +34,9 @@ async def test_start_wait_prints_progress_and_exits_0_when_done(stack: Stack):
 
     assert run.returncode == 0, run.stderr
     assert f"{source.name} → {target.name}: done; planned 3, done 3" in run.stdout
+    last = run.stdout.strip().splitlines()[-1]
+    assert "[####################] 100%" in last  # the progress bar, full at the end
+    assert " images/s, " in last and " MB/s" in last
     listed = _pixelfox(stack, "list")
     assert listed.returncode == 0
     assert source.name in listed.stdout

@@ -62,6 +62,8 @@ async def test_a_move_to_another_node_copies_verifies_switches_then_deletes(stac
     assert move["state"] == "done", move
     assert (move["planned"], move["done"], move["failed"], move["skipped"]) == (2, 2, 0, 0)
     assert move["bytes_moved"] == sum(len(d) for s in images for d in s.files.values())
+    assert move["images_left"] == 0 and move["eta_seconds"] is None
+    assert move["images_per_second"] > 0 and move["bytes_per_second"] > 0
     for stored in images:
         assert await _on_pool(stored, target.id)
         # Same paths (the private/ prefix kept), same bytes, nothing left at the source.

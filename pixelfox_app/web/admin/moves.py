@@ -16,6 +16,7 @@ from ...models import Move, MoveItem, MoveState, StoragePool
 from ...moves import cancel_move, pause_move, resume_move, retry_move, start_move
 from ...moves.plan import MovePlan, plan_for
 from ...moves.progress import FINAL
+from ...moves.rate import rate_of
 from ...moves.throttle import Throttle
 from ..access import page_admin_required
 from ..render import error_page, page
@@ -140,6 +141,7 @@ async def _detail(move_id: int, notice: str = ""):
         "admin/moves/detail.html",
         "admin/moves/_progress.html",
         move=move,
+        rate=await rate_of(move),
         items=items,
         live=move.state not in FINAL,
         paused=move.state == MoveState.PAUSED,
