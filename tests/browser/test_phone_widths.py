@@ -9,20 +9,30 @@ logged out and as an admin with an image, an album and a move to show.
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from hashlib import sha256
+from typing import Any
 
 import pytest
 
 from pixelfox_app.app import create_app
-from pixelfox_app.models import Album, AlbumImage, Image, Move, MoveState, StoragePool, User
+from pixelfox_app.models import (
+    Album,
+    AlbumImage,
+    GuestUpload,
+    Image,
+    Move,
+    MoveState,
+    StoragePool,
+    User,
+)
 from tests.browser import files
 from tests.browser.conftest import ARTIFACTS, Stack, in_db, login
 from tests.web.conftest import make_settings
 
 pytestmark = pytest.mark.browser
-T = TypeVar("T")
 PHONE = {"width": 360, "height": 740}
 MIN_TARGET_PX = 40
+GUEST_KEY = b"phone-width-test-delete-key"
 # GET routes that are not pages a person opens: health, schema, files, and the image
 # page's visibility fragment (it polls itself inside the image page).
 NOT_PAGES = {
@@ -63,7 +73,7 @@ def _fill(rule: str, samples: dict[str, str]) -> str:
 
 
 async def _samples(image_name: str) -> dict[str, str]:
-    """An album holding the uploaded image, a finished move, and their ids."""
+    """An album holding the uploaded image, a finished move, a delete link, and their ids."""
     root = await User.get(username="root")
     image = await Image.get(original_filename=image_name)
     album = await Album.create(
@@ -72,7 +82,10 @@ async def _samples(image_name: str) -> dict[str, str]:
     await AlbumImage.create(album=album, image=image, position=1)
     source, target = await StoragePool.get(name="s01-hot"), await StoragePool.get(name="local")
     move = await Move.create(source=source, target=target, state=MoveState.CANCELLED)
+    # The image's delete link as if a guest had uploaded it (its page only asks).
+    await GuestUpload.create(image_uuid=image.uuid, delete_hash=sha256(GUEST_KEY).hexdigest())
     return {
+        "key": GUEST_KEY.decode(),
         "short_id": image.short_id,
         "album": album.short_id,
         "pool_id": str(source.id),
