@@ -10,7 +10,9 @@ with a replica (``ImageCopy`` rows), spread over a year of upload dates.
 Then, per case, it times ``search_images`` (the page's queries: the images,
 their owners and pools, their copies) and ``GET /admin/images`` through the
 app (the same plus the admin's login check and rendering), ``--runs`` times
-each, and prints p50/p95 and the p95 against the budget of 200 ms.
+each, and prints p50/p95, each page's p50 against the first page's (the
+ratio holds on a busy machine, where every figure grows alike), and the p95
+against the budget of 200 ms.
 """
 
 from __future__ import annotations
@@ -185,6 +187,7 @@ async def _bench(label: str, database_url: str, count: int, runs: int) -> list[s
                 "/login", form={"username": "root", "password": PASSWORD, "csrf_token": csrf}
             )
             assert login.status_code == 302, await login.get_data(as_text=True)
+            baseline = 0.0
             for name, filters, before in _cases(facts):
                 found = await search_images(filters, before)
 
@@ -195,11 +198,14 @@ async def _bench(label: str, database_url: str, count: int, runs: int) -> list[s
 
                 q50, q95 = await _time(runs, lambda f=filters, b=before: search_images(f, b))
                 h50, h95 = await _time(runs, page)
+                # The first page is the yardstick: on a busy machine every case slows down
+                # alike, the ratio to it does not.
+                baseline = baseline or h50
                 verdict = "ok" if max(q95, h95) < BUDGET_P95_MS else "OVER"
                 lines.append(
                     f"{label:<10} {name:<26} {len(found.images):>4} "
                     f"{q50:>8.1f} {q95:>8.1f} {h50:>8.1f} {h95:>8.1f} "
-                    f"{h95 / BUDGET_P95_MS:>7.2f}  {verdict}"
+                    f"{h50 / baseline:>7.2f} {h95 / BUDGET_P95_MS:>7.2f}  {verdict}"
                 )
                 print(lines[-1], flush=True)
     finally:
@@ -226,7 +232,7 @@ async def _postgres(count: int, runs: int) -> list[str]:
 
 HEADER = (
     f"{'database':<10} {'case':<26} {'rows':>4} {'query p50':>8} {'p95':>8} "
-    f"{'page p50':>8} {'p95':>8} {'p95/200':>7}"
+    f"{'page p50':>8} {'p95':>8} {'x first':>7} {'p95/200':>7}"
 )
 
 

@@ -151,13 +151,15 @@ async def test_delete_restore_and_make_private_act_on_the_ticked_images(web: Web
     assert beach.visibility_target == Visibility.PRIVATE  # the node moves the files next
 
 
-async def test_an_action_without_a_known_name_is_refused_and_changes_nothing(web: Web):
+async def test_an_unknown_action_or_no_ticked_image_is_refused_and_changes_nothing(web: Web):
     await web.admin("root")
     made = await _world(web)
-    response = await _act(web, "explode", {"image": [str(made["beach"].id)]})
-    assert response.status_code == 422
-    assert "choose what to do" in text_of(await response.get_data(as_text=True))
-    assert (await Image.get(id=made["beach"].id)).deleted_at is None
+    unknown = await _act(web, "explode", {"image": [str(made["beach"].id)]})
+    nothing = await _act(web, "delete", {"image": []})
+    assert unknown.status_code == nothing.status_code == 422
+    assert "Choose what to do" in text_of(await unknown.get_data(as_text=True))
+    assert "Tick the images" in text_of(await nothing.get_data(as_text=True))
+    assert await Image.filter(deleted_at__isnull=False).count() == 1  # only cat, as made
 
 
 async def test_a_plain_user_is_refused_the_page_and_the_actions(web: Web):
