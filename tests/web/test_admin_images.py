@@ -14,6 +14,7 @@ import pytest
 
 from pixelfox_app.config import AppSettings
 from pixelfox_app.models import CopyState, Image, ImageCopy, ImageState, Visibility
+from pixelfox_app.web.admin import image_search
 from pixelfox_app.web.admin.image_search import PAGE_SIZE
 from tests.web.album_rows import ready_image
 from tests.web.conftest import PASSWORD, Web, make_settings, text_of
@@ -104,6 +105,24 @@ async def test_each_filter_narrows_the_list(web: Web, query: str, expected: list
     assert status == 200
     assert html.lstrip().startswith('<div class="card" id="images-table">')  # the table alone
     assert _rows(html) == expected
+
+
+async def test_the_pool_filter_answers_the_same_for_sparse_and_dense_pools(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+):
+    """Pools with few images and pools with many are searched by two forms of the query
+    (image_search._on_pools); with the threshold at 0 every pool here counts as dense."""
+    await web.admin("root")
+    await _world(web)
+    queries = {
+        "pool=cold-1": ["raw", "dunes", "beach"],
+        "node=s01": ["cat", "beach"],
+        "pool=hot-1&user=bob": ["cat"],
+    }
+    sparse = {q: _rows((await web.get(f"/admin/images?{q}", htmx=True))[1]) for q in queries}
+    monkeypatch.setattr(image_search, "SPARSE", 0)
+    dense = {q: _rows((await web.get(f"/admin/images?{q}", htmx=True))[1]) for q in queries}
+    assert sparse == dense == queries
 
 
 async def test_pages_follow_by_keyset_and_keep_the_filters(web: Web):
