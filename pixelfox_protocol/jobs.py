@@ -47,6 +47,8 @@ CHECK_UPLOAD_APIS = "check_upload_apis"  # control
 SYNC_REDIS_USERS = "sync_redis_users"  # control
 PURGE_TRASH = "purge_trash"  # control
 CHECK_COPIES = "check_copies"  # control
+CHECK_CERTIFICATES = "check_certificates"  # control: public hosts' certificate expiry
+PUBLISH_BACKUP_STATE = "publish_backup_state"  # control: the last database backup's time
 CRON_JOBS = frozenset(
     {
         SWEEP_TEMP_FILES,
@@ -56,6 +58,8 @@ CRON_JOBS = frozenset(
         SYNC_REDIS_USERS,
         PURGE_TRASH,
         CHECK_COPIES,
+        CHECK_CERTIFICATES,
+        PUBLISH_BACKUP_STATE,
     }
 )
 
