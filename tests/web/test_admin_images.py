@@ -39,6 +39,7 @@ async def _world(web: Web) -> dict[str, Image]:
     """ada's and bob's images on two pools of two nodes, one replicated, one deleted."""
     ada, bob = await web.user("ada"), await web.user("bob")
     hot, cold = await web.pool("hot-1", "s01"), await web.pool("cold-1", "s02")
+    await web.pool("spare", "s03")  # holds nothing
     made = {
         "beach": await ready_image(ada, hot, "beach"),
         "dunes": await ready_image(ada, cold, "dunes", visibility=Visibility.UNLISTED),
@@ -87,6 +88,7 @@ async def test_the_list_shows_every_image_newest_first_with_its_copies_size_and_
         ("pool=cold-1", ["raw", "dunes", "beach"]),  # beach has a replica there
         ("node=s01", ["cat", "beach"]),
         ("node=s09", []),
+        ("pool=spare", []),
         ("state=processing", ["raw"]),
         ("state=trash", ["cat"]),
         ("state=live", ["raw", "dunes", "beach"]),
@@ -111,13 +113,15 @@ async def test_the_pool_filter_answers_the_same_for_sparse_and_dense_pools(
     web: Web, monkeypatch: pytest.MonkeyPatch
 ):
     """Pools with few images and pools with many are searched by two forms of the query
-    (image_search._on_pools); with the threshold at 0 every pool here counts as dense."""
+    (image_search._on_pools); with the threshold at 0 every pool holding any counts as
+    dense."""
     await web.admin("root")
     await _world(web)
     queries = {
         "pool=cold-1": ["raw", "dunes", "beach"],
         "node=s01": ["cat", "beach"],
         "pool=hot-1&user=bob": ["cat"],
+        "pool=spare": [],
     }
     sparse = {q: _rows((await web.get(f"/admin/images?{q}", htmx=True))[1]) for q in queries}
     monkeypatch.setattr(image_search, "SPARSE", 0)
