@@ -160,6 +160,38 @@ def test_pools_ensure_changes_only_what_differs(database_url: str) -> None:
     assert pool.upload_api_url == "http://s01.example.net/api/internal/upload"
 
 
+def test_ensure_with_dry_run_says_what_would_change_and_changes_nothing(
+    database_url: str,
+) -> None:
+    # Ansible's check mode: --check --diff shows a pool becoming an upload target again.
+    ensure_node(database_url)
+    run(database_url, "pools", "ensure", "s01-hot", "--node=s01", "--base-path=/srv/p", *URLS)
+
+    would = run(database_url, "pools", "ensure", "s01-hot", "--upload-target", "--dry-run")
+    same = run(database_url, "pools", "ensure", "s01-hot", "--no-upload-target", "--dry-run")
+    new_pool = run(database_url, "pools", "ensure", "s02-hot", "--node=s01",
+                   "--base-path=/srv/q", "--dry-run")  # fmt: skip
+    new_node = run(database_url, "nodes", "ensure", "s02",
+                   "--credential-env=PIXELFOX_TEST_NODE_CREDENTIAL",
+                   "--dry-run")  # fmt: skip
+
+    assert would.output.startswith("would update pool 's01-hot'"), would.output
+    assert "is_upload_target" in would.output
+    assert same.output.startswith("unchanged pool 's01-hot'"), same.output
+    assert new_pool.output.startswith("would create pool 's02-hot'"), new_pool.output
+    assert new_node.output.startswith("would create node 's02'"), new_node.output
+    assert fetch_pool(database_url, "s01-hot").is_upload_target is False
+
+    async def counts() -> tuple[int, int]:
+        await init_db(database_url)
+        try:
+            return await StoragePool.all().count(), await StorageNode.all().count()
+        finally:
+            await close_db()
+
+    assert asyncio.run(counts()) == (1, 1)
+
+
 def test_pools_ensure_never_moves_an_existing_pool(database_url: str) -> None:
     ensure_node(database_url)
     run(database_url, "pools", "ensure", "s01-hot", "--node=s01", "--base-path=/srv/p", *URLS)
