@@ -3,8 +3,8 @@
 Pages are keyset on the image id (``before``: the last id of the previous
 page), never OFFSET: page 2,000 of 100,000 images costs what page 1 costs.
 Each filter is one an index serves with the id order: the owner
-(``images_owner_id``), the pool and the node (a correlated look-up in the
-copies, see ``_on_pools``). Filename search is a substring match; like the
+(``images_owner_id``), the pool and the node (the copies' indexes, see
+``_on_pools``). Filename search is a substring match; like the
 state, visibility and date filters it walks the ids backwards until the page
 is full, which stays within the budget at 100,000 rows
 (bench/admin_images.py measures every case).
