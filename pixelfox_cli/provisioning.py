@@ -2,8 +2,10 @@
 
 The Ansible roles call these on the app host. Each ``ensure`` brings one record
 to the state it is given and prints its verdict as the first word of its one
-line (``created``, ``updated`` or ``unchanged``), so a caller can tell a change
-from a no-op; ``nodes ready`` says whether a node can take uploads yet.
+line (``created``, ``updated`` or ``unchanged``; with ``--dry-run``, ``would
+create``/``would update``, changing nothing: Ansible's check mode), so a caller
+can tell a change from a no-op; ``nodes ready`` says whether a node can take
+uploads yet.
 """
 
 from __future__ import annotations
@@ -40,7 +42,10 @@ MIN_CREDENTIAL_LENGTH = 32
     default=None,
     help="Failure domain (e.g. the provider's datacentre); replicas go to another zone.",
 )
-def nodes_ensure(node_id: str, dns_name: str, credential_env: str, zone: str | None) -> None:
+@click.option("--dry-run", is_flag=True, help="Change nothing; say what would change.")
+def nodes_ensure(
+    node_id: str, dns_name: str, credential_env: str, zone: str | None, dry_run: bool
+) -> None:
     """Register NODE_ID with the caller's credential; a no-op when it is already so.
 
     Unlike ``nodes add``, the credential comes from the caller (the Ansible roles
@@ -65,6 +70,8 @@ def nodes_ensure(node_id: str, dns_name: str, credential_env: str, zone: str | N
 
     async def work() -> str:
         node = await StorageNode.get_or_none(node_id=node_id)
+        if node is None and dry_run:
+            return f"would create node {node_id!r}"
         if node is None:
             await StorageNode.create(
                 node_id=node_id, dns_name=dns_name, credential_hash=wanted, zone=zone or ""
@@ -79,12 +86,17 @@ def nodes_ensure(node_id: str, dns_name: str, credential_env: str, zone: str | N
             changes["zone"] = zone
         if not changes:
             return f"unchanged node {node_id!r}"
-        await StorageNode.filter(id=node.id).update(**changes)
         names = ["credential" if k == "credential_hash" else k for k in changes]
+        if dry_run:
+            return f"would update node {node_id!r}: {', '.join(names)}"
+        await StorageNode.filter(id=node.id).update(**changes)
         return f"updated node {node_id!r}: {', '.join(names)}"
 
     settings = AppSettings.from_env()
     verdict = with_db(settings, work)
+    if dry_run:
+        click.echo(verdict)
+        return
     from .redisusers import sync_after_change
 
     # Also when unchanged: a Redis restarted without its ACL file gets the user back.
@@ -99,7 +111,7 @@ def nodes_ready(node_id: str, timeout: float) -> None:
     """Exit 0 when NODE_ID can take uploads: active, heartbeat fresh, upload APIs answer.
 
     Checks what placement needs of a node: it is registered and active, its
-    heartbeat is in Redis (it expires when the node falls silent), and every
+    heartbeat is fresh by placement's rule (``FRESH_SECONDS``), and every
     active pool on it answers HEAD on its upload URL with 204. One line per check.
     """
     from pixelfox_app.pools import effective_upload_api_url
@@ -131,6 +143,7 @@ async def _probe(
     import httpx
     from redis.asyncio import Redis
 
+    from pixelfox_app.placement.health import FRESH_SECONDS, StoredBeat
     from pixelfox_common import tls
     from pixelfox_protocol.keys import RedisKeys
 
@@ -141,8 +154,16 @@ async def _probe(
         **tls.redis_options(settings.redis_url, settings.ca_file),
     )
     try:
-        beat = await redis.get(RedisKeys(settings.redis_prefix).node_heartbeat(node_id))
-        lines.append((beat is not None, f"heartbeat of {node_id}: {'fresh' if beat else 'none'}"))
+        key = RedisKeys(settings.redis_prefix).node_heartbeat(node_id)
+        stored = StoredBeat.parse(await redis.get(key), await redis.ttl(key))
+        # Placement's own rule, so "ready" means placement would take the node.
+        fresh = stored is not None and stored.age() <= FRESH_SECONDS
+        said = (
+            "none"
+            if stored is None
+            else f"{'fresh' if fresh else 'stale'}, {stored.age():.0f} s old"
+        )
+        lines.append((fresh, f"heartbeat of {node_id}: {said}"))
     except Exception as exc:
         lines.append((False, f"heartbeat of {node_id}: Redis: {exc}"))
     finally:
@@ -163,7 +184,8 @@ async def _probe(
 @click.command("ensure")
 @click.argument("name")
 @pool_options(editing=True)
-def pools_ensure(name: str, **options: Any) -> None:
+@click.option("--dry-run", is_flag=True, help="Change nothing; say what would change.")
+def pools_ensure(name: str, dry_run: bool, **options: Any) -> None:
     """Create pool NAME with the given fields, or bring the given fields to these values.
 
     Fields not given keep their value (on creation: the defaults of ``pools
@@ -179,6 +201,8 @@ def pools_ensure(name: str, **options: Any) -> None:
     async def work() -> str:
         clean = pool_rules.check_fields(given)
         pool = await StoragePool.get_or_none(name=name)
+        if pool is None and dry_run:
+            return f"would create pool {name!r}"
         if pool is None:
             clean.setdefault("is_upload_target", False)
             created = await pool_rules.create_pool(name=name, **clean)
@@ -191,6 +215,8 @@ def pools_ensure(name: str, **options: Any) -> None:
         changes = {k: v for k, v in clean.items() if getattr(pool, k) != v}
         if not changes:
             return f"unchanged pool {name!r} (id {pool.id})"
+        if dry_run:
+            return f"would update pool {name!r} (id {pool.id}): {', '.join(sorted(changes))}"
         await pool_rules.edit_pool(name, **changes)
         return f"updated pool {name!r} (id {pool.id}): {', '.join(sorted(changes))}"
 

@@ -1,4 +1,4 @@
-"""`python -m pixelfox_lab up|down|status|exec|ssh|add-host|render-docs`."""
+"""`python -m pixelfox_lab up|down|status|exec|ssh|add-host|forward|render-docs`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -20,6 +21,7 @@ from pixelfox_lab.config import (
     LabError,
 )
 from pixelfox_lab.hosts import BASE_ENV
+from pixelfox_lab.inventory import LAB_INVENTORY
 from pixelfox_lab.lab import Lab, LabStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -111,13 +113,71 @@ def status(prefix: str, as_json: bool) -> None:
 @cli.command("add-host")
 @click.argument("name")
 @click.option("--bandwidth-mbit", type=float, help="Default: the lab's cap.")
+@click.option(
+    "--inventory",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=LAB_INVENTORY,
+    show_default="inventory/lab/hosts.yml",
+    help="List the host in this Ansible inventory too.",
+)
+@click.option("--group", default="storage", show_default=True, help="Its inventory group.")
+@click.option("--no-inventory", is_flag=True, help="Leave the inventory alone.")
 @click.pass_obj
 @_lab_errors
-def add_host(prefix: str, name: str, bandwidth_mbit: float | None) -> None:
-    """Add one more host to the running lab."""
+def add_host(
+    prefix: str,
+    name: str,
+    bandwidth_mbit: float | None,
+    inventory: Path,
+    group: str,
+    no_inventory: bool,
+) -> None:
+    """Add one more host to the running lab, and list it in the lab's inventory."""
+    from pixelfox_lab import inventory as lab_inventory
+
     lab = Lab.attach(prefix)
     lab.add_host(name, bandwidth_mbit=bandwidth_mbit)
     click.echo(f"{name}: {lab.address(name)} {lab.dns_name(name)}")
+    if not no_inventory:
+        added = lab_inventory.add_host(inventory, name, group)
+        said = "listed" if added else "already listed"
+        click.echo(f"{name}: {said} under {group} in {inventory}")
+
+
+@cli.command()
+@click.argument("hosts", nargs=-1)
+@click.option("--port", default=80, show_default=True, help="The port on both ends.")
+@click.pass_obj
+@_lab_errors
+def forward(prefix: str, hosts: tuple[str, ...], port: int) -> None:
+    """Reach HOSTS (default: every host) from this machine's loopback until Ctrl-C.
+
+    Each host gets its own 127.0.80.N; add the printed lines to /etc/hosts and
+    open http://app.pixelfox.test/ in a browser here.
+    """
+    import shutil
+    import signal
+
+    from pixelfox_lab import forward as relay
+
+    if shutil.which("socat") is None:
+        raise click.ClickException("socat is not installed (scripts/lab-system-deps)")
+    lab = Lab.attach(prefix)
+    forwards = relay.plan(lab, list(hosts), port)
+    processes = relay.start(lab, forwards)
+    click.echo("# forwarding; add these lines to /etc/hosts (Ctrl-C stops):")
+    for f in forwards:
+        click.echo(f"{f.hosts_line():<40} # -> {f.host} {f.target}:{f.port}")
+    stop = {signal.SIGINT, signal.SIGTERM}
+    # Blocked only now: the relays started above keep their default signal handling.
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop)
+    try:
+        signal.sigwait(stop)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=10)
 
 
 @cli.command("exec", context_settings={"ignore_unknown_options": True})

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_HOSTS = ("app", "s01", "s02", "s03")
+DEFAULT_HOSTS = ("app", "s01", "s02")
 DEFAULT_PREFIX = "pf"
 DEFAULT_SUBNET = "10.77.0.0/24"
 DEFAULT_DOMAIN = "pixelfox.test"

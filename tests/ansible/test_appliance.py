@@ -391,7 +391,9 @@ def drained(
     thread = threading.Thread(target=loop.run, name="upload-loop-drain", daemon=True)
     thread.start()
     try:
-        run = ansible.playbook("drain-storage-node.yml", "-e", "node=s03", timeout=1200)
+        run = ansible.playbook(
+            "drain-storage-node.yml", "-e", "node=s03", "-e", "retire=true", timeout=1200
+        )
     finally:
         loop.stop.set()
         thread.join(timeout=120)
@@ -427,7 +429,59 @@ def test_drain_moves_every_image_off_s03_while_uploads_keep_working(
 
 
 def test_drain_run_again_changes_nothing(ansible: Ansible, drained: Drained) -> None:
-    again = ansible.playbook("drain-storage-node.yml", "-e", "node=s03")
+    again = ansible.playbook("drain-storage-node.yml", "-e", "node=s03", "-e", "retire=true")
 
     assert again.returncode == 0, again.problem()
     assert set(again.changed().values()) == {0}, again.changed_tasks()
+    # No fixed pause: the drain waited only until every node held the new pool map.
+    assert "pause" not in drained.run.output.lower()
+
+
+def _running(lab: Lab, host: str, service: str) -> bool:
+    return lab.run(host, ["/etc/init.d/" + service, "status"], check=False).returncode == 0
+
+
+def _admin(lab: Lab, *argv: str) -> tuple[int, str]:
+    result = lab.run("app", ["/usr/local/sbin/pixelfox-admin", *argv], check=False, timeout=120)
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_a_retired_node_stays_stopped_when_site_runs_with_it_still_in_the_inventory(
+    lab: Lab, ansible: Ansible, drained: Drained
+) -> None:
+    assert _admin(lab, "nodes", "state", "s03")[1].strip() == "retired"
+
+    run = ansible.playbook("site.yml")
+
+    assert run.returncode == 0, run.problem()
+    assert "Node s03 is retired: its services stay stopped" in run.output
+    for service in ("pixelfox-storage", "pixelfox-worker@s03"):
+        assert not _running(lab, "s03", service), service
+    # Silent by design: doctor counts it as retired, not as a failure.
+    rc, report = _admin(lab, "doctor")
+    assert "retired: no heartbeat expected" in report, report
+    assert rc == 0, report
+
+
+def test_the_removed_node_is_gone_and_site_then_doctor_pass(
+    lab: Lab, ansible: Ansible, inventory: Path, drained: Drained
+) -> None:
+    hosts_file = inventory / "hosts.yml"
+    hosts = yaml.safe_load(hosts_file.read_text())
+    del hosts["all"]["children"]["storage"]["hosts"]["s03"]
+    hosts_file.write_text(yaml.safe_dump(hosts))
+    rc, said = _admin(lab, "nodes", "remove", "s03")
+    assert rc == 0, said
+    assert "removed node 's03'" in said
+
+    run = ansible.playbook("site.yml")
+
+    assert run.returncode == 0, run.problem()
+    assert "s03" not in run.recap
+    rc, report = _admin(lab, "doctor")
+    assert rc == 0, report
+    # Doctor checked every node's nginx by itself (the app role tells it to).
+    assert "--nginx-url" not in report and "nginx s01" in report, report
+    assert "s03" not in _admin(lab, "nodes", "list")[1]
+    for service in ("pixelfox-storage", "pixelfox-worker@s03"):
+        assert not _running(lab, "s03", service), service

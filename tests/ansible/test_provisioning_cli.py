@@ -160,6 +160,38 @@ def test_pools_ensure_changes_only_what_differs(database_url: str) -> None:
     assert pool.upload_api_url == "http://s01.example.net/api/internal/upload"
 
 
+def test_ensure_with_dry_run_says_what_would_change_and_changes_nothing(
+    database_url: str,
+) -> None:
+    # Ansible's check mode: --check --diff shows a pool becoming an upload target again.
+    ensure_node(database_url)
+    run(database_url, "pools", "ensure", "s01-hot", "--node=s01", "--base-path=/srv/p", *URLS)
+
+    would = run(database_url, "pools", "ensure", "s01-hot", "--upload-target", "--dry-run")
+    same = run(database_url, "pools", "ensure", "s01-hot", "--no-upload-target", "--dry-run")
+    new_pool = run(database_url, "pools", "ensure", "s02-hot", "--node=s01",
+                   "--base-path=/srv/q", "--dry-run")  # fmt: skip
+    new_node = run(database_url, "nodes", "ensure", "s02",
+                   "--credential-env=PIXELFOX_TEST_NODE_CREDENTIAL",
+                   "--dry-run")  # fmt: skip
+
+    assert would.output.startswith("would update pool 's01-hot'"), would.output
+    assert "is_upload_target" in would.output
+    assert same.output.startswith("unchanged pool 's01-hot'"), same.output
+    assert new_pool.output.startswith("would create pool 's02-hot'"), new_pool.output
+    assert new_node.output.startswith("would create node 's02'"), new_node.output
+    assert fetch_pool(database_url, "s01-hot").is_upload_target is False
+
+    async def counts() -> tuple[int, int]:
+        await init_db(database_url)
+        try:
+            return await StoragePool.all().count(), await StorageNode.all().count()
+        finally:
+            await close_db()
+
+    assert asyncio.run(counts()) == (1, 1)
+
+
 def test_pools_ensure_never_moves_an_existing_pool(database_url: str) -> None:
     ensure_node(database_url)
     run(database_url, "pools", "ensure", "s01-hot", "--node=s01", "--base-path=/srv/p", *URLS)
@@ -195,7 +227,9 @@ def test_nodes_ready_fails_for_a_node_without_heartbeat_or_answering_pool(
 def test_nodes_ready_passes_with_a_fresh_heartbeat_and_an_answering_upload_api(
     sqlite_url: str, redis_url: str, redis_prefix: str
 ) -> None:
+    import json
     import threading
+    import time
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     import redis
@@ -221,7 +255,8 @@ def test_nodes_ready_passes_with_a_fresh_heartbeat_and_an_answering_upload_api(
         run(sqlite_url, "pools", "ensure", "s01-hot", "--node=s01", "--base-path=/srv/p",
             f"--upload-api-url={url}")  # fmt: skip
         client = redis.Redis.from_url(redis_url)
-        client.set(RedisKeys(redis_prefix).node_heartbeat("s01"), "{}", ex=30)
+        beat = {"node_id": "s01", "version": "1", "pools": [], "received_at": time.time()}
+        client.set(RedisKeys(redis_prefix).node_heartbeat("s01"), json.dumps(beat), ex=30)
         client.close()
 
         result = run(

@@ -210,3 +210,36 @@ def test_the_command_line_shows_and_enters_the_lab(lab: Lab) -> None:
         [*cli, "ssh", "s03", "hostname"], capture_output=True, text=True, check=True
     )
     assert over_ssh.stdout == "s03\n"
+
+
+def test_forward_reaches_a_hosts_web_server_from_this_machines_loopback(lab: Lab) -> None:
+    import urllib.request
+
+    cli = [sys.executable, "-m", "pixelfox_lab", "--prefix", TEST_PREFIX]
+    server = subprocess.Popen(
+        [*cli, "exec", "s01", "--", sys.executable, "-m", "http.server", "80"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    relay = subprocess.Popen([*cli, "forward", "s01"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert relay.stdout is not None
+        relay.stdout.readline()  # the comment line
+        line = relay.stdout.readline()
+        assert line.startswith("127.0.80.1 s01.pixelfox.test"), line
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen("http://127.0.80.1/", timeout=5) as answer:
+                    body = answer.read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert b"Directory listing" in body
+    finally:
+        relay.terminate()
+        server.terminate()
+        relay.wait(timeout=30)
+        server.wait(timeout=30)
