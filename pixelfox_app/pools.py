@@ -29,7 +29,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 REGION_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 URL_FIELDS = ("public_base_url", "cdn_base_url", "upload_api_url")
 NON_NEGATIVE_FIELDS = ("priority", "weight", "capacity_bytes", "reserve_bytes")
-# What an operator may set (health_status and used_bytes are measured, not set).
+# What an operator may set (used_bytes is measured, not set).
 EDITABLE_FIELDS = (
     "name",
     "type",

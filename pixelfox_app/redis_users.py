@@ -199,10 +199,15 @@ async def apply(redis: Redis, prefix: str, wanted: Iterable[RedisUser]) -> SyncR
 
 
 async def registered_nodes() -> dict[str, str]:
-    """node id → credential hash of every registered node (the app's database)."""
-    from .models import StorageNode
+    """node id → credential hash of every registered node that is not retired.
 
-    rows = await StorageNode.all().values_list("node_id", "credential_hash")
+    A retired node keeps no Redis user: sync deletes it like a removed node's.
+    """
+    from .models import NodeState, StorageNode
+
+    rows = await StorageNode.exclude(state=NodeState.RETIRED).values_list(
+        "node_id", "credential_hash"
+    )
     return {str(node_id): str(hashed) for node_id, hashed in rows}
 
 

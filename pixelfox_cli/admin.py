@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import shlex
+from datetime import UTC
 
 import click
 
@@ -16,7 +17,7 @@ from pixelfox_app import dbschema
 from pixelfox_app.config import AppSettings
 from pixelfox_app.models import StorageNode, StoragePool
 
-from . import copies, provisioning
+from . import copies, lifecycle, poolmaps, provisioning
 from .dbcommand import describe_database, echo_table, run_sync, with_db
 from .pools import pools
 from .redisusers import sync_after_change
@@ -118,7 +119,7 @@ def create_admin_command(
 
 @click.group("nodes")
 def nodes() -> None:
-    """Register storage nodes and list them."""
+    """Register storage nodes, list them, and take them through their lifecycle."""
 
 
 def node_env(settings: AppSettings, node_id: str, credential: str) -> dict[str, str]:
@@ -215,15 +216,21 @@ def nodes_list() -> None:
         click.echo("no nodes registered (add one with 'pixelfox nodes add <node_id>')")
         return
     table: list[tuple[str, ...]] = [
-        ("NODE", "DNS NAME", "ZONE", "ACTIVE", "VERSION", "LAST SEEN", "POOLS")
+        ("NODE", "DNS NAME", "ZONE", "STATE", "ACTIVE", "VERSION", "LAST SEEN", "POOLS")
     ]
     for node, pool_count in rows:
-        seen = node.last_seen_at.strftime("%Y-%m-%d %H:%M:%S") if node.last_seen_at else "never"
+        # Stored in UTC; said so, so nobody reads it as local time.
+        seen = (
+            node.last_seen_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S %Z")
+            if node.last_seen_at
+            else "never"
+        )
         table.append(
             (
                 node.node_id,
                 node.dns_name or "-",
                 node.zone or "-",
+                str(node.state),
                 "yes" if node.is_active else "no",
                 node.version or "-",
                 seen,
@@ -238,6 +245,9 @@ def nodes_list() -> None:
 nodes.add_command(provisioning.nodes_ensure)
 nodes.add_command(copies.nodes_lost)
 nodes.add_command(provisioning.nodes_ready)
+for _command in lifecycle.COMMANDS:
+    nodes.add_command(_command)
+nodes.add_command(poolmaps.nodes_pool_maps)
 pools.add_command(provisioning.pools_ensure)
 
 COMMANDS: list[click.Command] = [migrate_command, create_admin_command, nodes, pools]

@@ -48,6 +48,9 @@ class Context:
     # The node whose nginx that is (its links are signed with that node's secret);
     # "" asks the node behind it (/healthz).
     node_id: str = ""
+    # No --nginx-url: check the nginx of every node in service, at its pool's public URL
+    # (an Ansible-built app host sets this: its nodes serve /uploads/ behind nginx).
+    check_node_nginx: bool = False
     database_ok: bool = False
     redis: Redis | None = None
     # Trusts PIXELFOX_CA_FILE, which is also where settings.ca_file comes from.
@@ -140,7 +143,12 @@ def _age(since: datetime | None) -> str:
 
 
 async def check_heartbeats(ctx: Context) -> AsyncIterator[Result]:
-    from pixelfox_app.models import StorageNode
+    """Each node's beat, fresh by placement's own rule (``FRESH_SECONDS``).
+
+    A retired node is expected to be silent; a draining one still beats.
+    """
+    from pixelfox_app.models import NodeState, StorageNode
+    from pixelfox_app.placement.health import FRESH_SECONDS, StoredBeat
 
     if not ctx.database_ok or ctx.redis is None:
         yield Result("fail", "heartbeats", "not checked: needs the database and Redis")
@@ -150,15 +158,28 @@ async def check_heartbeats(ctx: Context) -> AsyncIterator[Result]:
         yield Result("warn", "heartbeats", "no storage node is registered")
     for node in nodes:
         name = f"node {node.node_id}"
-        if not node.is_active:
-            yield Result("warn", name, "inactive: heartbeat not checked")
+        if node.state == NodeState.RETIRED:
+            yield Result("ok", name, "retired: no heartbeat expected")
             continue
-        beat = await ctx.bounded(ctx.redis.get(ctx.keys.node_heartbeat(node.node_id)))
-        if beat is None:
-            yield Result("fail", name, f"no fresh heartbeat ({_age(node.last_seen_at)})")
+        if not node.is_active:
+            yield Result("warn", name, "inactive (declared lost): heartbeat not checked")
+            continue
+        key = ctx.keys.node_heartbeat(node.node_id)
+        raw, ttl = await ctx.bounded(asyncio.gather(ctx.redis.get(key), ctx.redis.ttl(key)))
+        stored = StoredBeat.parse(raw, ttl)
+        draining = ", draining" if node.state == NodeState.DRAINING else ""
+        if stored is None or stored.age() > FRESH_SECONDS:
+            yield Result(
+                "fail",
+                name,
+                f"no fresh heartbeat ({_age(node.last_seen_at)}; fresh means within "
+                f"{FRESH_SECONDS:.0f} s, as for placement{draining})",
+            )
         else:
             version = f", version {node.version}" if node.version else ""
-            yield Result("ok", name, f"heartbeat fresh ({_age(node.last_seen_at)}{version})")
+            yield Result(
+                "ok", name, f"heartbeat fresh ({stored.age():.0f} s old{version}{draining})"
+            )
 
 
 async def check_upload_apis(ctx: Context) -> AsyncIterator[Result]:
@@ -192,30 +213,64 @@ async def check_upload_apis(ctx: Context) -> AsyncIterator[Result]:
 PROBE_URI = "/uploads/private/original/doctor-probe.jpg"
 
 
-async def _node_behind(ctx: Context) -> str:
-    """The id of the node behind ``ctx.nginx_url`` (its /healthz), or the appliance's own."""
+async def _node_behind(ctx: Context, nginx_url: str) -> str:
+    """The id of the node behind ``nginx_url`` (its /healthz), or the appliance's own."""
     from pixelfox_app.nodes import DEFAULT_NODE_ID
 
     try:
-        answer = await ctx.http.get(ctx.nginx_url.rstrip("/") + "/healthz", timeout=ctx.timeout)
+        answer = await ctx.http.get(nginx_url.rstrip("/") + "/healthz", timeout=ctx.timeout)
         node_id = answer.json().get("node_id") if answer.status_code == 200 else None
     except (httpx.HTTPError, ValueError, AttributeError):
         node_id = None
     return node_id if isinstance(node_id, str) and node_id else DEFAULT_NODE_ID
 
 
+async def _node_origins(ctx: Context) -> list[tuple[str, str]]:
+    """(origin, node id) of every node in service whose pool names its own public URL."""
+    from pixelfox_app.models import NodeState, StorageNode, StoragePool
+    from pixelfox_app.nodes import node_of
+
+    if not ctx.database_ok:
+        return []
+    serving = {
+        n.node_id
+        for n in await ctx.bounded(StorageNode.filter(is_active=True))
+        if n.state != NodeState.RETIRED
+    }
+    origins: dict[tuple[str, str], None] = {}
+    for pool in await ctx.bounded(StoragePool.filter(is_active=True).order_by("id")):
+        if pool.public_base_url and node_of(pool) in serving:
+            origins[(pool.public_base_url.rstrip("/"), node_of(pool))] = None
+    return list(origins)
+
+
 async def check_nginx(ctx: Context) -> AsyncIterator[Result]:
-    if not ctx.nginx_url:
+    """Signed links on one nginx (``--nginx-url``), or on every node's (``--check-node-nginx``)."""
+    if ctx.nginx_url:
+        targets = [(ctx.nginx_url, ctx.node_id)]
+    elif ctx.check_node_nginx:
+        targets = await _node_origins(ctx)
+        if not targets:
+            yield Result("warn", "nginx signed links", "not checked: no node in service")
+            return
+    else:
         yield Result("warn", "nginx signed links", "not checked: pass --nginx-url to check")
         return
+    for url, node_id in targets:
+        async for result in _check_signed_links(ctx, url, node_id):
+            yield result
+
+
+async def _check_signed_links(ctx: Context, nginx_url: str, node_id: str) -> AsyncIterator[Result]:
+    name = f"nginx {node_id}" if node_id else "nginx signed links"
     master = ctx.settings.link_secret.strip()
     if not master:
-        yield Result("fail", "nginx signed links", "PIXELFOX_LINK_SECRET is not set")
+        yield Result("fail", name, "PIXELFOX_LINK_SECRET is not set")
         return
     from pixelfox_protocol import links
 
     # Each node's nginx knows only its own secret, derived from the master.
-    secret = links.node_secret(master, ctx.node_id or await _node_behind(ctx))
+    secret = links.node_secret(master, node_id or await _node_behind(ctx, nginx_url))
     now = int(time.time())
     good = links.sign(PROBE_URI, secret, now + 300)
     expired = links.sign(PROBE_URI, secret, now - 60)
@@ -227,23 +282,21 @@ async def check_nginx(ctx: Context) -> AsyncIterator[Result]:
         ("tampered", tampered, {403}, "a tampered link is let through"),
         ("expired", expired, {403, 410}, "an expired link is let through"),
     ]
-    base = ctx.nginx_url.rstrip("/") + PROBE_URI
+    base = nginx_url.rstrip("/") + PROBE_URI
     for label, query, allowed, problem in cases:
         url = f"{base}?{query}" if query else base
         try:
             answer = await ctx.http.get(url, timeout=ctx.timeout)
         except httpx.HTTPError as exc:
-            yield Result("fail", "nginx signed links", f"GET {url}: {_one_line(exc)}")
+            yield Result("fail", name, f"GET {url}: {_one_line(exc)}")
             return
         if answer.status_code not in allowed:
-            yield Result(
-                "fail", "nginx signed links", f"{problem} ({label} → {answer.status_code})"
-            )
+            yield Result("fail", name, f"{problem} ({label} → {answer.status_code})")
             return
     yield Result(
         "ok",
-        "nginx signed links",
-        f"{ctx.nginx_url}: signed, unsigned, tampered, expired links answered as they should",
+        name,
+        f"{nginx_url}: signed, unsigned, tampered, expired links answered as they should",
     )
 
 

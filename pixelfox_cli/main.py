@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "secrets": ("secrets", "secrets"),
     "backup": ("restore", "backup_command"),
     "restore": ("restore", "restore_command"),
+    "db": ("dbbackup", "db_group"),
     "scrub": ("scrub", "scrub_command"),
     "quarantine": ("scrub", "quarantine"),
     "doctor": ("ops", "doctor_command"),
@@ -55,7 +56,8 @@ def cli() -> None:
 
 def main() -> None:
     try:
-        cli.main(standalone_mode=False)
+        # Outside standalone mode click returns a command's Exit(code) instead of exiting.
+        code = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
@@ -67,3 +69,5 @@ def main() -> None:
     except Exception as exc:
         click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)

@@ -84,7 +84,14 @@ def error_codes_check(docs_dir: Path) -> None:
     default="",
     help="The node whose nginx --nginx-url is (default: what its /healthz says).",
 )
-def doctor_command(timeout: float, nginx_url: str, node_id: str) -> None:
+@click.option(
+    "--check-node-nginx/--no-check-node-nginx",
+    envvar="PIXELFOX_DOCTOR_NODE_NGINX",
+    default=False,
+    help="Without --nginx-url: check every node's nginx at its pool's public URL "
+    "(env PIXELFOX_DOCTOR_NODE_NGINX; set on Ansible-built app hosts).",
+)
+def doctor_command(timeout: float, nginx_url: str, node_id: str, check_node_nginx: bool) -> None:
     """Check a running installation end to end: one line per check, exit 1 on any failure.
 
     Reads the control app's settings (PIXELFOX_* variables): database, Redis,
@@ -97,7 +104,13 @@ def doctor_command(timeout: float, nginx_url: str, node_id: str) -> None:
         results.append(result)
         click.echo(result.line())
 
-    ctx = doctor.Context(settings, timeout=timeout, nginx_url=nginx_url, node_id=node_id)
+    ctx = doctor.Context(
+        settings,
+        timeout=timeout,
+        nginx_url=nginx_url,
+        node_id=node_id,
+        check_node_nginx=check_node_nginx,
+    )
     healthy = asyncio.run(doctor.run(ctx, emit))
     click.echo(doctor.summary(results))
     if not healthy:

@@ -130,16 +130,35 @@ def pools_edit(name: str, new_name: str | None, **options: Any) -> None:
     click.echo(f"pool {pool.name!r} updated: {', '.join(sorted(changes))}")
 
 
+async def _health_labels(settings: AppSettings, pools: list[StoragePool]) -> dict[int, str]:
+    """Each pool's health badge, as the admin shows it (heartbeats and upload API checks)."""
+    from pixelfox_app.nodequeue import connect
+    from pixelfox_app.pool_health import pools_health
+    from pixelfox_protocol.keys import RedisKeys
+
+    redis = connect(settings.redis_url, settings.ca_file)
+    try:
+        badges = await pools_health(redis, RedisKeys(settings.redis_prefix), pools)
+    except Exception as exc:  # Redis down: the table still shows, health says why not
+        click.echo(f"# warning: health unknown, Redis did not answer: {exc}", err=True)
+        return {}
+    finally:
+        await redis.aclose()
+    # ok / stale / error: the admin badge's state ("API OK", "stale N s", "Fehler").
+    return {p.id: badges[p.id].state if p.is_active else "inactive" for p in pools}
+
+
 @pools.command("list")
 @click.option("--urls", is_flag=True, help="Show the effective public and upload URLs.")
 def pools_list(urls: bool) -> None:
     """Show every pool; empty URLs show the runtime default they resolve to."""
     settings = AppSettings.from_env()
 
-    async def work() -> list[StoragePool]:
-        return list(await StoragePool.all().order_by("id"))
+    async def work() -> tuple[list[StoragePool], dict[int, str]]:
+        pools = list(await StoragePool.all().order_by("id"))
+        return pools, await _health_labels(settings, pools)
 
-    rows = with_db(settings, work)
+    rows, health = with_db(settings, work)
     if not rows:
         click.echo("no pools (add one with 'pixelfox pools add <name> --base-path <dir>')")
         return
@@ -164,7 +183,7 @@ def pools_list(urls: bool) -> None:
             _human(pool.used_bytes),
             _human(pool.capacity_bytes) if pool.capacity_bytes else "-",
             _human(pool.reserve_bytes),
-            pool.health_status,
+            health.get(pool.id, "-"),
             pool.base_path,
         )
         if urls:

@@ -99,7 +99,7 @@ def nodes_ready(node_id: str, timeout: float) -> None:
     """Exit 0 when NODE_ID can take uploads: active, heartbeat fresh, upload APIs answer.
 
     Checks what placement needs of a node: it is registered and active, its
-    heartbeat is in Redis (it expires when the node falls silent), and every
+    heartbeat is fresh by placement's rule (``FRESH_SECONDS``), and every
     active pool on it answers HEAD on its upload URL with 204. One line per check.
     """
     from pixelfox_app.pools import effective_upload_api_url
@@ -131,6 +131,7 @@ async def _probe(
     import httpx
     from redis.asyncio import Redis
 
+    from pixelfox_app.placement.health import FRESH_SECONDS, StoredBeat
     from pixelfox_common import tls
     from pixelfox_protocol.keys import RedisKeys
 
@@ -141,8 +142,16 @@ async def _probe(
         **tls.redis_options(settings.redis_url, settings.ca_file),
     )
     try:
-        beat = await redis.get(RedisKeys(settings.redis_prefix).node_heartbeat(node_id))
-        lines.append((beat is not None, f"heartbeat of {node_id}: {'fresh' if beat else 'none'}"))
+        key = RedisKeys(settings.redis_prefix).node_heartbeat(node_id)
+        stored = StoredBeat.parse(await redis.get(key), await redis.ttl(key))
+        # Placement's own rule, so "ready" means placement would take the node.
+        fresh = stored is not None and stored.age() <= FRESH_SECONDS
+        said = (
+            "none"
+            if stored is None
+            else f"{'fresh' if fresh else 'stale'}, {stored.age():.0f} s old"
+        )
+        lines.append((fresh, f"heartbeat of {node_id}: {said}"))
     except Exception as exc:
         lines.append((False, f"heartbeat of {node_id}: Redis: {exc}"))
     finally:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 import re
 import secrets as stdlib_secrets
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -234,7 +236,66 @@ def secrets_init(path: Path, nodes: str) -> None:
     write_private(path, new_text)
     verb = "created" if not text else "added to"
     click.echo(f"secrets: {verb} {path}: {', '.join(added)}")
-    click.echo(f"secrets: encrypt it with: ansible-vault encrypt {path}")
+    click.echo(f"secrets: encrypt it with: {_ansible_vault()} encrypt {path}")
+
+
+def _ansible_vault() -> str:
+    """ansible-vault as the operator can run it: next to this Python (the virtualenv)."""
+    beside = Path(sys.executable).parent / "ansible-vault"
+    if not beside.is_file():
+        return "ansible-vault"
+    try:
+        return str(beside.relative_to(Path.cwd()))
+    except ValueError:
+        return str(beside)
+
+
+def _decrypted(path: Path) -> str:
+    """The file's text; an ansible-vault file is decrypted by ansible-vault (it asks)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
+    if not text.lstrip().startswith(VAULT_HEADER):
+        return text
+    vault = Path(sys.executable).parent / "ansible-vault"
+    try:
+        done = subprocess.run(
+            [str(vault) if vault.is_file() else "ansible-vault", "view", str(path)],
+            stdout=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise click.ClickException("ansible-vault is not installed (scripts/install)") from None
+    if done.returncode != 0:
+        raise click.ClickException(f"ansible-vault could not decrypt {path}")
+    return done.stdout
+
+
+@secrets.command("show")
+@click.argument("name", default="pixelfox_admin_password")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The secrets file, e.g. inventory/production/group_vars/all/secrets.yml.",
+)
+def secrets_show(name: str, path: Path) -> None:
+    """Print one secret plainly (default: the first admin's password).
+
+    An encrypted file is decrypted with ansible-vault, which asks for the vault password.
+    """
+    values = _load(_decrypted(path), path)
+    if name not in values:
+        raise click.ClickException(
+            f"{path} has no {name}; it has: {', '.join(sorted(values)) or 'nothing'}"
+        )
+    value = values[name]
+    if not isinstance(value, str | int):
+        raise click.ClickException(f"{name} is not a single value")
+    click.echo(str(value))
 
 
 COMMANDS: list[click.Command] = [secrets]

@@ -23,6 +23,13 @@ Helpers for the other parts of the system:
 - workers: ``@observed_job("process")`` on arq job functions (or
   ``observe_job(kind, seconds, outcome)``) and ``watch_queues(redis_url, queues)`` once
 - app heartbeat receiver: ``record_heartbeat(node_id)`` and ``set_pool_space(…)``
+- control worker: ``set_upload_api(pool, ok)`` (reachability check),
+  ``set_certificate_expiry(host, at)``, ``set_database_backup(dialect, at)``
+- node worker: ``set_scrub_faults(pool, found, unrepaired)`` after each scheduled scrub slice
+
+Gauges that only one process can know carry a label (pool, host, database), so
+processes that never set them export no sample: an alert on them sees only the
+process that owns the figure, never a zero from another one.
 """
 
 from __future__ import annotations
@@ -92,6 +99,40 @@ OUTBOX_IN_QUARANTINE = Gauge(
 POOL_FREE = Gauge("pixelfox_pool_free_bytes", "Free bytes of a pool.", ["pool"])
 POOL_USED = Gauge("pixelfox_pool_used_bytes", "Used bytes of a pool.", ["pool"])
 POOL_CAPACITY = Gauge("pixelfox_pool_capacity_bytes", "Capacity of a pool.", ["pool"])
+POOL_RESERVE = Gauge(
+    "pixelfox_pool_reserve_bytes",
+    "Free bytes a pool keeps: placement stops putting uploads there below it.",
+    ["pool"],
+)
+# Placement's upload API check (control worker, every few seconds).
+UPLOAD_API_UP = Gauge(
+    "pixelfox_upload_api_up",
+    "1 when the pool's upload API answered HEAD with 204 at the last check, else 0.",
+    ["pool"],
+)
+# Certificates of the public hosts (control worker, hourly).
+CERTIFICATE_EXPIRY = Gauge(
+    "pixelfox_tls_certificate_expiry_timestamp_seconds",
+    "Unix time at which the certificate a public host presents expires.",
+    ["host"],
+)
+# The last good database backup (control worker, every minute, from the database's record).
+DATABASE_BACKUP = Gauge(
+    "pixelfox_database_backup_last_success_timestamp_seconds",
+    "Unix time of the last good database backup (0: none recorded).",
+    ["database"],
+)
+# The scheduled scrub's last finished pass, per pool (node worker).
+SCRUB_FAULTS_FOUND = Gauge(
+    "pixelfox_scrub_faults_found",
+    "Faults the last finished scrub pass of a pool found.",
+    ["pool"],
+)
+SCRUB_FAULTS_UNREPAIRED = Gauge(
+    "pixelfox_scrub_faults_unrepaired",
+    "Faults the last finished scrub pass of a pool found and could not repair.",
+    ["pool"],
+)
 # Copies of images (set by the control worker's copy check, every minute).
 REPLICATION_LAG = Gauge(
     "pixelfox_replication_lag_seconds",
@@ -171,19 +212,34 @@ class _QueueDepths(Collector):
         family = GaugeMetricFamily(
             "pixelfox_queue_depth", "Jobs waiting in a queue.", labels=["queue"]
         )
+        oldest = GaugeMetricFamily(
+            "pixelfox_queue_oldest_job_age_seconds",
+            "Seconds the longest-waiting job of a queue has been due (0: none due).",
+            labels=["queue"],
+        )
         with self._lock:
             client, queues, known = self._redis, self._queues, dict(self._set)
+        ages: dict[str, float] = {}
         if client is not None and queues:
             try:
                 pipe = client.pipeline(transaction=False)
                 for queue in queues:
                     pipe.zcard(queue)
-                known.update(zip(queues, (int(n) for n in pipe.execute()), strict=True))
+                    # arq scores a job with the Unix time in ms it is due at.
+                    pipe.zrange(queue, 0, 0, withscores=True)
+                answers = pipe.execute()
+                now_ms = time.time() * 1000
+                for queue, depth, first in zip(queues, answers[0::2], answers[1::2], strict=True):
+                    known[queue] = int(depth)
+                    ages[queue] = max(0.0, (now_ms - first[0][1]) / 1000) if first else 0.0
             except Exception as exc:  # a scrape must answer even when Redis is away
                 logs.get_logger(__name__).warning("queue depth unavailable", error=str(exc))
         for queue, depth in sorted(known.items()):
             family.add_metric([queue], depth)
+        for queue, age in sorted(ages.items()):
+            oldest.add_metric([queue], age)
         yield family
+        yield oldest
 
 
 QUEUES = _QueueDepths()
@@ -258,7 +314,12 @@ def forget_node(node_id: str) -> None:
 
 
 def set_pool_space(
-    pool_id: int | str, *, free: int, used: int | None = None, capacity: int | None = None
+    pool_id: int | str,
+    *,
+    free: int,
+    used: int | None = None,
+    capacity: int | None = None,
+    reserve: int | None = None,
 ) -> None:
     """Publish a pool's space as gauges (from a heartbeat on the app, from disk on a node)."""
     label = str(pool_id)
@@ -267,6 +328,29 @@ def set_pool_space(
         POOL_USED.labels(label).set(used)
     if capacity is not None:
         POOL_CAPACITY.labels(label).set(capacity)
+    if reserve is not None:
+        POOL_RESERVE.labels(label).set(reserve)
+
+
+def set_upload_api(pool_id: int | str, ok: bool) -> None:
+    """The result of one pool's upload API check."""
+    UPLOAD_API_UP.labels(str(pool_id)).set(1 if ok else 0)
+
+
+def set_certificate_expiry(host: str, expires_at: float) -> None:
+    """When the certificate ``host`` presents expires (Unix time)."""
+    CERTIFICATE_EXPIRY.labels(host).set(expires_at)
+
+
+def set_database_backup(database: str, at: float) -> None:
+    """The last good backup of the database (``database``: its dialect; ``at`` 0: none)."""
+    DATABASE_BACKUP.labels(database).set(at)
+
+
+def set_scrub_faults(pool_id: int | str, found: int, unrepaired: int) -> None:
+    """The last finished scrub pass of a pool: faults found, and those left unrepaired."""
+    SCRUB_FAULTS_FOUND.labels(str(pool_id)).set(found)
+    SCRUB_FAULTS_UNREPAIRED.labels(str(pool_id)).set(unrepaired)
 
 
 P = ParamSpec("P")

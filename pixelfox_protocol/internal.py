@@ -6,6 +6,7 @@ Node → app calls carry ``Authorization: Node <node_id>:<credential>`` and the
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -96,6 +97,15 @@ class NodeConfig(BaseModel):
     node_id: str
     pools: list[PoolInfo]
     upload_limits: UploadLimits = Field(default_factory=UploadLimits)
+    # A digest of everything above (``config_version``): the heartbeat answer carries
+    # the config, the node's next beat says which version it holds (``Heartbeat``).
+    version: str = Field(default="", description="Digest of this pool map; changes with it")
+
+
+def config_version(config: NodeConfig) -> str:
+    """The digest a node acknowledges: the same for the same pools and limits."""
+    body = config.model_dump_json(exclude={"version"})
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
 class UploadCompletion(BaseModel):
@@ -203,6 +213,9 @@ class Heartbeat(BaseModel):
     )
     quarantined: list[QuarantinedUpload] = Field(
         default=[], description="The newest of them (a few at most)"
+    )
+    pool_map_version: str = Field(
+        default="", description="The NodeConfig version the node's storage service works with"
     )
 
 

@@ -48,6 +48,8 @@ CHECK_UPLOAD_APIS = "check_upload_apis"  # control
 SYNC_REDIS_USERS = "sync_redis_users"  # control
 PURGE_TRASH = "purge_trash"  # control
 CHECK_COPIES = "check_copies"  # control
+CHECK_CERTIFICATES = "check_certificates"  # control: public hosts' certificate expiry
+PUBLISH_BACKUP_STATE = "publish_backup_state"  # control: the last database backup's time
 ENFORCE_MOVE_WINDOWS = "enforce_move_windows"  # control: moves paused outside their window
 CRON_JOBS = frozenset(
     {
@@ -58,6 +60,8 @@ CRON_JOBS = frozenset(
         SYNC_REDIS_USERS,
         PURGE_TRASH,
         CHECK_COPIES,
+        CHECK_CERTIFICATES,
+        PUBLISH_BACKUP_STATE,
         ENFORCE_MOVE_WINDOWS,
     }
 )

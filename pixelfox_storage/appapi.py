@@ -235,8 +235,9 @@ class AppAPI:
     async def node_config(self) -> NodeConfig:
         return parse(NodeConfig, await self.call("GET", NODE_CONFIG_PATH), "node config")
 
-    async def heartbeat(self, beat: Heartbeat) -> None:
-        await self.call("POST", HEARTBEAT_PATH, body=beat)
+    async def heartbeat(self, beat: Heartbeat) -> NodeConfig:
+        """Send a beat; the answer is the node's current pool map."""
+        return parse(NodeConfig, await self.call("POST", HEARTBEAT_PATH, body=beat), "heartbeat")
 
     # Uploads and what the worker made of them.
 

@@ -23,6 +23,12 @@ placement when beats stop (see ``pixelfox_app.placement``): keep
 
 Each beat also counts the uploads the app refused after they were stored (the
 outbox quarantine, :mod:`pixelfox_storage.upload.outbox`), for the admin.
+
+The app answers each beat with the node's pool map (``NodeConfig``, with its
+``version``); the upload side adopts a changed map at once and the next beat,
+sent right away, names the version it now holds (``pool_map_version``). So a
+pool made inactive or added reaches the node within one beat, and
+``pixelfox nodes pool-maps --wait`` can tell when every node has it.
 """
 
 from __future__ import annotations
@@ -42,7 +48,13 @@ from quart import Quart
 from redis.asyncio import Redis
 
 from pixelfox_common import metrics
-from pixelfox_protocol.internal import Heartbeat, PoolHeartbeat, PoolInfo, QuarantinedUpload
+from pixelfox_protocol.internal import (
+    Heartbeat,
+    NodeConfig,
+    PoolHeartbeat,
+    PoolInfo,
+    QuarantinedUpload,
+)
 from pixelfox_protocol.keys import RedisKeys
 
 from .appapi import AppAPI, AppRefused, AppUnavailable
@@ -62,6 +74,8 @@ ERROR_WINDOW_SECONDS = 60.0
 MAX_SAFE_INTERVAL = 5
 
 Quarantine = Callable[[], tuple[int, list[QuarantinedUpload]]]
+# Takes the pool map of a heartbeat answer; True when it differed from the one held.
+AdoptConfig = Callable[[NodeConfig], bool]
 
 
 def uploads_in_flight() -> int:
@@ -116,6 +130,10 @@ def _nothing_quarantined() -> tuple[int, list[QuarantinedUpload]]:
     return 0, []
 
 
+def _ignore_config(config: NodeConfig) -> bool:
+    return False
+
+
 class HeartbeatSender:
     """Builds and sends this node's beats."""
 
@@ -127,12 +145,16 @@ class HeartbeatSender:
         redis: Callable[[], Redis | None],
         quarantine: Quarantine = _nothing_quarantined,
         usage: UsageTracker | None = None,
+        adopt_config: AdoptConfig = _ignore_config,
+        pool_map_version: Callable[[], str] = str,
     ) -> None:
         self.settings = settings
         self.version = version
         self.pools = pools
         self.redis = redis
         self.quarantine = quarantine
+        self.adopt_config = adopt_config
+        self.pool_map_version = pool_map_version
         self.keys = RedisKeys(settings.redis_prefix)
         self.usage = usage or UsageTracker(settings.state_dir)
         self.errors = ErrorRate()
@@ -223,6 +245,7 @@ class HeartbeatSender:
             sent_at=sent_at,
             quarantined_uploads=quarantined,
             quarantined=newest,
+            pool_map_version=self.pool_map_version(),
         )
 
     async def beat(self, wait_for_scan: float = 0.0) -> bool:
@@ -231,7 +254,7 @@ class HeartbeatSender:
         self.last_started = time.monotonic()
         beat = await self.build(wait_for_scan)
         try:
-            await self.api.heartbeat(beat)
+            config = await self.api.heartbeat(beat)
         except AppUnavailable as exc:
             if exc.status == 401:
                 self._failed(
@@ -246,6 +269,10 @@ class HeartbeatSender:
         if self._failing is not None:
             log.info("heartbeat accepted again")
             self._failing = None
+        if self.adopt_config(config):
+            # A new pool map: say so at once (the app waits for it in a drain), not
+            # one interval later.
+            self.last_started = float("-inf")
         return True
 
     def _failed(self, why: str) -> None:
@@ -292,8 +319,22 @@ def install(app: Quart, settings: StorageSettings, version: str) -> None:
         upload = app.extensions.get("upload")
         return upload.outbox.quarantined() if upload is not None else (0, [])
 
+    def adopt_config(config: NodeConfig) -> bool:
+        upload = app.extensions.get("upload")
+        return upload.adopt_config(config) if upload is not None else False
+
+    def pool_map_version() -> str:
+        upload = app.extensions.get("upload")
+        return upload.pool_map_version() if upload is not None else ""
+
     sender = HeartbeatSender(
-        settings, version, pools, lambda: app.extensions.get("redis"), quarantine
+        settings,
+        version,
+        pools,
+        lambda: app.extensions.get("redis"),
+        quarantine,
+        adopt_config=adopt_config,
+        pool_map_version=pool_map_version,
     )
     tasks: list[asyncio.Task[None]] = []
 

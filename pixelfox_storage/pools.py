@@ -93,6 +93,12 @@ class PoolMap:
     source: str  # "override", "app" or "cache"
     # The operator's upload knobs as the app last sent them (defaults with the override).
     limits: UploadLimits
+    # The app's digest of this map (NodeConfig.version), acknowledged in each heartbeat.
+    version: str = ""
+
+    @classmethod
+    def of(cls, config: NodeConfig, source: str) -> PoolMap:
+        return cls({p.id: p for p in config.pools}, source, config.upload_limits, config.version)
 
     def base_path(self, pool_id: int) -> Path:
         try:
@@ -116,11 +122,11 @@ async def load_pool_map(settings: StorageSettings, api: AppAPI) -> PoolMap:
                 " set PIXELFOX_NODE_POOLS or start the app"
             ) from exc
         log.warning("app unreachable (%s); using cached pools", exc)
-        return PoolMap({p.id: p for p in cached.pools}, "cache", cached.upload_limits)
+        return PoolMap.of(cached, "cache")
     if config.node_id != settings.node_id:
         raise PoolMapUnavailable(f"the app sent the pools of {config.node_id!r}")
     write_cache(settings.state_dir, config)
-    return PoolMap({p.id: p for p in config.pools}, "app", config.upload_limits)
+    return PoolMap.of(config, "app")
 
 
 class PoolDirectory:
@@ -136,6 +142,21 @@ class PoolDirectory:
         self._refreshed_at = time.monotonic()
         self.current = await load_pool_map(self.settings, self.api)
         return self.current
+
+    def adopt(self, config: NodeConfig) -> bool:
+        """Take the map the app sent with a heartbeat answer; True when it changed.
+
+        Pool changes (a pool made inactive by a drain, a new pool) reach the node
+        with its next beat, not its next timed refresh. The override never changes.
+        """
+        if self.settings.node_pools or config.node_id != self.settings.node_id:
+            return False
+        if self.current is not None and config.version and self.current.version == config.version:
+            return False
+        write_cache(self.settings.state_dir, config)
+        self.current = PoolMap.of(config, "app")
+        self._refreshed_at = time.monotonic()
+        return True
 
     async def base_path(self, pool_id: int) -> Path:
         """Base path of a pool on this node; raises UnknownPool when it is not here."""

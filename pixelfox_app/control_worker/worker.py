@@ -19,6 +19,7 @@ from pixelfox_common import tls
 from pixelfox_protocol import jobs
 from pixelfox_protocol.keys import RedisKeys
 
+from ..backups import publish_backup_state
 from ..config import AppSettings
 from ..copies.repair import check_copies
 from ..db import close_db, init_db
@@ -26,6 +27,7 @@ from ..moves.planner import plan_move
 from ..moves.throttle import enforce_windows
 from ..placement.reachability import CHECK_EVERY_SECONDS, check_upload_apis
 from ..redis_users import sync_redis_users
+from .certificates import check_certificates
 from .purge import purge_trash
 from .sweeper import sweep_stuck_images
 
@@ -110,6 +112,23 @@ def control_worker_settings(settings: AppSettings) -> dict[str, Any]:
                 second=15,
                 run_at_startup=True,
                 timeout=120,
+            ),
+            # Expiry of the public hosts' certificates, for the alert.
+            cron(
+                check_certificates,
+                name=jobs.cron_name(queue, jobs.CHECK_CERTIFICATES),
+                minute=7,
+                second=0,
+                run_at_startup=True,
+                timeout=120,
+            ),
+            # The last good database backup's time, for the alert.
+            cron(
+                publish_backup_state,
+                name=jobs.cron_name(queue, jobs.PUBLISH_BACKUP_STATE),
+                second=50,
+                run_at_startup=True,
+                timeout=30,
             ),
         ],
         "on_startup": startup,

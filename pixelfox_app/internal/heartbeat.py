@@ -12,7 +12,13 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 from pixelfox_common import metrics
-from pixelfox_protocol.internal import Heartbeat, NodeConfig, PoolInfo, UploadLimits
+from pixelfox_protocol.internal import (
+    Heartbeat,
+    NodeConfig,
+    PoolInfo,
+    UploadLimits,
+    config_version,
+)
 from pixelfox_protocol.keys import RedisKeys
 
 from .. import knobs
@@ -33,13 +39,13 @@ async def upload_limits() -> UploadLimits:
 
 async def node_config(node: StorageNode) -> NodeConfig:
     """The pools a node holds, active or not (it must still serve inactive ones),
-    and the upload limits it enforces."""
+    and the upload limits it enforces, with the digest the node acknowledges."""
     query = StoragePool.filter(node_id=node.node_id)
     if node.node_id == DEFAULT_NODE_ID:
         # The seed's default: a pool with an empty node id belongs to "local".
         query = StoragePool.filter(node_id__in=[DEFAULT_NODE_ID, ""])
     pools = await query.order_by("id")
-    return NodeConfig(
+    config = NodeConfig(
         node_id=node.node_id,
         pools=[
             PoolInfo(
@@ -57,6 +63,8 @@ async def node_config(node: StorageNode) -> NodeConfig:
         ],
         upload_limits=await upload_limits(),
     )
+    config.version = config_version(config)
+    return config
 
 
 async def record_heartbeat(
@@ -68,7 +76,7 @@ async def record_heartbeat(
     bring a node back; see ``pixelfox_app.placement.health``).
     """
     config = await node_config(node)
-    own = {p.id for p in config.pools}
+    own = {p.id: p for p in config.pools}
     await store_beat(redis, keys, beat, own)
     await StorageNode.filter(id=node.id).update(
         last_seen_at=datetime.now(UTC), version=beat.version[:32]
@@ -83,5 +91,6 @@ async def record_heartbeat(
                 free=pool.free_bytes,
                 used=pool.used_bytes,
                 capacity=pool.capacity_bytes,
+                reserve=own[pool.pool_id].reserve_bytes,
             )
     return config

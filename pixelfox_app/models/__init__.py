@@ -6,7 +6,7 @@ from .guests import GuestUpload
 from .images import Image, ImageState, ImageVariant, UploadSession, UploadSessionState
 from .moves import Move, MoveItem, MoveItemState, MoveState
 from .settings import Setting
-from .storage import PoolTier, PoolType, StorageNode, StoragePool
+from .storage import NodeState, PoolTier, PoolType, StorageNode, StoragePool
 from .users import ApiToken, Invite, User, UserSession
 from .visibility import Visibility
 
@@ -25,6 +25,7 @@ __all__ = [
     "MoveItem",
     "MoveItemState",
     "MoveState",
+    "NodeState",
     "PoolTier",
     "PoolType",
     "Setting",

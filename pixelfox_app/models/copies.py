@@ -47,4 +47,6 @@ class ImageCopy(Model):
             Index(fields=("state", "created_at"), name="image_copies_state_created"),
             # A lost node's copies, a pool's copies (admin counts, drains).
             Index(fields=("pool_id", "state"), name="image_copies_pool_state"),
+            # The images with a copy on a pool (the admin's Images page), from the index alone.
+            Index(fields=("pool_id", "image_id"), name="image_copies_pool_image"),
         )

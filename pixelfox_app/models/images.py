@@ -59,6 +59,8 @@ class Image(Model):
         indexes = (
             # "My images", newest first (a backward scan serves DESC).
             Index(fields=("owner_id", "created_at"), name="images_owner_created"),
+            # The admin's Images page filtered by owner, newest (highest id) first.
+            Index(fields=("owner_id", "id"), name="images_owner_id"),
             # A move plans its batches by walking one pool's images in id order.
             Index(fields=("pool_id", "id"), name="images_pool_id"),
             # The purge finds the images past their trash retention.

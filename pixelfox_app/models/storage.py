@@ -24,6 +24,16 @@ class PoolTier(StrEnum):
     COLD = "cold"
 
 
+class NodeState(StrEnum):
+    """A node's lifecycle (``pixelfox_app.node_lifecycle``); removed nodes have no row."""
+
+    ACTIVE = "active"
+    # Being emptied: placement skips it, it still serves and beats.
+    DRAINING = "draining"
+    # Out of service for good: expected not to beat, refused if it does, never placed.
+    RETIRED = "retired"
+
+
 class StorageNode(Model):
     """A storage host (``s01`` …). Its credential is stored as a SHA-256 only."""
 
@@ -36,7 +46,9 @@ class StorageNode(Model):
     # replicas go to another zone where one exists. Empty: a zone of its own.
     zone = fields.CharField(max_length=32, default="")
     last_seen_at = fields.DatetimeField(null=True)
+    # False: the node's credential is refused (retired, or declared lost).
     is_active = fields.BooleanField(default=True)
+    state = fields.CharEnumField(NodeState, max_length=16, default=NodeState.ACTIVE)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -68,7 +80,6 @@ class StoragePool(Model):
     reserve_bytes = fields.BigIntField(default=1 << 30, validators=_NON_NEGATIVE)
     is_active = fields.BooleanField(default=True)
     is_upload_target = fields.BooleanField(default=True)
-    health_status = fields.CharField(max_length=16, default="unknown")
     # S3 cold backup of originals (empty bucket: no backup).
     backup_bucket = fields.CharField(max_length=255, default="")
     backup_prefix = fields.CharField(max_length=255, default="")

@@ -1,7 +1,7 @@
 """Which pools can take an upload right now, and for those that cannot, why.
 
 A pool is eligible when it is active, an upload target and of tier ``hot``,
-its node is active and not avoided by the client, the node's heartbeat is
+its node is active (not draining or retired) and not avoided by the client, the node's heartbeat is
 fresh and the node is healthy (see :mod:`.health`), the pool's upload API
 answered its last check (an unchecked pool counts as answering: without the
 control worker, placement goes by heartbeats alone), the heartbeat reports
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pixelfox_protocol.internal import PoolHeartbeat
 
-from ..models import PoolTier, StorageNode, StoragePool
+from ..models import NodeState, PoolTier, StorageNode, StoragePool
 from ..nodes import node_of
 from .explain import Verdict
 from .health import FRESH_SECONDS, RECOVERY_BEATS, NodeHealth, StoredBeat
@@ -65,8 +65,12 @@ def static_skip(
         verdict.skip("not_upload_target")
     elif pool.tier != PoolTier.HOT:
         verdict.skip("not_hot", f"the pool's tier is {pool.tier}, not hot")
+    elif node is not None and node.state == NodeState.RETIRED:
+        verdict.skip("node_retired")
     elif node is not None and not node.is_active:
         verdict.skip("node_inactive")
+    elif node is not None and node.state == NodeState.DRAINING:
+        verdict.skip("node_draining")
     elif verdict.node_id in avoid_nodes:
         verdict.skip("node_avoided")
     return not verdict.eligible

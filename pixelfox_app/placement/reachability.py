@@ -29,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from redis.asyncio import Redis
 
-from pixelfox_common import tls
+from pixelfox_common import metrics, tls
 from pixelfox_protocol.internal import UPLOAD_PATH
 from pixelfox_protocol.keys import REACHABILITY_TTL, RedisKeys
 
@@ -116,6 +116,7 @@ async def check_pools(
             pipe.set(keys.pool_reachable(pool.id), result.to_json(), ex=REACHABILITY_TTL)
         await pipe.execute()
     for pool, result in zip(pools, results, strict=True):
+        metrics.set_upload_api(pool.id, result.ok)
         if not result.ok:
             node = node_of(pool)
             await mark_down(

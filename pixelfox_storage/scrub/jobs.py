@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Any
 
+from pixelfox_common import metrics
 from pixelfox_common.metrics import observed_job
 
 from ..backup.store import client_for
@@ -37,6 +38,14 @@ def scrubber(node: NodeContext, redis: Any) -> Scrubber:
         limits=node.limits,
         sources=[CopySource(node.http), BackupSource(client_for(node.settings))],
     )
+
+
+def publish_faults(pool_id: int, state: dict[str, Any]) -> None:
+    """The faults of the pool's last finished pass as metrics (none yet: nothing published)."""
+    if not state.get("report"):
+        return
+    report = ScrubReport.from_json(state["report"])
+    metrics.set_scrub_faults(pool_id, report.fault_count, sum(report.unrepaired.values()))
 
 
 @observed_job("scrub_pools")
@@ -63,6 +72,7 @@ async def scrub_pools_job(ctx: dict[str, Any]) -> dict[str, Any]:
     done: dict[str, Any] = {}
     for pool in sorted(pool_map.pools.values(), key=lambda p: p.id):
         state = await load_state(ctx["redis"], node.keys, settings.node_id, pool.id)
+        publish_faults(pool.id, state)
         cursor = state.get("cursor")
         if cursor is None:
             if time.time() < float(state.get("pass_started", 0)) + settings.scrub_pass_days * 86400:
@@ -84,6 +94,7 @@ async def scrub_pools_job(ctx: dict[str, Any]) -> dict[str, Any]:
             await worker.orphan_faults(pool, options, report)
         if cursor is None:
             state.update(report=report.to_json(), current=None, cursor=None)
+            publish_faults(pool.id, state)
         else:
             state.update(current=report.to_json(), cursor=cursor)
         await save_state(ctx["redis"], node.keys, settings.node_id, pool.id, state)

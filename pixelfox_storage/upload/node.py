@@ -18,7 +18,7 @@ from pixelfox_common.ingest import IngestLimits
 from pixelfox_common.kept import KeptTasks
 from pixelfox_protocol import tokens
 from pixelfox_protocol.errors import APIError
-from pixelfox_protocol.internal import PoolInfo, UploadLimits
+from pixelfox_protocol.internal import NodeConfig, PoolInfo, UploadLimits
 from pixelfox_protocol.keys import RedisKeys
 
 from ..appapi import APP_TIMEOUT, AppAPI, longest_call
@@ -96,6 +96,18 @@ class UploadNode:
             return
         cached = None if self.settings.node_pools else read_cache(self.settings.state_dir)
         self.upload_limits = cached.upload_limits if cached is not None else UploadLimits()
+
+    def adopt_config(self, config: NodeConfig) -> bool:
+        """The pool map of a heartbeat answer; True when it changed (see PoolDirectory.adopt)."""
+        if self.pools is None or not self.pools.adopt(config):
+            return False
+        self.upload_limits = config.upload_limits
+        log.info("pool map %s from the app: pools %s", config.version, [p.id for p in config.pools])
+        return True
+
+    def pool_map_version(self) -> str:
+        current = self.pools.current if self.pools is not None else None
+        return current.version if current is not None else ""
 
     async def pool(self, pool_id: int) -> PoolInfo:
         """This node's pool ``pool_id``; POOL_NOT_ON_NODE, or UNAVAILABLE without a map."""

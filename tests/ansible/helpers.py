@@ -135,28 +135,21 @@ def lab_inventory(parent: Path) -> Path:
 def build_wheelhouse(target: Path, cache: Path) -> Path:
     """The project's wheel plus every dependency's, built outside the lab (it has no index).
 
-    Dependency wheels are cached per version of pyproject.toml; the project's own
-    wheel is built fresh, since the code under test changes between runs.
+    By the documented command, ``scripts/wheelhouse``, into a cache kept per version
+    of pyproject.toml (dependency wheels are reused; the project's own is built fresh,
+    since the code under test changes between runs), then copied to ``target``.
     """
     import hashlib
 
     pins = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()[:16]
-    deps = cache / f"deps-{pins}"
-    pip = [str(BIN / "python"), "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check"]
-    if not deps.is_dir():
-        partial = cache / f"deps-{pins}.partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        subprocess.run([*pip, "--wheel-dir", str(partial), str(REPO)], check=True)
-        for wheel in partial.glob("pixelfox-*.whl"):
-            wheel.unlink()
-        partial.rename(deps)
-        for stale in cache.glob("deps-*"):
-            if stale != deps:  # wheels of an older pyproject.toml
-                shutil.rmtree(stale, ignore_errors=True)
+    built = cache / f"wheelhouse-{pins}"
+    for stale in cache.glob("*"):
+        if stale != built and stale.is_dir():  # wheels of an older pyproject.toml
+            shutil.rmtree(stale, ignore_errors=True)
+    subprocess.run([str(REPO / "scripts" / "wheelhouse"), str(built)], check=True)
     target.mkdir(parents=True, exist_ok=True)
-    for wheel in deps.glob("*.whl"):
+    for wheel in built.glob("*.whl"):
         shutil.copy2(wheel, target / wheel.name)
-    subprocess.run([*pip, "--no-deps", "--wheel-dir", str(target), str(REPO)], check=True)
     return target
 
 

@@ -195,7 +195,9 @@ def test_nodes_ready_fails_for_a_node_without_heartbeat_or_answering_pool(
 def test_nodes_ready_passes_with_a_fresh_heartbeat_and_an_answering_upload_api(
     sqlite_url: str, redis_url: str, redis_prefix: str
 ) -> None:
+    import json
     import threading
+    import time
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     import redis
@@ -221,7 +223,8 @@ def test_nodes_ready_passes_with_a_fresh_heartbeat_and_an_answering_upload_api(
         run(sqlite_url, "pools", "ensure", "s01-hot", "--node=s01", "--base-path=/srv/p",
             f"--upload-api-url={url}")  # fmt: skip
         client = redis.Redis.from_url(redis_url)
-        client.set(RedisKeys(redis_prefix).node_heartbeat("s01"), "{}", ex=30)
+        beat = {"node_id": "s01", "version": "1", "pools": [], "received_at": time.time()}
+        client.set(RedisKeys(redis_prefix).node_heartbeat("s01"), json.dumps(beat), ex=30)
         client.close()
 
         result = run(

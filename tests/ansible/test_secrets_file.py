@@ -129,3 +129,49 @@ def test_a_bad_node_id_is_refused(tmp_path: Path) -> None:
 
     assert "not a node id" in refused(path, "--nodes", "S01,../x")
     assert not path.exists()
+
+
+def test_show_prints_the_admin_password_plainly(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.yml"
+    init(path)
+
+    shown = CliRunner().invoke(cli, ["secrets", "show", "--file", str(path)])
+
+    assert shown.exit_code == 0, shown.output
+    password = yaml.safe_load(path.read_text())["pixelfox_admin_password"]
+    # The value itself: no YAML quotes around it.
+    assert shown.output == f"{password}\n"
+
+
+def test_show_decrypts_a_vault_file_with_ansible_vault(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "secrets.yml"
+    init(path)
+    password = yaml.safe_load(path.read_text())["pixelfox_admin_password"]
+    vault_password = tmp_path / "vault-password"
+    vault_password.write_text("correct horse\n")
+    vault = str(Path(sys.executable).parent / "ansible-vault")
+    subprocess.run(
+        [vault, "encrypt", "--vault-password-file", str(vault_password), str(path)], check=True
+    )
+
+    shown = CliRunner().invoke(
+        cli,
+        ["secrets", "show", "--file", str(path)],
+        env={"ANSIBLE_VAULT_PASSWORD_FILE": str(vault_password)},
+    )
+
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.strip().splitlines()[-1] == password
+
+
+def test_show_names_what_the_file_has_when_the_secret_is_not_there(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.yml"
+    init(path)
+
+    shown = CliRunner().invoke(cli, ["secrets", "show", "nope", "--file", str(path)])
+
+    assert shown.exit_code != 0
+    assert "has no nope" in shown.output and "pixelfox_admin_password" in shown.output

@@ -13,6 +13,8 @@ from pixelfox_protocol.internal import (
     HEARTBEAT_PATH,
     NODE_CONFIG_PATH,
     VARIANTS_PATH,
+    NodeConfig,
+    config_version,
 )
 from pixelfox_protocol.keys import HEARTBEAT_TTL
 from tests.app.conftest import AppServer
@@ -73,18 +75,17 @@ async def test_heartbeat_mirrors_only_used_bytes_and_never_overwrites_other_pool
     pool = await app_server.pool("hot-1", "s01", capacity_bytes=10_000, priority=100)
     # The admin changes the pool while the node's view of it is older.
     await StoragePool.filter(id=pool.id).update(
-        is_active=False, priority=7, public_base_url="https://new.example", health_status="error"
+        is_active=False, priority=7, public_base_url="https://new.example"
     )
     async with app_server.client(headers=node) as client:
         response = await client.post(HEARTBEAT_PATH, json=_beat("s01", [_pool_beat(pool.id, 4321)]))
     assert response.status_code == 200
     after = await StoragePool.get(id=pool.id)
     assert after.used_bytes == 4321
-    assert (after.is_active, after.priority, after.public_base_url, after.health_status) == (
+    assert (after.is_active, after.priority, after.public_base_url) == (
         False,
         7,
         "https://new.example",
-        "error",
     )
     assert after.updated_at == (await StoragePool.get(id=pool.id)).updated_at
 
@@ -115,7 +116,10 @@ async def test_node_config_lists_exactly_the_nodes_pools_and_the_upload_limits(
     async with app_server.client(headers=node) as client:
         config = await client.get(NODE_CONFIG_PATH)
         anonymous = await client.get(NODE_CONFIG_PATH, headers={"Authorization": ""})
-    assert config.json() == {
+    body = config.json()
+    # The digest the node acknowledges in its beats: of exactly this content.
+    assert body.pop("version") == config_version(NodeConfig.model_validate(body))
+    assert body == {
         "node_id": "s01",
         "pools": [
             {

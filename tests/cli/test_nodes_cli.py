@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 
 import pytest
@@ -148,9 +149,65 @@ def test_nodes_list_shows_each_node_with_its_pool_count(tmp_path):
     assert result.returncode == 0, result.stderr
     header, row = result.stdout.strip().splitlines()
     assert header.split() == [
-        "NODE", "DNS", "NAME", "ZONE", "ACTIVE", "VERSION", "LAST", "SEEN", "POOLS"
+        "NODE", "DNS", "NAME", "ZONE", "STATE", "ACTIVE", "VERSION", "LAST", "SEEN", "POOLS"
     ]  # fmt: skip
-    assert row.split() == ["s01", "s01.example.net", "-", "yes", "-", "never", "1"]
+    assert row.split() == ["s01", "s01.example.net", "-", "active", "yes", "-", "never", "1"]
+
+
+def test_nodes_list_says_the_time_zone_of_last_seen(tmp_path):
+    env = migrated(cli_env(tmp_path))
+    pixelfox(env, "nodes", "add", "s01")
+    with sqlite3.connect(env["PIXELFOX_DATABASE_URL"].removeprefix("sqlite://")) as db:
+        db.execute("UPDATE storage_nodes SET last_seen_at = '2026-12-07 10:00:00+00:00'")
+
+    row = pixelfox(env, "nodes", "list").stdout.strip().splitlines()[1]
+
+    assert "2026-12-07 10:00:00 UTC" in row
+
+
+def test_a_node_goes_from_active_through_draining_and_retired_to_removed(tmp_path):
+    env = migrated(cli_env(tmp_path))
+    pixelfox(env, "nodes", "add", "s01")
+    pixelfox(env, "pools", "add", "s01-hot", "--base-path", "/srv/p1", "--node", "s01")
+
+    steps = [
+        pixelfox(env, "nodes", "drain", "s01").stdout.strip(),
+        pixelfox(env, "nodes", "drain", "s01").stdout.strip(),
+        pixelfox(env, "nodes", "retire", "s01").stdout.strip(),
+        pixelfox(env, "nodes", "state", "s01").stdout.strip(),
+    ]
+    assert steps == [
+        "updated node 's01': draining",
+        "unchanged node 's01': draining",
+        "updated node 's01': retired",
+        "retired",
+    ]
+    assert query(env, "SELECT is_active, is_upload_target FROM storage_pools") == [(0, 0)]
+    removed = pixelfox(env, "nodes", "remove", "s01")
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout.strip() == "removed node 's01' and 1 pool(s)"
+    assert query(env, "SELECT COUNT(*) FROM storage_nodes") == [(0,)]
+    assert query(env, "SELECT COUNT(*) FROM storage_pools") == [(0,)]
+    assert pixelfox(env, "nodes", "state", "s01").stdout.strip() == "unregistered"
+
+
+def test_removing_a_node_that_is_not_retired_is_refused_in_one_line(tmp_path):
+    env = migrated(cli_env(tmp_path))
+    pixelfox(env, "nodes", "add", "s01")
+
+    assert_one_line_error(pixelfox(env, "nodes", "remove", "s01"), "retire it first")
+    assert query(env, "SELECT state FROM storage_nodes") == [("active",)]
+
+
+def test_an_activated_node_is_back_in_service_with_its_pools(tmp_path):
+    env = migrated(cli_env(tmp_path))
+    pixelfox(env, "nodes", "add", "s01")
+    pixelfox(env, "pools", "add", "s01-hot", "--base-path", "/srv/p1", "--node", "s01")
+    pixelfox(env, "nodes", "retire", "s01")
+
+    assert pixelfox(env, "nodes", "activate", "s01").stdout.strip() == "updated node 's01': active"
+    assert query(env, "SELECT state, is_active FROM storage_nodes") == [("active", 1)]
+    assert query(env, "SELECT is_active FROM storage_pools") == [(1,)]
 
 
 def test_nodes_add_sets_the_nodes_redis_user_and_a_rotation_changes_its_password(tmp_path):

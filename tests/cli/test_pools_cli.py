@@ -123,3 +123,45 @@ def test_pools_list_on_an_unreachable_database_is_one_line(tmp_path):
     result = pixelfox(cli_env(tmp_path, PIXELFOX_DATABASE_URL=url), "pools", "list")
 
     assert_one_line_error(result, "cannot reach the database at postgres://postgres@127.0.0.1:")
+
+
+def test_pools_list_health_is_what_the_admin_shows_from_the_heartbeats(tmp_path):
+    import json
+    import time
+
+    import redis
+
+    from pixelfox_protocol.keys import HEARTBEAT_TTL, RedisKeys
+    from tests.conftest import REDIS_URL
+
+    env = migrated(cli_env(tmp_path, PIXELFOX_REDIS_URL=REDIS_URL))
+    for node in ("s01", "s02"):
+        pixelfox(env, "nodes", "add", node)
+        pixelfox(env, "pools", "add", f"{node}-hot", "--base-path", f"/srv/{node}", "--node", node)
+    beat = {
+        "node_id": "s01",
+        "version": "1",
+        "received_at": time.time(),
+        "pools": [
+            {
+                "pool_id": 1,
+                "free_bytes": 1 << 40,
+                "used_bytes": 0,
+                "capacity_bytes": 1 << 40,
+                "used_pct": 0.0,
+            }
+        ],
+    }
+    with redis.Redis.from_url(REDIS_URL) as client:
+        key = RedisKeys(env["PIXELFOX_REDIS_PREFIX"]).node_heartbeat("s01")
+        client.set(key, json.dumps(beat), ex=HEARTBEAT_TTL)
+
+    result = pixelfox(env, "pools", "list")
+
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.strip().splitlines()
+    column = header.split().index("HEALTH")
+    assert {row.split()[1]: row.split()[column] for row in rows} == {
+        "s01-hot": "ok",
+        "s02-hot": "error",
+    }

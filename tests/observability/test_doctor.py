@@ -34,6 +34,28 @@ def doctor(env: dict[str, str]) -> Outcome:
     return Outcome(result.exit_code, result.output)
 
 
+def _database_with_nodes(tmp_path: Path, *node_ids: str, retired: tuple[str, ...] = ()) -> str:
+    """A migrated SQLite database with these nodes registered; its URL."""
+    from pixelfox_app.models import NodeState, StorageNode
+
+    url = f"sqlite://{tmp_path / 'doctor.sqlite3'}"
+
+    async def arrange() -> None:
+        await migrate(url)
+        await init_db(url)
+        try:
+            for node_id in node_ids:
+                await register_node(node_id)
+            await StorageNode.filter(node_id__in=list(retired)).update(
+                state=NodeState.RETIRED, is_active=False
+            )
+        finally:
+            await close_db()
+
+    asyncio.run(arrange())
+    return url
+
+
 def test_doctor_passes_a_healthy_installation_with_one_line_per_check(live: Live) -> None:
     # The node beats by itself (every second here).
     result = doctor({**live.app_env, "PIXELFOX_LINK_SECRET": "doctor-test"})
@@ -66,17 +88,7 @@ def test_doctor_fails_on_a_dead_redis_url(live: Live) -> None:
 def test_doctor_fails_a_registered_node_without_a_fresh_heartbeat(
     tmp_path: Path, redis_url: str, redis_prefix: str
 ) -> None:
-    url = f"sqlite://{tmp_path / 'doctor.sqlite3'}"
-
-    async def arrange() -> None:
-        await migrate(url)
-        await init_db(url)
-        try:
-            await register_node("s09")
-        finally:
-            await close_db()
-
-    asyncio.run(arrange())
+    url = _database_with_nodes(tmp_path, "s09")
     result = doctor(
         {
             "PIXELFOX_DATABASE_URL": url,
@@ -89,3 +101,41 @@ def test_doctor_fails_a_registered_node_without_a_fresh_heartbeat(
     node_line = next(line for line in result.stdout.splitlines() if "node s09" in line)
     assert node_line.startswith("fail") and "no fresh heartbeat" in node_line
     assert result.stdout.splitlines()[-1].endswith("fail")
+
+
+def test_doctor_counts_a_retired_node_as_retired_and_a_stale_beat_as_placement_does(
+    tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    import json
+    import time
+
+    import redis
+
+    from pixelfox_app.placement.health import FRESH_SECONDS
+    from pixelfox_protocol.keys import HEARTBEAT_TTL, RedisKeys
+
+    url = _database_with_nodes(tmp_path, "s08", "s09", retired=("s08",))
+    # s09's last beat is still kept in Redis, but older than placement's freshness limit.
+    beat = {
+        "node_id": "s09",
+        "version": "1",
+        "pools": [],
+        "received_at": time.time() - FRESH_SECONDS - 5,
+    }
+    client = redis.Redis.from_url(redis_url)
+    client.set(RedisKeys(redis_prefix).node_heartbeat("s09"), json.dumps(beat), ex=HEARTBEAT_TTL)
+    client.close()
+    env = {
+        "PIXELFOX_DATABASE_URL": url,
+        "PIXELFOX_REDIS_URL": redis_url,
+        "PIXELFOX_REDIS_PREFIX": redis_prefix,
+    }
+
+    result = doctor(env)
+
+    lines = result.stdout.splitlines()
+    retired = next(line for line in lines if "node s08" in line)
+    stale = next(line for line in lines if "node s09" in line)
+    assert retired.startswith("ok") and "retired" in retired
+    assert stale.startswith("fail") and "no fresh heartbeat" in stale
+    assert result.returncode == 1

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pixelfox_app.models import StoragePool
+from pixelfox_app.models import NodeState, StoragePool
 from pixelfox_app.placement import REASONS, NoEligiblePool
 from pixelfox_app.placement.eligibility import PoolFacts, judge_direct, verdict_for
 from pixelfox_app.placement.explain import Verdict
@@ -220,6 +220,23 @@ async def test_no_eligible_pool_is_no_storage_with_every_pool_explained(fleet: F
     assert reasons[stale.id][0] == "heartbeat_stale"
     assert reasons[off.id] == ("node_inactive", REASONS["node_inactive"])
     assert reasons[cold.id] == ("not_hot", "the pool's tier is cold, not hot")
+
+
+async def test_placement_never_picks_a_draining_or_retired_node_even_while_it_beats(fleet: Fleet):
+    await fleet.node("s01")
+    await fleet.node("s02", state=NodeState.DRAINING)
+    await fleet.node("s03", state=NodeState.RETIRED, is_active=False)
+    live = await fleet.pool("live", "s01")
+    draining = await fleet.pool("draining", "s02")
+    retired = await fleet.pool("retired", "s03")
+    for node in ("s01", "s02", "s03"):
+        await fleet.beat(node)
+
+    placed = await fleet.place()
+
+    assert placed.pool.id == live.id
+    reasons = {v.pool_id: v.reason for v in placed.explanation.skipped}
+    assert reasons == {draining.id: "node_draining", retired.id: "node_retired"}
 
 
 async def test_the_explanation_names_the_choice_the_rule_and_each_candidate(fleet: Fleet):

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 
 from pixelfox_app.config import AppSettings
 from pixelfox_app.placement import NoEligiblePool
@@ -62,6 +63,7 @@ async def test_a_node_answering_head_with_204_is_reachable(fleet: Fleet, storage
     stored = await _stored(fleet, pool.id)
     assert stored["ok"] is True and stored["url"] == f"http://127.0.0.1:{port}{UPLOAD_PATH}"
     assert 0 < await fleet.redis.ttl(fleet.keys.pool_reachable(pool.id)) <= REACHABILITY_TTL
+    assert f'pixelfox_upload_api_up{{pool="{pool.id}"}} 1.0' in generate_latest().decode()
 
 
 async def test_a_stopped_node_is_unreachable_and_leaves_placement(fleet: Fleet, storage):
@@ -77,6 +79,7 @@ async def test_a_stopped_node_is_unreachable_and_leaves_placement(fleet: Fleet, 
     # Refused at once (a ConnectError, not a timeout): nothing waited for the limit.
     assert not results[pool.id].ok and "ConnectError" in results[pool.id].error
     assert (await _stored(fleet, pool.id))["ok"] is False
+    assert f'pixelfox_upload_api_up{{pool="{pool.id}"}} 0.0' in generate_latest().decode()
     with pytest.raises(NoEligiblePool) as refused:
         await fleet.place()
     assert [(v.pool_id, v.reason) for v in refused.value.explanation.skipped] == [

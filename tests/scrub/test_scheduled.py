@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from prometheus_client import generate_latest
 
 from pixelfox_storage.node_jobs.context import NodeContext
 from pixelfox_storage.scrub import run
@@ -62,3 +63,7 @@ async def test_a_scheduled_pass_goes_on_from_its_cursor_slice_by_slice(
     # The pass is done: the next one starts scrub_pass_days after this one began.
     assert later["pools"] == {}
     assert (scrub_pool.dir / orphan).exists()  # a scheduled scrub without repair only reports
+    # The finished pass's faults are the node worker's metrics (for the scrub alert).
+    exposition = generate_latest().decode()
+    assert f'pixelfox_scrub_faults_found{{pool="{scrub_pool.id}"}} 2.0' in exposition
+    assert f'pixelfox_scrub_faults_unrepaired{{pool="{scrub_pool.id}"}} 0.0' in exposition

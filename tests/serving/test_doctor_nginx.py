@@ -19,9 +19,13 @@ async def _check(nginx_url: str, secret: str) -> list[doctor.Result]:
     return results
 
 
-async def test_doctor_passes_nginx_that_checks_signed_links(nginx: NginxSite) -> None:
+async def test_doctor_passes_nginx_that_checks_signed_links_and_leaves_no_error_logged(
+    nginx: NginxSite,
+) -> None:
     results = await _check(nginx.url, CURRENT_SECRET)
     assert [r.status for r in results] == ["ok"], results
+    # The signed probe finds no file: a 404 in the access log, not an error of nginx.
+    assert "open() failed" not in nginx.error_log()
 
 
 async def test_doctor_fails_nginx_that_knows_another_secret(nginx: NginxSite) -> None:

@@ -69,6 +69,18 @@
     }
   });
 
+  // "Select all" boxes: <input type="checkbox" data-select-all="#form-id"> ticks every
+  // image checkbox of that form.
+  document.addEventListener("change", function (event) {
+    var box = event.target.closest && event.target.closest("[data-select-all]");
+    if (!box) return;
+    var form = document.querySelector(box.getAttribute("data-select-all"));
+    if (!form) return;
+    form.querySelectorAll('input[type=checkbox][name=image]').forEach(function (input) {
+      input.checked = box.checked;
+    });
+  });
+
   // Confirmations without eval: <button data-confirm="Really?">.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-confirm]");

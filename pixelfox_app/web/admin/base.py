@@ -28,6 +28,7 @@ NAV = (
     NavItem("Moves", "/admin/moves"),
     NavItem("Scrub", "/admin/scrub"),
     NavItem("Users", "/admin/users"),
+    NavItem("Images", "/admin/images"),
     NavItem("Settings", "/admin/settings"),
 )
 

@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from pixelfox_protocol.keys import HEALTH_HISTORY_LENGTH, HEALTH_HISTORY_TTL, RedisKeys
 
 from ...models import StoragePool
-from .health import pools_health
+from ...pool_health import pools_health
 
 SAMPLE_SECONDS = 15
 log = structlog.get_logger(__name__)

@@ -1,17 +1,19 @@
-"""Storage nodes: a live heartbeat table (the page polls it only while the tab is visible)."""
+"""Storage nodes: a live heartbeat table (the page polls it only while the tab is visible),
+and each node's lifecycle step (drain, retire, activate, remove; ``node_lifecycle``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ...copies.stats import copy_stats
-from ...models import StorageNode, StoragePool
+from ...models import NodeState, StorageNode, StoragePool
+from ...node_lifecycle import LifecycleError, activate, drain, remove, retire
 from ...nodes import node_of
+from ...pool_health import STALE_AFTER, NodeBeat, read_beats
 from ..access import page_admin_required
-from ..render import page
+from ..render import error_page, page
 from .base import blueprint, keys, redis
-from .health import STALE_AFTER, NodeBeat, read_beats
 
 POLL_SECONDS = 5
 
@@ -25,9 +27,19 @@ class NodeRow:
     last_seen_at: datetime | None
     registered: bool
     zone: str = ""
+    lifecycle: str = NodeState.ACTIVE
+    # Why the last lifecycle step on this row was refused (shown in the row).
+    error: str = ""
+
+    @property
+    def retired(self) -> bool:
+        return self.lifecycle == NodeState.RETIRED
 
     @property
     def state(self) -> str:
+        # A retired node is expected to be silent: that is no failure.
+        if self.retired:
+            return "info"
         if self.beat.heartbeat is None:
             return "error"
         if self.beat.age is not None and self.beat.age > STALE_AFTER:
@@ -36,6 +48,8 @@ class NodeRow:
 
     @property
     def label(self) -> str:
+        if self.retired:
+            return "retired"
         return {"ok": "online", "stale": f"stale {int(self.beat.age or 0)} s", "error": "offline"}[
             self.state
         ]
@@ -81,6 +95,7 @@ async def node_rows() -> list[NodeRow]:
             last_seen_at=nodes[node_id].last_seen_at if node_id in nodes else None,
             registered=node_id in nodes,
             zone=nodes[node_id].zone if node_id in nodes else "",
+            lifecycle=nodes[node_id].state if node_id in nodes else NodeState.ACTIVE,
         )
         for node_id in ids
     ]
@@ -97,3 +112,26 @@ async def nodes_index():
         poll_seconds=POLL_SECONDS,
         copies=await copy_stats(),
     )
+
+
+STEPS = {"drain": drain, "retire": retire, "activate": activate, "remove": remove}
+
+
+@blueprint.post("/nodes/<string:node_id>/<string:step>")
+@page_admin_required
+async def node_step(node_id: str, step: str):
+    """One lifecycle step of a node; answers the refreshed table (htmx swaps it in)."""
+    action = STEPS.get(step)
+    if action is None or not await StorageNode.exists(node_id=node_id):
+        return await error_page(404, "Not found", "There is no such node or step.")
+    refused = ""
+    try:
+        await action(node_id)
+    except LifecycleError as exc:
+        refused = str(exc)
+    rows = await node_rows()
+    if refused:
+        rows = [replace(r, error=refused) if r.node_id == node_id else r for r in rows]
+    # A removed node's Redis user goes at the control worker's next sync (within a minute).
+    table = await page("admin/nodes/_table.html", nodes=rows, poll_seconds=POLL_SECONDS)
+    return table, (422 if refused else 200)

@@ -9,12 +9,12 @@ from pixelfox_protocol.keys import HEALTH_HISTORY_LENGTH
 
 from ...models import Image, ImageVariant, StoragePool
 from ...nodes import node_of
+from ...pool_health import pools_health
 from ...pools import PoolError, check_node, create_pool, edit_pool
 from ..access import page_admin_required
 from ..headers import forget_origins
 from ..render import error_page, page
 from .base import blueprint, keys, redis
-from .health import pools_health
 from .history import SAMPLE_SECONDS, read_history
 from .pool_form import PoolForm, parse
 

@@ -1,4 +1,5 @@
-"""A pool's and a node's health as the admin shows it, read from the heartbeats in Redis.
+"""A pool's and a node's health as the admin (and ``pixelfox pools list``) shows it, read
+from the heartbeats in Redis.
 
 Nodes beat every few seconds; the app keeps the latest beat per node with a
 TTL (``RedisKeys.node_heartbeat``), and the control worker records whether a
@@ -19,12 +20,12 @@ from redis.asyncio import Redis
 from pixelfox_protocol.internal import Heartbeat, PoolHeartbeat
 from pixelfox_protocol.keys import RedisKeys
 
-from ...models import StoragePool
-from ...nodes import node_of
-from ...placement.health import StoredBeat, reachability_failed
+from .models import StoragePool
+from .nodes import node_of
+from .placement.health import FRESH_SECONDS, StoredBeat, reachability_failed
 
-# Three missed beats at the default 5 s interval.
-STALE_AFTER = 15.0
+# Placement's own rule: a badge never says "API OK" for a pool placement skips as stale.
+STALE_AFTER = FRESH_SECONDS
 
 State = Literal["ok", "stale", "error"]
 

@@ -1,0 +1,146 @@
+"""The admin's Images page: every image, searched and paged by keyset, and bulk actions.
+
+Each row shows where the image's copies are (its ``ImageCopy`` rows and their
+pools), its size and SHA-256. Ticked rows take one action at a time: into the
+trash, out of it, or private, through the same functions as the image page
+and the API (``images.trash``, ``images.visibility``), so the nodes follow the
+same way. The actions form posts with htmx and gets the table back, on the
+same filters and page, with what was done.
+
+Moving chosen images to another pool is not here: a move takes a whole pool
+(``pixelfox_app.moves``); the Moves page starts one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from quart import current_app, g, redirect, request
+
+from pixelfox_protocol.errors import APIError
+
+from ...images.trash import delete_image, restore_image
+from ...images.visibility import change_visibility
+from ...models import Image, StoragePool, Visibility
+from ..access import page_admin_required
+from ..render import is_htmx, page
+from .base import blueprint
+from .image_search import STATES, VISIBILITIES, ImageFilters, search_images
+
+# Most images one action takes (a page shows 50).
+SELECT_LIMIT = 100
+ACTIONS = {
+    "delete": "moved to the trash",
+    "restore": "restored",
+    "private": "made private",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    action: str
+    done: int
+    skipped: list[str]
+
+    @property
+    def message(self) -> str:
+        text = f"{self.done} image{'s' if self.done != 1 else ''} {ACTIONS[self.action]}."
+        if self.skipped:
+            text += f" Skipped {len(self.skipped)}: " + "; ".join(self.skipped[:5])
+        return text
+
+
+def _before(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() else None
+
+
+def _query(filters: ImageFilters, before: int | None = None) -> str:
+    pairs = filters.items() + ([("before", str(before))] if before is not None else [])
+    return urlencode(pairs)
+
+
+async def _table(filters: ImageFilters, before: int | None, **extra: Any) -> dict[str, Any]:
+    found = await search_images(filters, before)
+    return {
+        "found": found,
+        "filters": filters,
+        "before": before,
+        "next_query": _query(filters, found.next_before) if found.next_before else "",
+        "first_query": _query(filters),
+        "outcome": None,
+        **extra,
+    }
+
+
+async def _choices() -> dict[str, Any]:
+    pools = await StoragePool.all().order_by("name")
+    return {
+        "pools": pools,
+        "nodes": sorted({p.node_id for p in pools if p.node_id}),
+        "states": STATES,
+        "visibilities": VISIBILITIES,
+    }
+
+
+@blueprint.get("/images")
+@page_admin_required
+async def images_index():
+    """Every image, newest first, 50 to a page (``before``: keyset); the table alone for htmx."""
+    filters = ImageFilters.from_args(request.args)
+    table = await _table(filters, _before(request.args.get("before")))
+    return await page(
+        "admin/images/index.html", "admin/images/_table.html", **table, **await _choices()
+    )
+
+
+async def _apply(action: str, image: Image) -> str | None:
+    """Do ``action`` to one image; the reason when it does not apply."""
+    redis, keys = current_app.extensions["redis"], current_app.extensions["keys"]
+    request_id = g.get("request_id", "")
+    name = image.original_filename or image.short_id
+    if action == "delete":
+        if image.deleted_at is not None:
+            return f"{name} is in the trash already"
+        await delete_image(image, g.user, redis, keys, request_id)
+    elif action == "restore":
+        if image.deleted_at is None:
+            return f"{name} is not in the trash"
+        await restore_image(image, redis, keys, request_id)
+    elif image.deleted_at is not None:
+        return f"{name} is in the trash"
+    else:
+        await change_visibility(image, Visibility.PRIVATE, request_id)
+    return None
+
+
+@blueprint.post("/images/actions")
+@page_admin_required
+async def image_actions():
+    """Delete (to the trash), restore or make private every ticked image (admin)."""
+    form = await request.form
+    filters = ImageFilters.from_args(form)
+    before = _before(form.get("before"))
+    action = form.get("action", "")
+    chosen = [int(v) for v in form.getlist("image") if v.isdigit()][:SELECT_LIMIT]
+    if action not in ACTIONS:
+        outcome = Outcome("delete", 0, ["choose what to do with the selected images"])
+        table = await _table(filters, before, outcome=outcome, outcome_error=True)
+        return await page("admin/images/_table.html", **table), 422
+    done, skipped = 0, []
+    images = await Image.filter(id__in=chosen).select_related("pool", "owner")
+    for image in sorted(images, key=lambda i: -i.id):
+        try:
+            reason = await _apply(action, image)
+        except APIError as exc:
+            reason = f"{image.original_filename or image.short_id}: {exc.message}"
+        if reason is None:
+            done += 1
+        else:
+            skipped.append(reason)
+    outcome = Outcome(action, done, skipped)
+    if not is_htmx():
+        return redirect("/admin/images?" + _query(filters, before))
+    table = await _table(filters, before, outcome=outcome, outcome_error=False)
+    return await page("admin/images/_table.html", **table)
