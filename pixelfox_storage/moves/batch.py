@@ -264,7 +264,9 @@ async def _switch(
     switch: list[MoveBatchItem] = []
     for copy in copies:
         image_id = copy.ticket.image_id
-        if copy.quarantine:
+        if copy.skipped:
+            await _outcome(app, move_id, image_id, copy.skipped, "skipped")
+        elif copy.quarantine:
             await _outcome(app, move_id, image_id, copy.quarantine, "quarantined")
         elif copy.error:
             await _outcome(app, move_id, image_id, copy.error)
@@ -320,6 +322,8 @@ async def _push_batch(
             except (Refused, AppRefused) as exc:
                 if isinstance(exc, Refused) and exc.code == SOURCE_DAMAGED:
                     copy.quarantine = str(exc)
+                elif isinstance(exc, AppRefused) and exc.code == "NOT_FOUND":
+                    copy.skipped = "the image was deleted"  # since its ticket: no grant
                 else:
                     copy.error = str(exc)
                 return copy
