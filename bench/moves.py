@@ -318,7 +318,7 @@ def main() -> None:
     print(
         "the move's batches: "
         + ", ".join(f"{name[:-2]} {seconds:.1f} s" for name, seconds in phases.items())
-        + f"; the rest ({ours - sum(phases.values()):.1f} s) is planning, queueing and polling"
+        + " (deletes overlap the next copies)"
     )
     print(f"goal: move >= 1.00x rsync -a --fsync; reached {base / ours:.2f}x")
 

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 # Images of one batch job: enough that a batch's fixed costs (its calls to the app,
 # one transaction, a directory's fsync) are small per image, few enough that a
 # pause, a cancel or a rerun after a kill costs seconds.
-JOB_IMAGES = 100
+JOB_IMAGES = 200
 
 
 async def enqueue_batches(

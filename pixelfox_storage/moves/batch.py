@@ -63,6 +63,9 @@ log = logging.getLogger(__name__)
 
 # Images pushed to another node at once (each its own grant and requests).
 PARALLEL_PUSHES = 4
+# Images of a local batch copied and switched together; the sources of one chunk are
+# deleted while the next is copied.
+PIPELINE_CHUNK = 50
 # A throttled batch waits at most this long after its work (the lane's job timeout
 # is 10 minutes); slower rates than that are kept by the next batches' waits.
 MAX_PACE_SECONDS = 300.0
@@ -202,19 +205,68 @@ async def _move(
         else:
             to_copy.append(ticket)
     later: Exception | None = None
-    started = time.perf_counter()
-    if target is not None:
-        parallel = throttle.parallel or batchfiles.PARALLEL_FILES
-        copies = await asyncio.to_thread(batchfiles.copy_batch, source, target, to_copy, parallel)
-    else:
-        copies, later = await _push_batch(
-            node, source, to_copy, throttle.parallel or PARALLEL_PUSHES
-        )
-    copied = time.perf_counter()
+    timings = {"copy_s": 0.0, "switch_s": 0.0, "remove_s": 0.0}
+
+    async def remove(done: list[MoveTicket]) -> int:
+        begun = time.perf_counter()
+        every = [f for ticket in done for f in (ticket.original, *ticket.variants)]
+        count = await asyncio.to_thread(batchfiles.remove_sources, source, target, every)
+        timings["remove_s"] += time.perf_counter() - begun
+        return count
+
+    # Local copies go a chunk at a time: a chunk's sources are deleted (after its switch)
+    # while the next chunk is copied, so the deletes cost little time of their own.
+    step = PIPELINE_CHUNK if target is not None else max(len(to_copy), 1)
+    deleting = [asyncio.create_task(remove(cleanup))] if cleanup else []
+    moved = moved_bytes = 0
+    try:
+        for first_of in range(0, len(to_copy), step):
+            chunk = to_copy[first_of : first_of + step]
+            begun = time.perf_counter()
+            if target is not None:
+                parallel = throttle.parallel or batchfiles.PARALLEL_FILES
+                copies = await asyncio.to_thread(
+                    batchfiles.copy_batch, source, target, chunk, parallel
+                )
+            else:
+                copies, later = await _push_batch(
+                    node, source, chunk, throttle.parallel or PARALLEL_PUSHES
+                )
+            copied = time.perf_counter()
+            timings["copy_s"] += copied - begun
+            switched, switched_bytes = await _switch(app, move_id, copies)
+            timings["switch_s"] += time.perf_counter() - copied
+            moved, moved_bytes = moved + len(switched), moved_bytes + switched_bytes
+            if switched:
+                deleting.append(asyncio.create_task(remove(switched)))
+    finally:
+        # Only switched images' sources are deleted: also after a failure, they are done.
+        removed = sum(await asyncio.gather(*deleting))
+    # Where a batch's time goes (bench/moves.py sums these; deletes overlap copies).
+    log.info(
+        "batch moved",
+        extra={
+            "images": moved,
+            "bytes": moved_bytes,
+            "removed": removed,
+            **{name: round(seconds, 3) for name, seconds in timings.items()},
+        },
+    )
+    if later is not None:
+        raise later
+    return {"state": "moved", "images": moved, "bytes": moved_bytes, "removed": removed}
+
+
+async def _switch(
+    app: AppAPI, move_id: int, copies: list[batchfiles.CopiedImage]
+) -> tuple[list[MoveTicket], int]:
+    """Report the images not copied, switch the others; (tickets switched, their bytes)."""
     switch: list[MoveBatchItem] = []
     for copy in copies:
         image_id = copy.ticket.image_id
-        if copy.quarantine:
+        if copy.skipped:
+            await _outcome(app, move_id, image_id, copy.skipped, "skipped")
+        elif copy.quarantine:
             await _outcome(app, move_id, image_id, copy.quarantine, "quarantined")
         elif copy.error:
             await _outcome(app, move_id, image_id, copy.error)
@@ -227,31 +279,12 @@ async def _move(
                     missing_variants=copy.missing,
                 )
             )
-    moved = 0
-    if switch:
-        answer = await app.move_batch_switch(move_id, MoveBatchSwitch(items=switch))
-        switched = {i for i, where in answer.where.items() if where == "target"}
-        cleanup += [c.ticket for c in copies if c.ticket.image_id in switched]
-        moved = len(switched)
-        moved_bytes = sum(item.bytes for item in switch if item.image_id in switched)
-    else:
-        moved_bytes = 0
-    every = [f for ticket in cleanup for f in (ticket.original, *ticket.variants)]
-    switched_at = time.perf_counter()
-    removed = await asyncio.to_thread(batchfiles.remove_sources, source, target, every)
-    # Where a batch's time goes (bench/moves.py sums these): copies, switch, deletes.
-    timings = {
-        "copy_s": round(copied - started, 3),
-        "switch_s": round(switched_at - copied, 3),
-        "remove_s": round(time.perf_counter() - switched_at, 3),
-    }
-    log.info(
-        "batch moved",
-        extra={"images": moved, "bytes": moved_bytes, "removed": removed, **timings},
-    )
-    if later is not None:
-        raise later
-    return {"state": "moved", "images": moved, "bytes": moved_bytes, "removed": removed}
+    if not switch:
+        return [], 0
+    answer = await app.move_batch_switch(move_id, MoveBatchSwitch(items=switch))
+    switched = {i for i, where in answer.where.items() if where == "target"}
+    tickets = [c.ticket for c in copies if c.ticket.image_id in switched]
+    return tickets, sum(item.bytes for item in switch if item.image_id in switched)
 
 
 async def _push_batch(
@@ -289,6 +322,8 @@ async def _push_batch(
             except (Refused, AppRefused) as exc:
                 if isinstance(exc, Refused) and exc.code == SOURCE_DAMAGED:
                     copy.quarantine = str(exc)
+                elif isinstance(exc, AppRefused) and exc.code == "NOT_FOUND":
+                    copy.skipped = "the image was deleted"  # since its ticket: no grant
                 else:
                     copy.error = str(exc)
                 return copy

@@ -63,6 +63,7 @@ class CopiedImage:
     missing: list[str] = field(default_factory=list)
     error: str = ""
     quarantine: str = ""
+    skipped: str = ""  # nothing to move any more (the image was deleted meanwhile)
 
     @property
     def bytes(self) -> int:
@@ -70,7 +71,7 @@ class CopiedImage:
 
     @property
     def ok(self) -> bool:
-        return not self.error and not self.quarantine
+        return not self.error and not self.quarantine and not self.skipped
 
 
 def _stage(source: Path, target: Path, file: MoveFile, expected_sha256: str) -> Staged | None:
