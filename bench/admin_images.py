@@ -5,12 +5,14 @@
 
 For each database (a SQLite file in a temporary directory; a throw-away
 PostgreSQL database, dropped afterwards) it bulk-inserts the images of 200
-users over 6 pools on 3 nodes (and an empty one), each with its primary copy and a third of them
+users over 6 pools on 3 nodes (and a sparse one), each with its primary copy and a third of them
 with a replica (``ImageCopy`` rows), spread over a year of upload dates.
 Then, per case, it times ``search_images`` (the page's queries: the images,
 their owners and pools, their copies) and ``GET /admin/images`` through the
 app (the same plus the admin's login check and rendering), ``--runs`` times
-each, and prints p50/p95 and the p95 against the budget of 200 ms.
+each, and prints p50/p95, each page's p50 against the first page's (the
+ratio holds on a busy machine, where every figure grows alike), and the p95
+against the budget of 200 ms.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from tortoise import Tortoise
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -78,7 +81,7 @@ async def _fill(count: int) -> dict[str, Any]:
         [User(username=f"user{n:03d}", password_hash="x") for n in range(USERS)]
         + [User(username="root", password_hash=hash_password(PASSWORD), is_admin=True)]
     )
-    # A pool that holds nothing: the worst case of the pool filter (every id is looked at).
+    # A pool that holds few, old images (below): the pool filter's worst case.
     spare = StoragePool(name="spare", node_id="s09", base_path="/srv/pixelfox/spare")
     await StoragePool.bulk_create([*_pools(), spare])
     users = await User.filter(is_admin=False).order_by("id").values_list("id", flat=True)
@@ -123,6 +126,12 @@ async def _fill(count: int) -> dict[str, Any]:
                 copies.append(ImageCopy(image_id=image_id, pool_id=other, bytes=1))
         await ImageCopy.bulk_create(copies)
     lowest = await Image.all().order_by("id").limit(1000).values_list("id", flat=True)
+    # The spare pool holds replicas of the 30 oldest images: the worst case of a
+    # backward walk, which has to pass every newer image to find them.
+    spare_id = (await StoragePool.get(name="spare")).id
+    await ImageCopy.bulk_create(
+        [ImageCopy(image_id=i, pool_id=spare_id, bytes=1) for i in lowest[:30]]
+    )
     return {"deep": lowest[-1], "user": "user042", "pool": "s02-hot1"}
 
 
@@ -132,7 +141,7 @@ def _cases(facts: dict[str, Any]) -> list[tuple[str, ImageFilters, int | None]]:
         ("by user", ImageFilters(user=facts["user"]), None),
         ("by pool (copies too)", ImageFilters(pool=facts["pool"]), None),
         ("by node", ImageFilters(node="s03"), None),
-        ("by an empty pool", ImageFilters(pool="spare"), None),
+        ("by a sparse pool (30 old)", ImageFilters(pool="spare"), None),
         ("by file name (1 in 100)", ImageFilters(filename="holiday"), None),
         ("by file name (no match)", ImageFilters(filename="nothing-like-it"), None),
         ("in the trash", ImageFilters(state="trash"), None),
@@ -179,12 +188,17 @@ async def _bench(label: str, database_url: str, count: int, runs: int) -> list[s
             began = time.perf_counter()
             facts = await _fill(count)
             print(f"{label}: {count} images inserted in {time.perf_counter() - began:.1f} s")
+            if label == "postgres":
+                # What autovacuum does to a live database after such an insert: statistics
+                # and the visibility map (index-only scans). SQLite has no such daemon.
+                await Tortoise.get_connection("default").execute_script("VACUUM ANALYZE")
             client = test_app.test_client()
             csrf = (await (await client.get("/api/v1/csrf")).get_json())["csrf_token"]
             login = await client.post(
                 "/login", form={"username": "root", "password": PASSWORD, "csrf_token": csrf}
             )
             assert login.status_code == 302, await login.get_data(as_text=True)
+            baseline = 0.0
             for name, filters, before in _cases(facts):
                 found = await search_images(filters, before)
 
@@ -195,11 +209,14 @@ async def _bench(label: str, database_url: str, count: int, runs: int) -> list[s
 
                 q50, q95 = await _time(runs, lambda f=filters, b=before: search_images(f, b))
                 h50, h95 = await _time(runs, page)
+                # The first page is the yardstick: on a busy machine every case slows down
+                # alike, the ratio to it does not.
+                baseline = baseline or h50
                 verdict = "ok" if max(q95, h95) < BUDGET_P95_MS else "OVER"
                 lines.append(
                     f"{label:<10} {name:<26} {len(found.images):>4} "
                     f"{q50:>8.1f} {q95:>8.1f} {h50:>8.1f} {h95:>8.1f} "
-                    f"{h95 / BUDGET_P95_MS:>7.2f}  {verdict}"
+                    f"{h50 / baseline:>7.2f} {h95 / BUDGET_P95_MS:>7.2f}  {verdict}"
                 )
                 print(lines[-1], flush=True)
     finally:
@@ -226,7 +243,7 @@ async def _postgres(count: int, runs: int) -> list[str]:
 
 HEADER = (
     f"{'database':<10} {'case':<26} {'rows':>4} {'query p50':>8} {'p95':>8} "
-    f"{'page p50':>8} {'p95':>8} {'p95/200':>7}"
+    f"{'page p50':>8} {'p95':>8} {'x first':>7} {'p95/200':>7}"
 )
 
 

@@ -245,6 +245,29 @@ async def enqueue_move_image(
     return await enqueue(redis, args, queue=queue, job_id=job_id, again=again)
 
 
+async def enqueue_move_batch(
+    redis: ArqRedis,
+    keys: RedisKeys,
+    move_id: int,
+    image_ids: list[int],
+    source: StoragePool,
+    request_id: str,
+    *,
+    again: bool = False,
+) -> bool:
+    """A batch of a move's images, on the source node's background lane; False if queued.
+
+    ``again``: the batch's images were parked; an earlier job's kept result would
+    refuse the id.
+    """
+    args = jobs.MoveBatch(
+        move_id=move_id, image_ids=image_ids, source_pool_id=source.id, request_id=request_id
+    )
+    queue = keys.node_background_queue(node_of(source))
+    job_id = keys.move_batch_job(node_of(source), move_id, image_ids[0])
+    return await enqueue(redis, args, queue=queue, job_id=job_id, again=again)
+
+
 async def enqueue_move_handover(
     redis: ArqRedis, keys: RedisKeys, move_id: int, image_id: int, source: StoragePool
 ) -> bool:

@@ -51,7 +51,15 @@ def _line(info: object) -> str:
     return (
         f"move {info.id} {info.source} → {info.target}: {info.state}; "
         f"planned {info.planned}{'' if info.planning_finished else '+'}, done {info.done}, "
-        f"failed {info.failed}, skipped {info.skipped}, {info.bytes_moved} bytes"
+        f"failed {info.failed}, skipped {info.skipped}, "
+        + (f"quarantined {info.quarantined}, " if info.quarantined else "")
+        + f"{info.bytes_moved} bytes"
+        + (
+            f"; {info.images_per_second:.1f} images/s, {info.bytes_per_second / 1e6:.1f} MB/s"
+            if info.done
+            else ""
+        )
+        + ("" if info.eta_seconds is None else f", about {info.eta_seconds:.0f} s left")
         + (f"; {info.replicas_left} replica(s) to place anew" if info.replicas_left else "")
     )
 
@@ -59,6 +67,82 @@ def _line(info: object) -> str:
 @click.group("moves")
 def moves() -> None:
     """Move every image of one pool to another (rebalancing, draining a node)."""
+
+
+def _throttle_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The throttle's options, shared by ``start`` and ``throttle``."""
+    options = [
+        click.option(
+            "--bytes-per-second", type=click.IntRange(min=0), default=0, help="0: no limit."
+        ),
+        click.option(
+            "--images-per-second", type=click.FloatRange(min=0), default=0.0, help="0: no limit."
+        ),
+        click.option(
+            "--parallel",
+            type=click.IntRange(0, 64),
+            default=0,
+            help="Files a batch job copies at once (images pushed at once to another node); "
+            "0: the node's default.",
+        ),
+        click.option(
+            "--window", default="", help="Run only from HH:MM to HH:MM, e.g. 01:00-06:00."
+        ),
+        click.option("--timezone", default="UTC", show_default=True, help="The window's zone."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _throttle(**given: object) -> object:
+    from pydantic import ValidationError
+
+    from pixelfox_app.moves.throttle import Throttle
+
+    try:
+        return Throttle.model_validate(given)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise click.BadParameter(problems) from None
+
+
+def _human(size: int) -> str:
+    if abs(size) < 1000:
+        return f"{size} bytes"
+    scaled = float(size)
+    for unit in ("kB", "MB", "GB", "TB"):
+        scaled /= 1000
+        if abs(scaled) < 1000 or unit == "TB":
+            break
+    return f"{scaled:.1f} {unit}"
+
+
+def _echo_plan(plan: object) -> None:
+    from pixelfox_app.moves.plan import MovePlan
+
+    assert isinstance(plan, MovePlan)
+    click.echo(
+        f"plan: {plan.images} images from {plan.source}: originals "
+        f"{_human(plan.originals_bytes)}, variants {_human(plan.variants_bytes)}, "
+        f"{_human(plan.bytes)} in all; {plan.replicas} replica(s) of other pools to place anew"
+    )
+    for target in plan.targets:
+        after = "unknown" if target.free_bytes_after is None else _human(target.free_bytes_after)
+        click.echo(
+            f"  → {target.pool} on {target.node_id}: {target.images} images, "
+            f"{_human(target.bytes)}; free after {after} (reserve "
+            f"{_human(target.reserve_bytes or 0)})"
+        )
+    eta = "unthrottled" if plan.eta_seconds is None else f"{plan.eta_seconds:.0f} s at the throttle"
+    window = (
+        f", only {plan.throttle.window} {plan.throttle.timezone}" if plan.throttle.window else ""
+    )
+    click.echo(f"  time: {eta}{window}")
+    for check in plan.checks:
+        mark = {True: "ok", False: "FAILED", None: "not checked"}[check.ok]
+        click.echo(f"  preflight {check.name}: {mark}{': ' + check.detail if check.detail else ''}")
+    click.echo("ready to start" if plan.ready else "not ready: start would be refused")
 
 
 @moves.command("start")
@@ -84,14 +168,42 @@ def moves() -> None:
     help="Start nothing when the source holds no images and no replicas "
     "(prints 'nothing to move').",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan and the preflight and start nothing (exit 1 when not ready).",
+)
+@_throttle_options
 def moves_start(
-    source: str, target: str, batch_size: int, wait: bool, attach: bool, skip_empty: bool
+    source: str,
+    target: str,
+    batch_size: int,
+    wait: bool,
+    attach: bool,
+    skip_empty: bool,
+    dry_run: bool,
+    **throttle_given: object,
 ) -> None:
     """Start a move (the target must be active, healthy and have room)."""
     from pixelfox_app.copies.replicas import replicas_on
     from pixelfox_app.models import Image, MoveState
     from pixelfox_app.moves import control
     from pixelfox_app.moves.api import describe, load
+    from pixelfox_app.moves.plan import plan_for
+    from pixelfox_app.moves.throttle import Throttle
+
+    throttle = _throttle(**throttle_given)
+    assert isinstance(throttle, Throttle)
+    if dry_run:
+
+        async def dry(redis: ArqRedis, keys: RedisKeys) -> bool:
+            plan = await plan_for(source, target or None, redis, keys, throttle)
+            _echo_plan(plan)
+            return plan.ready
+
+        if not _run(dry):
+            raise click.exceptions.Exit(1)
+        return
 
     async def work(redis: ArqRedis, keys: RedisKeys) -> str:
         move = await control.unfinished_move(source) if attach else None
@@ -107,7 +219,13 @@ def moves_start(
             click.echo(f"following move {move.id}, started earlier")
         else:
             move = await control.start_move(
-                source, target or None, redis, keys, requested_by="cli", batch_size=batch_size
+                source,
+                target or None,
+                redis,
+                keys,
+                requested_by="cli",
+                batch_size=batch_size,
+                throttle=throttle,
             )
         click.echo(_line(await describe(await load(move.id))))
         return await _follow(move.id) if wait else str(move.state)
@@ -120,11 +238,13 @@ def moves_start(
 async def _follow(move_id: int) -> str:
     from pixelfox_app.models import MoveState
     from pixelfox_app.moves.api import describe, load
+    from pixelfox_app.moves.rate import progress_bar
 
     last = ""
     while True:
         info = await describe(await load(move_id))
-        line = _line(info)
+        finished = info.done + info.failed + info.skipped + info.quarantined
+        line = f"{progress_bar(finished, info.images_left)} {_line(info)}"
         if line != last:
             click.echo(f"{time.strftime('%H:%M:%S')} {line}")
             last = line
@@ -187,6 +307,25 @@ def _action(name: str, helptext: str) -> None:
         click.echo(_run(work))
 
 
+@moves.command("throttle")
+@click.argument("move_id", type=int)
+@_throttle_options
+def moves_throttle(move_id: int, **throttle_given: object) -> None:
+    """Change a move's rates and window while it runs (options left out: no limit)."""
+    from pixelfox_app.moves import control
+    from pixelfox_app.moves.api import describe
+    from pixelfox_app.moves.throttle import Throttle
+
+    throttle = _throttle(**throttle_given)
+    assert isinstance(throttle, Throttle)
+
+    async def work(redis: ArqRedis, keys: RedisKeys) -> str:
+        return _line(await describe(await control.set_throttle(move_id, throttle, redis, keys)))
+
+    click.echo(_run(work))
+
+
 _action("pause", "Pause a running move; resume continues where it stopped.")
 _action("resume", "Resume a paused move.")
 _action("cancel", "Stop a move for good; moved images stay moved.")
+_action("retry", "Move the quarantined and failed images still on the source again.")

@@ -10,7 +10,7 @@ import click
 
 from pixelfox_app.config import AppSettings
 
-from . import apidocs, doctor
+from . import apidocs, doctor, doctor_figures
 
 _DOCS_DIR = click.option(
     "--docs-dir",
@@ -95,7 +95,9 @@ def doctor_command(timeout: float, nginx_url: str, node_id: str, check_node_ngin
     """Check a running installation end to end: one line per check, exit 1 on any failure.
 
     Reads the control app's settings (PIXELFOX_* variables): database, Redis,
-    keys, every registered node's heartbeat, every active pool's upload API.
+    keys, every registered node's heartbeat, every active pool's upload API;
+    then the last database backup, the job queues, the nodes' outbox
+    quarantine, images short of copies and the scrub's faults.
     """
     settings = AppSettings.from_env()
     results: list[doctor.Result] = []
@@ -111,7 +113,8 @@ def doctor_command(timeout: float, nginx_url: str, node_id: str, check_node_ngin
         node_id=node_id,
         check_node_nginx=check_node_nginx,
     )
-    healthy = asyncio.run(doctor.run(ctx, emit))
+    checks = [*doctor.CHECKS, *doctor_figures.CHECKS]
+    healthy = asyncio.run(doctor.run(ctx, emit, checks))
     click.echo(doctor.summary(results))
     if not healthy:
         # Not a ClickException: the summary above already said what failed.

@@ -23,7 +23,7 @@ Helpers for the other parts of the system:
 - workers: ``@observed_job("process")`` on arq job functions (or
   ``observe_job(kind, seconds, outcome)``) and ``watch_queues(redis_url, queues)`` once
 - app heartbeat receiver: ``record_heartbeat(node_id)`` and ``set_pool_space(…)``
-- control worker: ``set_upload_api(pool, ok)`` (reachability check),
+- control worker: ``set_upload_apis({pool: ok})`` (reachability check),
   ``set_certificate_expiry(host, at)``, ``set_database_backup(dialect, at)``
 - node worker: ``set_scrub_faults(pool, found, unrepaired)`` after each scheduled scrub slice
 
@@ -39,7 +39,7 @@ import functools
 import inspect
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 from wsgiref.simple_server import WSGIServer
@@ -332,9 +332,15 @@ def set_pool_space(
         POOL_RESERVE.labels(label).set(reserve)
 
 
-def set_upload_api(pool_id: int | str, ok: bool) -> None:
-    """The result of one pool's upload API check."""
-    UPLOAD_API_UP.labels(str(pool_id)).set(1 if ok else 0)
+def set_upload_apis(results: Mapping[int, bool]) -> None:
+    """The results of one upload API check of every pool that takes uploads.
+
+    Pools not among them (no longer active or upload targets) lose their series,
+    so an alert on a pool that stopped being checked does not fire for ever.
+    """
+    UPLOAD_API_UP.clear()
+    for pool_id, ok in results.items():
+        UPLOAD_API_UP.labels(str(pool_id)).set(1 if ok else 0)
 
 
 def set_certificate_expiry(host: str, expires_at: float) -> None:

@@ -41,6 +41,11 @@ MOVE_IMAGE_PATH = "/api/internal/v1/moves/{move_id}/images/{image_id}"
 MOVE_GRANT_PATH = MOVE_IMAGE_PATH + "/grant"
 MOVE_SWITCH_PATH = MOVE_IMAGE_PATH + "/switch"
 MOVE_OUTCOME_PATH = MOVE_IMAGE_PATH + "/outcome"
+# A batch job of a move asks for the tickets of many images at once (MoveBatchRequest →
+# MoveBatchTicket) and switches the verified ones in one transaction (MoveBatchSwitch →
+# MoveBatchSwitched).
+MOVE_BATCH_PATH = "/api/internal/v1/moves/{move_id}/batch"
+MOVE_BATCH_SWITCH_PATH = MOVE_BATCH_PATH + "/switch"
 # Replicas: the source node's ticket and grant for one pending copy; the target's report.
 COPY_PATH = "/api/internal/v1/copies/{copy_id}"
 COPY_GRANT_PATH = COPY_PATH + "/grant"
@@ -342,14 +347,66 @@ class MoveSwitched(BaseModel):
     where: Literal["source", "target", "elsewhere"]
 
 
+# Images one batch job of a move carries at most.
+MOVE_BATCH_MAX = 500
+
+
+class MoveBatchRequest(BaseModel):
+    """The images of one batch job, by id."""
+
+    image_ids: list[int] = Field(min_length=1, max_length=MOVE_BATCH_MAX)
+
+
+class MoveRefused(BaseModel):
+    """An image of a batch the app gives no ticket for, with the single ticket's error code."""
+
+    image_id: int
+    code: str = Field(description="NOT_FOUND (deleted since planned) or VISIBILITY_CHANGING")
+
+
+class MoveThrottle(BaseModel):
+    """A move's rates now: a batch job takes at least as long as they allow (0: no limit)."""
+
+    bytes_per_second: int = Field(default=0, ge=0)
+    images_per_second: float = Field(default=0, ge=0)
+    parallel: int = Field(default=0, ge=0, description="Files copied at once; 0: the default")
+
+
+class MoveBatchTicket(BaseModel):
+    """The tickets of a batch's images (each as ``MoveTicket``) and those refused."""
+
+    move_id: int
+    state: str = Field(description="The move's state; a job works only when 'running'")
+    throttle: MoveThrottle = MoveThrottle()
+    tickets: list[MoveTicket] = []
+    refused: list[MoveRefused] = []
+
+
+class MoveBatchItem(MoveSwitch):
+    image_id: int
+
+
+class MoveBatchSwitch(BaseModel):
+    """The images of a batch whose copies are verified at the target: switch them all."""
+
+    items: list[MoveBatchItem] = Field(min_length=1, max_length=MOVE_BATCH_MAX)
+
+
+class MoveBatchSwitched(BaseModel):
+    """Where each image's rows point after the switch (``MoveSwitched`` per image id)."""
+
+    where: dict[int, Literal["source", "target", "elsewhere", "gone"]]
+
+
 class MoveOutcome(BaseModel):
-    """An image a move job did not move: skipped (no source file) or failed.
+    """An image a move job did not move: skipped (deleted, moved by someone else),
+    quarantined (its source original is missing or fails its hash) or failed.
 
     ``wrong-node``: the image's source pool is on another node now; the app puts
     the job on that node's lane (a node never writes into another node's queue).
     """
 
-    state: Literal["skipped", "failed", "wrong-node"]
+    state: Literal["skipped", "failed", "quarantined", "wrong-node"]
     error: str = Field(default="", max_length=2000)
 
 

@@ -33,6 +33,7 @@ PROCESS_IMAGE = "process_image"
 CHANGE_VISIBILITY = "change_visibility"
 BACKUP_ORIGINAL = "backup_original"
 MOVE_IMAGE = "move_image"
+MOVE_BATCH = "move_batch"
 TRASH_IMAGE = "trash_image"
 PURGE_IMAGE = "purge_image"
 REPLICATE_IMAGE = "replicate_image"
@@ -49,6 +50,7 @@ PURGE_TRASH = "purge_trash"  # control
 CHECK_COPIES = "check_copies"  # control
 CHECK_CERTIFICATES = "check_certificates"  # control: public hosts' certificate expiry
 PUBLISH_BACKUP_STATE = "publish_backup_state"  # control: the last database backup's time
+ENFORCE_MOVE_WINDOWS = "enforce_move_windows"  # control: moves paused outside their window
 CRON_JOBS = frozenset(
     {
         SWEEP_TEMP_FILES,
@@ -60,6 +62,7 @@ CRON_JOBS = frozenset(
         CHECK_COPIES,
         CHECK_CERTIFICATES,
         PUBLISH_BACKUP_STATE,
+        ENFORCE_MOVE_WINDOWS,
     }
 )
 
@@ -145,6 +148,17 @@ class MoveImage(JobArgs):
 
 
 @dataclass(frozen=True, config=_STRICT)
+class MoveBatch(JobArgs):
+    """Move a batch of a move's images to its target, background lane of the source node."""
+
+    NAME: ClassVar[str] = MOVE_BATCH
+    move_id: int
+    image_ids: list[int]
+    source_pool_id: int
+    request_id: str = ""
+
+
+@dataclass(frozen=True, config=_STRICT)
 class TrashImage(JobArgs):
     """Rename an image's files on one pool into its trash folder (or back), fresh lane."""
 
@@ -209,6 +223,7 @@ ARGUMENTS: dict[str, type[JobArgs]] = {
         ChangeVisibility,
         BackupOriginal,
         MoveImage,
+        MoveBatch,
         TrashImage,
         PurgeImage,
         ReplicateImage,

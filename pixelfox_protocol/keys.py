@@ -146,6 +146,11 @@ class RedisKeys:
         """Pushing one copy of an image from the source node ``node_id`` (background lane)."""
         return f"{self.node_scope(node_id)}:replica:{copy_id}"
 
+    def move_batch_job(self, node_id: str, move_id: int, first_image_id: int) -> str:
+        """``<prefix>:node:<id>:move:<move_id>:batch:<first image id>``: one job per batch
+        of a move's images (a batch queued twice runs once)."""
+        return f"{self.node_scope(node_id)}:move:{move_id}:batch:{first_image_id}"
+
     def move_plan_job(self, move_id: int, cursor: int) -> str:
         """The planner's batch after image id ``cursor`` (control queue): planned once."""
         return f"{self.prefix}:move-plan:{move_id}:{cursor}"

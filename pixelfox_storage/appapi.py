@@ -40,6 +40,8 @@ from pixelfox_protocol.internal import (
     COPY_PATH,
     COPY_VERIFIED_PATH,
     HEARTBEAT_PATH,
+    MOVE_BATCH_PATH,
+    MOVE_BATCH_SWITCH_PATH,
     MOVE_GRANT_PATH,
     MOVE_IMAGE_PATH,
     MOVE_OUTCOME_PATH,
@@ -60,6 +62,10 @@ from pixelfox_protocol.internal import (
     CopyReport,
     CopyTicket,
     Heartbeat,
+    MoveBatchRequest,
+    MoveBatchSwitch,
+    MoveBatchSwitched,
+    MoveBatchTicket,
     MoveGrant,
     MoveGrantRequest,
     MoveOutcome,
@@ -316,6 +322,14 @@ class AppAPI:
     async def move_outcome(self, move_id: int, image_id: int, body: MoveOutcome) -> None:
         path = MOVE_OUTCOME_PATH.format(move_id=move_id, image_id=image_id)
         await self.call("POST", path, body=body)
+
+    async def move_batch_ticket(self, move_id: int, body: MoveBatchRequest) -> MoveBatchTicket:
+        path = MOVE_BATCH_PATH.format(move_id=move_id)
+        return parse(MoveBatchTicket, await self.call("POST", path, body=body), "batch tickets")
+
+    async def move_batch_switch(self, move_id: int, body: MoveBatchSwitch) -> MoveBatchSwitched:
+        path = MOVE_BATCH_SWITCH_PATH.format(move_id=move_id)
+        return parse(MoveBatchSwitched, await self.call("POST", path, body=body), "batch switch")
 
     # Replicas: the source's ticket and grant, the target's report.
 

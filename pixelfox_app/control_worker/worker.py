@@ -24,6 +24,7 @@ from ..config import AppSettings
 from ..copies.repair import check_copies
 from ..db import close_db, init_db
 from ..moves.planner import plan_move
+from ..moves.throttle import enforce_windows
 from ..placement.reachability import CHECK_EVERY_SECONDS, check_upload_apis
 from ..redis_users import sync_redis_users
 from .certificates import check_certificates
@@ -35,6 +36,11 @@ log = logging.getLogger(__name__)
 HEALTH_CHECK_INTERVAL = 10
 # Job functions others enqueue on the control queue (besides the crons).
 CONTROL_FUNCTIONS: list[Any] = [func(plan_move, name=jobs.PLAN_MOVE)]
+
+
+async def _enforce_move_windows(ctx: dict[str, Any]) -> dict[str, int]:
+    """Pause moves outside their time window, resume those it paused once it opens."""
+    return await enforce_windows(ctx["redis"], ctx["keys"])
 
 
 def control_worker_settings(settings: AppSettings) -> dict[str, Any]:
@@ -59,6 +65,13 @@ def control_worker_settings(settings: AppSettings) -> dict[str, Any]:
         **jobs.SERIALIZERS,
         "functions": CONTROL_FUNCTIONS,
         "cron_jobs": [
+            cron(
+                _enforce_move_windows,
+                name=jobs.cron_name(queue, jobs.ENFORCE_MOVE_WINDOWS),
+                second=5,
+                run_at_startup=True,
+                timeout=60,
+            ),
             cron(
                 sweep_stuck_images,
                 name=jobs.cron_name(queue, jobs.SWEEP_STUCK_IMAGES),

@@ -1,4 +1,5 @@
-"""The internal API of a move job on the source node: ticket, grant, switch, outcome."""
+"""The internal API of a move job on the source node: ticket, grant, switch, outcome;
+the batch job's tickets and switch."""
 
 from __future__ import annotations
 
@@ -8,10 +9,16 @@ from quart_schema import tag_blueprint, validate_request, validate_response
 
 from pixelfox_common.web import raises
 from pixelfox_protocol.internal import (
+    MOVE_BATCH_PATH,
+    MOVE_BATCH_SWITCH_PATH,
     MOVE_GRANT_PATH,
     MOVE_IMAGE_PATH,
     MOVE_OUTCOME_PATH,
     MOVE_SWITCH_PATH,
+    MoveBatchRequest,
+    MoveBatchSwitch,
+    MoveBatchSwitched,
+    MoveBatchTicket,
     MoveGrant,
     MoveGrantRequest,
     MoveOutcome,
@@ -21,7 +28,7 @@ from pixelfox_protocol.internal import (
 )
 
 from ..auth import node_required
-from ..moves import tickets
+from ..moves import batches, tickets
 
 blueprint = Blueprint("internal_moves", __name__)
 tag_blueprint(blueprint, ["internal"])
@@ -85,3 +92,25 @@ async def move_outcome(move_id: int, image_id: int, data: MoveOutcome) -> Outcom
     redis, keys = current_app.extensions["redis"], current_app.extensions["keys"]
     counted = await tickets.outcome(g.node, move_id, image_id, data, redis, keys)
     return OutcomeRecorded(counted=counted)
+
+
+@blueprint.post(_rule(MOVE_BATCH_PATH))
+@node_required
+@validate_request(MoveBatchRequest)
+@validate_response(MoveBatchTicket)
+@raises("NOT_FOUND", "POOL_NOT_ON_NODE", "UNAVAILABLE")
+async def move_batch_ticket(move_id: int, data: MoveBatchRequest) -> MoveBatchTicket:
+    """The tickets of a batch of a move's images, and those it gets none for (internal)."""
+    settings = current_app.config["PIXELFOX"]
+    return await batches.batch_ticket(g.node, move_id, data.image_ids, settings)
+
+
+@blueprint.post(_rule(MOVE_BATCH_SWITCH_PATH))
+@node_required
+@validate_request(MoveBatchSwitch)
+@validate_response(MoveBatchSwitched)
+@raises("NOT_FOUND", "POOL_NOT_ON_NODE")
+async def move_batch_switch(move_id: int, data: MoveBatchSwitch) -> MoveBatchSwitched:
+    """The batch's copies are verified: switch them all in one transaction (internal)."""
+    redis, keys = current_app.extensions["redis"], current_app.extensions["keys"]
+    return await batches.batch_switch(g.node, move_id, data, redis, keys)

@@ -34,6 +34,9 @@ class Move(Model):
     done = fields.IntField(default=0)
     failed = fields.IntField(default=0)
     skipped = fields.IntField(default=0)
+    # Images whose source original is missing or fails its hash: listed, never moved,
+    # until "retry these" (the source healed, e.g. by scrub --repair).
+    quarantined = fields.IntField(default=0)
     bytes_moved = fields.BigIntField(default=0)
     batch_size = fields.IntField(default=200)
     requested_by = fields.CharField(max_length=64, default="")
@@ -45,6 +48,15 @@ class Move(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
+    # The throttle (pixelfox_app.moves.throttle), changeable while the move runs; 0: none.
+    throttle_bytes_per_second = fields.BigIntField(default=0)
+    throttle_images_per_second = fields.FloatField(default=0)
+    throttle_parallel = fields.IntField(default=0)
+    # Run only inside "HH:MM-HH:MM" of that time zone ("": any time); paused_by_window
+    # marks a pause the window made, which its opening undoes (never the operator's).
+    window = fields.CharField(max_length=11, default="")
+    window_timezone = fields.CharField(max_length=64, default="UTC")
+    paused_by_window = fields.BooleanField(default=False)
 
     class Meta:
         table = "moves"

@@ -12,7 +12,15 @@ docs/moves.md tells the whole story.
 
 from __future__ import annotations
 
-from .control import cancel_move, find_pool, pause_move, resume_move, start_move
+from .control import cancel_move, find_pool, pause_move, resume_move, retry_move, start_move
 from .planner import plan_move
 
-__all__ = ["cancel_move", "find_pool", "pause_move", "plan_move", "resume_move", "start_move"]
+__all__ = [
+    "cancel_move",
+    "find_pool",
+    "pause_move",
+    "plan_move",
+    "resume_move",
+    "retry_move",
+    "start_move",
+]

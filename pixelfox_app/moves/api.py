@@ -18,8 +18,19 @@ from pixelfox_protocol.keys import RedisKeys
 from ..auth import admin_required
 from ..copies.replicas import replicas_on
 from ..models import Move, MoveItem
-from .control import DEFAULT_BATCH, cancel_move, pause_move, resume_move, start_move
+from .control import (
+    DEFAULT_BATCH,
+    cancel_move,
+    pause_move,
+    resume_move,
+    retry_move,
+    set_throttle,
+    start_move,
+)
+from .plan import MovePlan, plan_for
 from .progress import FINAL
+from .rate import rate_of
+from .throttle import Throttle
 
 blueprint = Blueprint("moves_api", __name__, url_prefix="/api/v1/admin/moves")
 ITEMS_SHOWN = 100
@@ -29,6 +40,15 @@ class MoveRequest(BaseModel):
     source: str = Field(description="Source pool, by name or id")
     target: str = Field(description="Target pool, by name or id")
     batch_size: int = Field(default=DEFAULT_BATCH, ge=1, le=10_000)
+    throttle: Throttle = Field(default_factory=Throttle)
+
+
+class PlanRequest(BaseModel):
+    source: str = Field(description="Source pool, by name or id")
+    target: str = Field(
+        default="", description="Target pool, by name or id; empty: where placement would put it"
+    )
+    throttle: Throttle = Field(default_factory=Throttle)
 
 
 class MoveItemInfo(BaseModel):
@@ -49,6 +69,11 @@ class MoveInfo(BaseModel):
     done: int
     failed: int
     skipped: int
+    quarantined: int = Field(
+        default=0,
+        description="Images whose source original is missing or fails its hash; "
+        "POST …/retry moves them again",
+    )
     bytes_moved: int
     replicas_left: int = Field(
         default=0,
@@ -56,6 +81,16 @@ class MoveInfo(BaseModel):
         "every one is placed anew elsewhere and removed from the source",
     )
     planning_finished: bool
+    images_per_second: float = Field(default=0, description="Images done per second, on average")
+    bytes_per_second: float = Field(default=0, description="Bytes moved per second, on average")
+    images_left: int = Field(default=0, description="Images still on the source pool")
+    eta_seconds: float | None = Field(
+        default=None, description="Estimated time left at the rate so far (running moves)"
+    )
+    throttle: Throttle = Field(default_factory=Throttle)
+    paused_by_window: bool = Field(
+        default=False, description="Paused outside its time window; resumes when it opens"
+    )
     requested_by: str
     created_at: str
     finished_at: str | None = None
@@ -85,6 +120,7 @@ async def describe(move: Move, *, with_items: bool = False) -> MoveInfo:
     items: list[MoveItem] = []
     if with_items:
         items = await MoveItem.filter(move_id=move.id).order_by("id").limit(ITEMS_SHOWN)
+    rate = await rate_of(move)
     return MoveInfo(
         id=move.id,
         source=move.source.name,
@@ -96,9 +132,16 @@ async def describe(move: Move, *, with_items: bool = False) -> MoveInfo:
         done=move.done,
         failed=move.failed,
         skipped=move.skipped,
+        quarantined=move.quarantined,
         bytes_moved=move.bytes_moved,
         replicas_left=await replicas_on(move.source.id).count() if move.state not in FINAL else 0,
         planning_finished=move.planned_at is not None,
+        images_per_second=round(rate.images_per_second, 2),
+        bytes_per_second=round(rate.bytes_per_second, 1),
+        images_left=rate.images_left,
+        eta_seconds=None if rate.eta_seconds is None else round(rate.eta_seconds, 1),
+        throttle=Throttle.of(move),
+        paused_by_window=move.paused_by_window,
         requested_by=move.requested_by,
         created_at=move.created_at.isoformat(),
         finished_at=move.finished_at.isoformat() if move.finished_at else None,
@@ -135,6 +178,7 @@ async def create(data: MoveRequest) -> tuple[MoveInfo, int]:
         _keys(),
         requested_by=g.user.username,
         batch_size=data.batch_size,
+        throttle=data.throttle,
     )
     return await describe(await load(move.id)), 201
 
@@ -185,3 +229,32 @@ async def resume(move_id: int) -> MoveInfo:
 async def cancel(move_id: int) -> MoveInfo:
     """Stop a move for good; moved images stay moved (admin)."""
     return await describe(await cancel_move(move_id, _redis(), _keys()))
+
+
+@blueprint.post("/plan")
+@admin_required
+@validate_request(PlanRequest)
+@validate_response(MovePlan)
+@raises("NOT_FOUND", "MOVE_TARGET_UNAVAILABLE")
+async def plan(data: PlanRequest) -> MovePlan:
+    """What a move would do, and its preflight, without starting it (a dry run) (admin)."""
+    return await plan_for(data.source, data.target or None, _redis(), _keys(), data.throttle)
+
+
+@blueprint.post("/<int:move_id>/throttle")
+@admin_required
+@validate_request(Throttle)
+@validate_response(MoveInfo)
+@raises("NOT_FOUND", "MOVE_STATE")
+async def throttle(move_id: int, data: Throttle) -> MoveInfo:
+    """Change a move's rates and window while it runs; the next batch goes by them (admin)."""
+    return await describe(await set_throttle(move_id, data, _redis(), _keys()))
+
+
+@blueprint.post("/<int:move_id>/retry")
+@admin_required
+@validate_response(MoveInfo)
+@raises("NOT_FOUND", "MOVE_STATE")
+async def retry(move_id: int) -> MoveInfo:
+    """Retry these: move the quarantined and failed images still on the source again (admin)."""
+    return await describe(await retry_move(move_id, _redis(), _keys()))

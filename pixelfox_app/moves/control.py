@@ -13,21 +13,36 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from arq.connections import ArqRedis
+from tortoise.expressions import F
 from tortoise.functions import Sum
+from tortoise.transactions import in_transaction
 
 from pixelfox_common.logs import new_request_id
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.keys import RedisKeys
 
-from ..models import Image, ImageVariant, Move, MoveState, StorageNode, StoragePool
-from ..nodequeue import enqueue_move_image, enqueue_planner
+from ..models import (
+    Image,
+    ImageVariant,
+    Move,
+    MoveItem,
+    MoveItemState,
+    MoveState,
+    StorageNode,
+    StoragePool,
+)
+from ..nodequeue import enqueue_planner
 from ..nodes import node_of
 from ..placement import NoEligiblePool, PlacementRequest, place
 from ..placement.eligibility import PoolFacts, judge_direct, verdict_for
+from ..placement.explain import Verdict
 from ..placement.health import reachability_failed, read_nodes
+from .planner import enqueue_batches
 from .progress import FINAL, finish_if_complete, parked_keys, set_state
+from .throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +87,19 @@ async def check_target(target: StoragePool, needed: int, redis: ArqRedis, keys: 
     The same facts placement uses (heartbeat, node health, upload API check,
     free space above the reserve); upload-target and tier do not matter here.
     """
+    verdict = await judge_target(target, needed, redis, keys)
+    if verdict.eligible:
+        return
+    details = {"pool": target.name, "reason": verdict.reason, "detail": verdict.detail}
+    if verdict.reason == "no_room":
+        raise APIError("STORAGE_FULL", details={**details, "needed_bytes": needed})
+    raise APIError("MOVE_TARGET_UNAVAILABLE", details=details)
+
+
+async def judge_target(
+    target: StoragePool, needed: int, redis: ArqRedis, keys: RedisKeys
+) -> Verdict:
+    """Placement's verdict on the target for ``needed`` bytes (the first failing fact)."""
     node = await StorageNode.get_or_none(node_id=node_of(target))
     verdict = verdict_for(target)
     if not target.is_active:
@@ -92,12 +120,7 @@ async def check_target(target: StoragePool, needed: int, redis: ArqRedis, keys: 
             placed_bytes=int(placed or 0),
         )
         judge_direct(verdict, facts, needed, time.time())
-    if verdict.eligible:
-        return
-    details = {"pool": target.name, "reason": verdict.reason, "detail": verdict.detail}
-    if verdict.reason == "no_room":
-        raise APIError("STORAGE_FULL", details={**details, "needed_bytes": needed})
-    raise APIError("MOVE_TARGET_UNAVAILABLE", details=details)
+    return verdict
 
 
 async def choose_target(source: StoragePool, redis: ArqRedis, keys: RedisKeys) -> StoragePool:
@@ -137,12 +160,16 @@ async def start_move(
     *,
     requested_by: str = "",
     batch_size: int = DEFAULT_BATCH,
+    throttle: Throttle | None = None,
 ) -> Move:
-    """Check the pools, create the move and queue its planner.
+    """Check the pools (the plan's preflight), create the move and queue its planner.
 
     Without ``target_ref`` the target is chosen like an upload's pool
-    (:func:`choose_target`).
+    (:func:`choose_target`). The source leaves placement (no new uploads; reads
+    and deletes go on). Outside its time window the move starts paused, and the
+    window's opening starts it.
     """
+    throttle = throttle or Throttle()
     source = await find_pool(source_ref)
     if target_ref is None or str(target_ref).strip() == "":
         target = await choose_target(source, redis, keys)
@@ -156,18 +183,41 @@ async def start_move(
     if busy is not None:
         raise APIError("MOVE_RUNNING", details={"move_id": busy.id})
     await check_target(target, await bytes_on(source), redis, keys)
+    if source.is_upload_target:
+        await StoragePool.filter(id=source.id).update(is_upload_target=False)
+        log.info("pool %s leaves placement: its images move to %s", source.name, target.name)
+    waiting = not throttle.inside()
+    state = MoveState.PAUSED if waiting else MoveState.RUNNING
     move = await Move.create(
         source=source,
         target=target,
-        state=MoveState.RUNNING,
+        state=state,
         batch_size=batch_size,
         requested_by=requested_by[:64],
         started_at=datetime.now(UTC),
+        paused_by_window=waiting,
+        **throttle.columns(),
     )
-    await set_state(redis, keys, move.id, MoveState.RUNNING)
-    await enqueue_planner(redis, keys, move.id, 0)
-    log.info("move %s started: %s → %s by %s", move.id, source.name, target.name, requested_by)
+    await set_state(redis, keys, move.id, state)
+    if not waiting:
+        await enqueue_planner(redis, keys, move.id, 0)
+    log.info("move %s %s: %s → %s by %s", move.id, state, source.name, target.name, requested_by)
     return move
+
+
+async def set_throttle(move_id: int, throttle: Throttle, redis: ArqRedis, keys: RedisKeys) -> Move:
+    """Change a move's throttle; the node's next batch goes by it, a window acts at once."""
+    move = await _get(move_id)
+    if move.state in FINAL:
+        raise APIError("MOVE_STATE", details={"state": str(move.state)})
+    await Move.filter(id=move.id).update(**throttle.columns())
+    log.info("move %s throttle: %s", move.id, throttle.model_dump())
+    inside = throttle.inside()
+    if move.state == MoveState.RUNNING and not inside:
+        return await pause_move(move.id, redis, keys, by_window=True)
+    if move.state == MoveState.PAUSED and move.paused_by_window and inside:
+        return await resume_move(move.id, redis, keys)
+    return await _get(move_id)
 
 
 async def _get(move_id: int) -> Move:
@@ -177,12 +227,22 @@ async def _get(move_id: int) -> Move:
     return move
 
 
-async def pause_move(move_id: int, redis: ArqRedis, keys: RedisKeys) -> Move:
-    """Stop planning and copying; the image being copied right now finishes."""
+async def pause_move(
+    move_id: int, redis: ArqRedis, keys: RedisKeys, *, by_window: bool = False
+) -> Move:
+    """Stop planning and copying; the batch being copied right now finishes.
+
+    ``by_window``: the move's time window closed (its opening resumes the move);
+    an operator's pause of a move the window paused makes it the operator's.
+    """
     move = await _get(move_id)
     if move.state == MoveState.PAUSED:
+        if move.paused_by_window and not by_window:
+            await Move.filter(id=move.id).update(paused_by_window=False)
+            return await _get(move_id)
         return move
-    if not await Move.filter(id=move.id, state=MoveState.RUNNING).update(state=MoveState.PAUSED):
+    running = Move.filter(id=move.id, state=MoveState.RUNNING)
+    if not await running.update(state=MoveState.PAUSED, paused_by_window=by_window):
         raise APIError("MOVE_STATE", details={"state": str(move.state)})
     await set_state(redis, keys, move.id, MoveState.PAUSED)
     log.info("move %s paused", move.id)
@@ -194,16 +254,15 @@ async def resume_move(move_id: int, redis: ArqRedis, keys: RedisKeys) -> Move:
     move = await _get(move_id)
     if move.state == MoveState.RUNNING:
         return move
-    if not await Move.filter(id=move.id, state=MoveState.PAUSED).update(state=MoveState.RUNNING):
+    paused = Move.filter(id=move.id, state=MoveState.PAUSED)
+    if not await paused.update(state=MoveState.RUNNING, paused_by_window=False):
         raise APIError("MOVE_STATE", details={"state": str(move.state)})
     parking = await parked_keys(keys, move.id)
     parked = await redis.eval(  # type: ignore[misc]
         _RESUME, 1 + len(parking), keys.move_state(move.id), *parking
     )
-    for raw in parked:
-        await enqueue_move_image(
-            redis, keys, move.id, int(raw), move.source, new_request_id(), again=True
-        )
+    ids = sorted(int(raw) for raw in parked)
+    await enqueue_batches(redis, keys, move, ids, new_request_id(), again=True)
     if move.planned_at is None:
         await enqueue_planner(redis, keys, move.id, move.cursor, again=True)
     log.info("move %s resumed (%d parked images queued again)", move.id, len(parked))
@@ -223,4 +282,42 @@ async def cancel_move(move_id: int, redis: ArqRedis, keys: RedisKeys) -> Move:
         raise APIError("MOVE_STATE", details={"state": str(move.state)})
     await set_state(redis, keys, move.id, MoveState.CANCELLED)
     log.info("move %s cancelled", move.id)
+    return await _get(move_id)
+
+
+async def retry_move(move_id: int, redis: ArqRedis, keys: RedisKeys) -> Move:
+    """ "Retry these": move the quarantined and failed images still on the source again.
+
+    Their items and counts are taken back and their outcomes forgotten, so each
+    gets a new one; a move that had ended runs again until they have. An image
+    deleted or moved meanwhile keeps its item. Not for a cancelled move.
+    """
+    move = await _get(move_id)
+    if move.state == MoveState.CANCELLED:
+        raise APIError("MOVE_STATE", details={"state": str(move.state)})
+    items = await MoveItem.filter(
+        move_id=move.id, state__in=[MoveItemState.QUARANTINED, MoveItemState.FAILED]
+    )
+    image_ids = [i.image_id for i in items]  # type: ignore[attr-defined]
+    held = Image.filter(id__in=image_ids, pool_id=move.source.id)
+    on_source = set(await held.values_list("id", flat=True))
+    again = [i for i in items if i.image_id in on_source]  # type: ignore[attr-defined]
+    if not again:
+        return move
+    quarantined = sum(1 for i in again if i.state == MoveItemState.QUARANTINED)
+    changes: dict[str, Any] = {
+        "failed": F("failed") - (len(again) - quarantined),
+        "quarantined": F("quarantined") - quarantined,
+    }
+    if move.state in FINAL:
+        changes.update(state=MoveState.RUNNING, finished_at=None, paused_by_window=False)
+    ids = sorted(i.image_id for i in again)  # type: ignore[attr-defined]
+    async with in_transaction() as connection:
+        await MoveItem.filter(id__in=[i.id for i in again]).using_db(connection).delete()
+        await Move.filter(id=move.id).using_db(connection).update(**changes)
+    await redis.hdel(keys.move_outcomes(move.id), *map(str, ids))  # type: ignore[misc]
+    if move.state in FINAL:
+        await set_state(redis, keys, move.id, MoveState.RUNNING)
+    await enqueue_batches(redis, keys, move, ids, new_request_id(), again=True)
+    log.info("move %s: %d images tried again (%d quarantined)", move.id, len(ids), quarantined)
     return await _get(move_id)

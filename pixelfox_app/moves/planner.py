@@ -2,9 +2,10 @@
 
 ``plan_move(move_id, cursor)`` (job id ``RedisKeys.move_plan_job``)
 reads the next ``batch_size`` images of the source pool after image id
-``cursor``, in id order, puts one ``move_image`` job per image on the source
-node's background lane (job id ``RedisKeys.move_job``: an image already queued is not
-queued again, nor counted again), advances the cursor and queues itself for
+``cursor``, in id order, puts them as ``move_batch`` jobs of up to
+``JOB_IMAGES`` images on the source node's background lane (job id
+``RedisKeys.move_batch_job``: a batch already queued is not queued again, nor
+counted again), advances the cursor and queues itself for
 the next batch. The last, short batch sets ``planned_at``. The first batch
 also starts re-placing the replicas the source holds of other pools' images
 (``copies.repair.replace_drained``): the move ends only once none is left. A paused or
@@ -26,10 +27,35 @@ from pixelfox_protocol.keys import RedisKeys
 from ..copies.repair import replace_drained
 from ..copies.throttle import RepairBudget
 from ..models import Image, Move, MoveState
-from ..nodequeue import enqueue_move_image, enqueue_planner
+from ..nodequeue import enqueue_move_batch, enqueue_planner
 from .progress import finish_if_complete
 
 log = logging.getLogger(__name__)
+
+# Images of one batch job: enough that a batch's fixed costs (its calls to the app,
+# one transaction, a directory's fsync) are small per image, few enough that a
+# pause, a cancel or a rerun after a kill costs seconds.
+JOB_IMAGES = 200
+
+
+async def enqueue_batches(
+    redis: ArqRedis,
+    keys: RedisKeys,
+    move: Move,
+    ids: list[int],
+    request_id: str,
+    *,
+    again: bool = False,
+) -> int:
+    """Queue ``ids`` as batch jobs of at most ``JOB_IMAGES``; how many images were queued."""
+    queued = 0
+    for start in range(0, len(ids), JOB_IMAGES):
+        chunk = ids[start : start + JOB_IMAGES]
+        if await enqueue_move_batch(
+            redis, keys, move.id, chunk, move.source, request_id, again=again
+        ):
+            queued += len(chunk)
+    return queued
 
 
 async def plan_move(ctx: dict[str, Any], move_id: int, cursor: int) -> dict[str, Any]:
@@ -52,9 +78,7 @@ async def plan_move(ctx: dict[str, Any], move_id: int, cursor: int) -> dict[str,
         # elsewhere (as many as the repair throttle lets; the copy check does the rest).
         budget = await RepairBudget.from_knob(redis, keys)
         await replace_drained(move.source.id, redis, keys, budget)
-    queued = 0
-    for image_id in ids:
-        queued += await enqueue_move_image(redis, keys, move.id, image_id, move.source, request_id)
+    queued = await enqueue_batches(redis, keys, move, ids, request_id)
     last = len(ids) < move.batch_size
     changes: dict[str, Any] = {"planned": F("planned") + queued}
     if ids:

@@ -56,7 +56,10 @@ async def record_item(
             await MoveItem.filter(id=item.id).update(
                 state=state, error=error, attempts=F("attempts") + 1
             )
-    column = "failed" if state == MoveItemState.FAILED else "skipped"
+    column = {
+        MoveItemState.FAILED: "failed",
+        MoveItemState.QUARANTINED: "quarantined",
+    }.get(state, "skipped")
     await Move.filter(id=move_id).update(**{column: F(column) + 1})
     await finish_if_complete(redis, keys, move_id)
     return True
@@ -89,11 +92,12 @@ async def finish_if_complete(redis: Redis, keys: RedisKeys, move_id: int) -> Mov
     move = await Move.get_or_none(id=move_id)
     if move is None or move.state != MoveState.RUNNING or move.planned_at is None:
         return None
-    if move.done + move.failed + move.skipped < move.planned:
+    if move.done + move.failed + move.skipped + move.quarantined < move.planned:
         return None
     if await replicas_on(move.source_id).exists():  # type: ignore[attr-defined]
         return None  # the source's replicas are re-placed first (copies.replicas)
-    final = MoveState.FAILED if move.failed else MoveState.DONE
+    # Quarantined images are still on the source: a drain must not retire it as done.
+    final = MoveState.FAILED if move.failed or move.quarantined else MoveState.DONE
     ended = await Move.filter(id=move_id, state=MoveState.RUNNING).update(
         state=final, finished_at=datetime.now(UTC)
     )
@@ -101,12 +105,13 @@ async def finish_if_complete(redis: Redis, keys: RedisKeys, move_id: int) -> Mov
         return None
     await set_state(redis, keys, move_id, final)
     log.info(
-        "move %s %s: done=%d failed=%d skipped=%d bytes=%d",
+        "move %s %s: done=%d failed=%d skipped=%d quarantined=%d bytes=%d",
         move_id,
         final,
         move.done,
         move.failed,
         move.skipped,
+        move.quarantined,
         move.bytes_moved,
     )
     return final

@@ -51,7 +51,7 @@ class _TargetRemoving(Exception):
     """The target pool's copy of the image is being removed: no switch onto it."""
 
 
-async def _own_move(node: StorageNode, move_id: int) -> Move:
+async def own_move(node: StorageNode, move_id: int) -> Move:
     move = await Move.get_or_none(id=move_id).select_related("source", "target")
     if move is None:
         raise APIError("NOT_FOUND")
@@ -61,7 +61,7 @@ async def _own_move(node: StorageNode, move_id: int) -> Move:
     return move
 
 
-def _where(pool_id: int, move: Move) -> str:
+def where_of(pool_id: int, move: Move) -> str:
     if pool_id == move.source.id:
         return "source"
     return "target" if pool_id == move.target.id else "elsewhere"
@@ -71,7 +71,7 @@ async def ticket(
     node: StorageNode, move_id: int, image_id: int, settings: AppSettings
 ) -> MoveTicket:
     """What to copy for one image (a push to another node then asks for its grant)."""
-    move = await _own_move(node, move_id)
+    move = await own_move(node, move_id)
     image = await Image.get_or_none(id=image_id)
     if image is None or image.deleted_at is not None:
         # Deleted since it was planned: nothing to move, but the move must still end.
@@ -79,12 +79,19 @@ async def ticket(
     if image.visibility_target is not None:
         raise APIError("VISIBILITY_CHANGING")
     variants = await ImageVariant.filter(image_id=image.id).order_by("id")
+    return ticket_of(move, image, variants, settings)
+
+
+def ticket_of(
+    move: Move, image: Image, variants: list[ImageVariant], settings: AppSettings
+) -> MoveTicket:
+    """One image's ticket: its files and where its rows point (the batch's tickets too)."""
     return MoveTicket(
         move_id=move.id,
         image_id=image.id,
         image_uuid=str(image.uuid),
         state=str(move.state),
-        where=_where(image.pool_id, move),
+        where=where_of(image.pool_id, move),  # type: ignore[arg-type,attr-defined]
         source_pool_id=move.source.id,
         target_pool_id=move.target.id,
         target_node_id=node_of(move.target),
@@ -105,7 +112,7 @@ async def grant(
     layout name them, of the rows' sizes (MOVE_FILE_UNKNOWN), the original with
     the upload's SHA-256 (CHECKSUM_MISMATCH).
     """
-    move = await _own_move(node, move_id)
+    move = await own_move(node, move_id)
     if move.state != MoveState.RUNNING:
         raise APIError("MOVE_NOT_RUNNING", details={"state": str(move.state)})
     image = await Image.get_or_none(id=image_id)
@@ -129,7 +136,7 @@ async def switch(
     keys: RedisKeys,
 ) -> MoveSwitched:
     """Point the image and all its variants at the target pool, if they are on the source."""
-    move = await _own_move(node, move_id)
+    move = await own_move(node, move_id)
     image = await Image.get_or_none(id=image_id)
     if image is None:
         raise APIError("NOT_FOUND")
@@ -161,7 +168,7 @@ async def switch(
         await record_item(redis, keys, move.id, image.id, MoveItemState.FAILED, note)
         return MoveSwitched(switched=False, where="source")
     current = await Image.get(id=image.id)
-    where = _where(current.pool_id, move)  # type: ignore[attr-defined]
+    where = where_of(current.pool_id, move)  # type: ignore[attr-defined]
     if switched:
         # Deleted while its copies were pushed: the target's copies follow it into
         # the trash (the source's are removed by the job), so none comes back.
@@ -199,8 +206,8 @@ async def outcome(
     if report.state == "wrong-node":
         await hand_over(node, move_id, image_id, redis, keys)
         return False
-    move = await _own_move(node, move_id)
-    state = MoveItemState.FAILED if report.state == "failed" else MoveItemState.SKIPPED
+    move = await own_move(node, move_id)
+    state = MoveItemState(report.state)
     counted = await record_item(redis, keys, move.id, image_id, state, report.error)
     if counted:
         log.warning("move %s: image %s %s: %s", move.id, image_id, state, report.error)

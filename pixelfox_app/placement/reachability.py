@@ -103,6 +103,7 @@ async def check_pools(
     """Check every active upload-target pool at once; store the results; mark failed nodes down."""
     pools = await StoragePool.filter(is_active=True, is_upload_target=True).order_by("id")
     if not pools:
+        metrics.set_upload_apis({})
         return {}
     own_client = client is None
     http = client or httpx.AsyncClient(trust_env=False, verify=tls.http_verify(settings.ca_file))
@@ -115,8 +116,8 @@ async def check_pools(
         for pool, result in zip(pools, results, strict=True):
             pipe.set(keys.pool_reachable(pool.id), result.to_json(), ex=REACHABILITY_TTL)
         await pipe.execute()
+    metrics.set_upload_apis({p.id: r.ok for p, r in zip(pools, results, strict=True)})
     for pool, result in zip(pools, results, strict=True):
-        metrics.set_upload_api(pool.id, result.ok)
         if not result.ok:
             node = node_of(pool)
             await mark_down(

@@ -8,7 +8,8 @@ the per-user limit would make every guest on earth share one budget) and
 may upload public or unlisted images only (a private one would be visible to
 nobody). The answer carries a delete link with a random key, shown this once;
 ``guest_uploads`` keeps only its SHA-256, by the image the session makes. The
-link puts the image in the trash, like its owner's Delete button.
+link puts the image in the trash, like its owner's Delete button; its page for
+people (``delete_page_url``, pixelfox_app.web.pages.guest) asks first.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class GuestSessionAnswer(SessionAnswer):
     delete_url: str = Field(
         description="POST here to delete the image: shown this once; a secret like a password"
     )
+    delete_page_url: str = Field(
+        description="The same delete link for people: a page with a Delete button"
+    )
 
 
 class DeleteAnswer(BaseModel):
@@ -79,9 +83,42 @@ async def guest_policy() -> UploadPolicy:
     )
 
 
-def delete_url(key: str) -> str:
+# The delete link's page for people (pixelfox_app.web.pages.guest).
+DELETE_PAGE_PATH = "/guest/delete/"
+
+
+def _public_domain() -> str:
     settings: AppSettings = current_app.config["PIXELFOX"]
-    return f"{settings.public_domain.rstrip('/')}{blueprint.url_prefix}/delete/{key}"
+    return settings.public_domain.rstrip("/")
+
+
+def delete_url(key: str) -> str:
+    return f"{_public_domain()}{blueprint.url_prefix}/delete/{key}"
+
+
+def delete_page_url(key: str) -> str:
+    return f"{_public_domain()}{DELETE_PAGE_PATH}{key}"
+
+
+async def upload_of_key(key: str) -> Image | None:
+    """The guest's image a delete key names, unless it is in the trash already."""
+    row = await GuestUpload.get_or_none(delete_hash=_key_hash(key)) if len(key) < 100 else None
+    image = await Image.get_or_none(uuid=row.image_uuid).select_related("pool") if row else None
+    return None if image is None or image.deleted_at is not None else image
+
+
+async def delete_by_key(key: str) -> Image:
+    """Put the guest upload of a delete key into the trash; NOT_FOUND for a wrong key."""
+    image = await upload_of_key(key)
+    if image is None:
+        raise APIError("NOT_FOUND", "This delete link is not valid, or the image is gone.")
+    return await delete_image(
+        image,
+        await guest_user(),
+        current_app.extensions["redis"],
+        current_app.extensions["keys"],
+        g.get("request_id", ""),
+    )
 
 
 @blueprint.post("/sessions")
@@ -109,7 +146,9 @@ async def create_guest_session(
         client_ip=request_client_address()[:64],
     )
     base = answer(opened.session, opened.token, policy.direct)
-    return GuestSessionAnswer(**base.model_dump(), delete_url=delete_url(key)), 201
+    return GuestSessionAnswer(
+        **base.model_dump(), delete_url=delete_url(key), delete_page_url=delete_page_url(key)
+    ), 201
 
 
 @blueprint.post("/delete/<key>")
@@ -117,15 +156,5 @@ async def create_guest_session(
 @validate_response(DeleteAnswer, 200)
 async def delete_guest_upload(key: str) -> DeleteAnswer:
     """Put the guest upload of this delete link into the trash (NOT_FOUND for a wrong key)."""
-    row = await GuestUpload.get_or_none(delete_hash=_key_hash(key)) if len(key) < 100 else None
-    image = await Image.get_or_none(uuid=row.image_uuid).select_related("pool") if row else None
-    if image is None or image.deleted_at is not None:
-        raise APIError("NOT_FOUND", "This delete link is not valid, or the image is gone.")
-    await delete_image(
-        image,
-        await guest_user(),
-        current_app.extensions["redis"],
-        current_app.extensions["keys"],
-        g.get("request_id", ""),
-    )
+    image = await delete_by_key(key)
     return DeleteAnswer(image_uuid=str(uuid.UUID(str(image.uuid))))

@@ -19,6 +19,7 @@ def register(app: Quart) -> None:
     from .pages.account import blueprint as account
     from .pages.albums import blueprint as albums
     from .pages.gallery import blueprint as gallery
+    from .pages.guest import blueprint as guest
     from .pages.images import blueprint as images
     from .pages.my_account import blueprint as my_account
     from .pages.signup import blueprint as signup
@@ -28,7 +29,18 @@ def register(app: Quart) -> None:
     csrf.install(app)
     headers.install(app)
     templating.install(app)
-    for blueprint in (account, signup, my_account, upload, images, gallery, albums, trash, admin):
+    for blueprint in (
+        account,
+        signup,
+        my_account,
+        upload,
+        guest,
+        images,
+        gallery,
+        albums,
+        trash,
+        admin,
+    ):
         csrf.WEB_BLUEPRINTS.add(blueprint.name)
         app.register_blueprint(blueprint)
     app.register_blueprint(account_api)

@@ -46,6 +46,10 @@ class PushTarget(Protocol):
     def replicate_url(self) -> str: ...
 
 
+# Refused's code when the source's own copy fails its recorded hash (quarantine, not retry).
+SOURCE_DAMAGED = "SOURCE_DAMAGED"
+
+
 class TryLater(Exception):
     """The target node (or this node's pool map) cannot help now; the job retries with backoff."""
 
@@ -158,7 +162,10 @@ async def push_all(
         size = here.stat().st_size
         sha256 = await asyncio.to_thread(files.sha256_of, here)
         if file.sha256 and sha256 != file.sha256:
-            raise Refused(f"{file.path}: the source copy does not match its recorded SHA-256")
+            raise Refused(
+                f"{file.path}: the source copy does not match its recorded SHA-256",
+                SOURCE_DAMAGED,
+            )
         present.append((here, MoveFile(path=file.path, size=size, sha256=sha256)))
     grant = await ask_grant(MoveGrantRequest(files=[file for _, file in present]))
     answers = [await push(client, target, grant.grant, here, file) for here, file in present]

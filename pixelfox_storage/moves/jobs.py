@@ -17,8 +17,9 @@ with the job id ``RedisKeys.move_job(node_id, move_id, image_id)``. The job:
 
 A rerun after a crash finds the rows switched (step 5 only) or the copies
 there (the target answers "already there"), so nothing is done twice and
-nothing is lost. A missing original is a skip, not a failure; a damaged one
-(its hash differs from the upload's) fails the image. Only the source copies
+nothing is lost. An image whose original is missing is quarantined (listed,
+never moved, until "retry these"); a damaged one (its hash differs from the
+upload's) too. Only the source copies
 are ever deleted, and never a file the target also reaches (two pools on one
 directory: no IO at all).
 """
@@ -52,7 +53,7 @@ from ..appapi import AppAPI, AppError, AppRefused, AppUnavailable
 from ..node_jobs.imagelock import ImageBusy, image_lock
 from ..pools import PoolMapUnavailable, UnknownPool
 from . import files
-from .calls import Refused, TryLater, WrongNode, move_ticket, push_all
+from .calls import SOURCE_DAMAGED, Refused, TryLater, WrongNode, move_ticket, push_all
 
 if TYPE_CHECKING:  # the worker's lanes import this module
     from ..node_jobs.context import NodeContext
@@ -70,9 +71,9 @@ def backoff(job_try: int) -> float:
 
 
 async def check_or_park(
-    redis: Redis, keys: RedisKeys, node_id: str, move_id: int, image_id: int
+    redis: Redis, keys: RedisKeys, node_id: str, move_id: int, *image_ids: int
 ) -> str:
-    """The move's state ('' when Redis does not know it); parks the image when paused.
+    """The move's state ('' when Redis does not know it); parks the images when paused.
 
     The state is watched while the image goes into this node's parked set, so a
     resume (which pops every node's set while it sets "running") either pops it
@@ -88,7 +89,7 @@ async def check_or_park(
                 state = raw.decode() if isinstance(raw, bytes) else str(raw or "")
                 if state == "paused":
                     pipe.multi()
-                    pipe.sadd(keys.node_move_parked(node_id, move_id), str(image_id))
+                    pipe.sadd(keys.node_move_parked(node_id, move_id), *map(str, image_ids))
                     await pipe.execute()
                 return state
             except WatchError:
@@ -146,6 +147,8 @@ async def move_image(
         except (Refused, AppRefused) as exc:
             if exc.code == "NOT_FOUND":  # the image was deleted since it was planned
                 return await _give_up(app, move_id, image_id, "the image was deleted", "skipped")
+            if exc.code == SOURCE_DAMAGED:  # the source's original is not the upload's
+                return await _give_up(app, move_id, image_id, str(exc), "quarantined")
             return await _give_up(app, move_id, image_id, str(exc))
 
 
@@ -179,9 +182,9 @@ async def _move(node: NodeContext, ticket: MoveTicket) -> dict[str, Any]:
         return {"state": "cleaned", "removed": removed}
     if not links.resolve_file(source, ticket.original.path).is_file():
         note = f"original {ticket.original.path} is missing at the source"
-        await app.move_outcome(move_id, image_id, MoveOutcome(state="skipped", error=note))
-        log.warning("image skipped: %s", note)
-        return {"state": "skipped", "why": note}
+        await app.move_outcome(move_id, image_id, MoveOutcome(state="quarantined", error=note))
+        log.warning("image quarantined: %s", note)
+        return {"state": "quarantined", "why": note}
     if target is not None:
         copied, missing = await asyncio.to_thread(_copy_locally, source, target, ticket)
     else:

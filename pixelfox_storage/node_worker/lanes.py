@@ -47,6 +47,7 @@ from pixelfox_protocol.keys import RedisKeys
 
 from ..backup.jobs import backup_original
 from ..config import StorageSettings
+from ..moves.batch import move_batch
 from ..moves.jobs import MAX_TRIES as MOVE_MAX_TRIES
 from ..moves.jobs import move_image
 from ..moves.replica import replicate_image
@@ -85,6 +86,7 @@ BACKGROUND_FUNCTIONS: list[Any] = [
     # S3 cold backup (pixelfox_storage.backup) and moves between pools (.move).
     func(cast(Any, backup_original), name=jobs.BACKUP_ORIGINAL, max_tries=MAX_TRIES),
     func(cast(Any, move_image), name=jobs.MOVE_IMAGE, max_tries=MOVE_MAX_TRIES),
+    func(cast(Any, move_batch), name=jobs.MOVE_BATCH, max_tries=MOVE_MAX_TRIES),
     # The trash's purge: files, the S3 backup object (pixelfox_app.control_worker.purge).
     func(cast(Any, purge_image), name=jobs.PURGE_IMAGE, max_tries=MAX_TRIES),
     # Replicas of fresh uploads and repairs (pixelfox_storage.moves.replica).

@@ -248,6 +248,22 @@ def test_a_check_run_with_diff_is_clean(ansible: Ansible, site: PlaybookRun) -> 
     assert check.changed() == {"app": 0, "s01": 0, "s02": 0}, check.changed_tasks()
 
 
+def test_the_nightly_database_backup_is_scheduled_and_doctor_sees_it(
+    lab: Lab, site: PlaybookRun
+) -> None:
+    # No systemd in the lab: the postgresql role chose a cron file, and cron runs.
+    cron = lab.run("app", ["cat", "/etc/cron.d/pixelfox-postgresql-backup"]).stdout
+    assert "root /usr/local/sbin/pixelfox-postgresql-backup" in cron
+    lab.run("app", ["pgrep", "-x", "cron"])
+
+    done = lab.run("app", ["/usr/local/sbin/pixelfox-postgresql-backup"])
+    doctor = lab.run("app", ["/usr/local/sbin/pixelfox-admin", "doctor"], check=False)
+
+    assert "backup: /var/backups/pixelfox-postgresql/pixelfox-" in done.stdout, done.stdout
+    [line] = [line for line in doctor.stdout.splitlines() if line.split()[1:2] == ["backup"]]
+    assert line.startswith("ok") and "/var/backups/pixelfox-postgresql/pixelfox-" in line, line
+
+
 # --- add-storage-node.yml -----------------------------------------------------------
 
 

@@ -10,51 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
-from pixelfox_lab import roles
-from tests.ansible.helpers import local_playbook
+from tests.ansible.render import render
 
 pytestmark = pytest.mark.ansible
 
-COMMON = roles.ROLES / "common"
+DEFAULTS_FILE = {"etc/default/prometheus-node-exporter.j2": "prometheus-node-exporter"}
 
 
-def _render(tmp_path: Path, extra: dict[str, object]) -> tuple[list[str], str]:
-    out = tmp_path / "out"
-    out.mkdir(parents=True)
-    play = {
-        "name": "node exporter option",
-        "hosts": "localhost",
-        "connection": "local",
-        "gather_facts": False,
-        "vars_files": [str(COMMON / "defaults/main.yml"), str(COMMON / "vars/main.yml")],
-        "vars": {"pixelfox_wheelhouse_dir": "/nowhere", **extra},
-        "tasks": [
-            {
-                "name": "Packages",
-                "ansible.builtin.copy": {
-                    "content": "{{ common_install_packages | to_json }}",
-                    "dest": str(out / "packages.json"),
-                    "mode": "0644",
-                },
-            },
-            {
-                "name": "Defaults file",
-                "ansible.builtin.template": {
-                    "src": str(COMMON / "templates/etc/default/prometheus-node-exporter.j2"),
-                    "dest": str(out / "prometheus-node-exporter"),
-                    "mode": "0644",
-                },
-            },
-        ],
-    }
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(yaml.safe_dump([play]))
-    result = local_playbook(playbook)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    packages = yaml.safe_load((out / "packages.json").read_text())
-    return packages, (out / "prometheus-node-exporter").read_text()
+def _render(out: Path, extra: dict[str, object]) -> tuple[list[str], str]:
+    values = {"pixelfox_wheelhouse_dir": "/nowhere", **extra}
+    found = render("common", out, values, DEFAULTS_FILE, {"packages": "common_install_packages"})
+    return found["packages"], (out / "prometheus-node-exporter").read_text()
 
 
 def test_the_node_exporter_is_installed_only_when_asked_for(tmp_path: Path) -> None:

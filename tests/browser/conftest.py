@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -29,6 +30,7 @@ from pixelfox_protocol.tokens import new_signing_key
 from tests.conftest import REDIS_URL, delete_redis_keys
 from tests.support import PIXELFOX, ROOT, Service, free_port
 
+T = TypeVar("T")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -236,6 +238,21 @@ def page(browser: Any, stack: Stack, request: pytest.FixtureRequest) -> Iterator
     # Every page runs under the strict CSP: anything it blocked is a bug in a page.
     blocked = [e for e in errors if "Content Security Policy" in e]
     assert blocked == [], blocked
+
+
+def in_db(stack: Stack, work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` with the ORM on the stack's database, beside the running app."""
+
+    async def run() -> T:
+        await init_db(stack.database_url)
+        try:
+            return await work()
+        finally:
+            await close_db()
+
+    # Playwright's sync API owns this thread's event loop: the ORM runs in another thread.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 def login(page: Any, username: str) -> None:

@@ -7,49 +7,31 @@ thread's event loop; later database work runs on a thread of its own.
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 
 from pixelfox_app import knobs
 from pixelfox_app.auth.passwords import hash_password
-from pixelfox_app.db import close_db, init_db
 from pixelfox_app.models import User
-from tests.browser.conftest import PASSWORD, Stack, login
+from tests.browser.conftest import PASSWORD, Stack, in_db, login
 
 pytestmark = pytest.mark.browser
-T = TypeVar("T")
 PHONE = {"width": 360, "height": 740}
 NEW_PASSWORD = "a much better passphrase"
 
 
-def _in_db(stack: Stack, work: Callable[[], Awaitable[T]]) -> T:
-    async def run() -> T:
-        await init_db(stack.database_url)
-        try:
-            return await work()
-        finally:
-            await close_db()
-
-    # Playwright's sync API owns this thread's event loop: the ORM runs in another thread.
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, run()).result()
-
-
 def _mode(stack: Stack, mode: str) -> None:
-    _in_db(stack, lambda: knobs.put("signup_mode", mode, by="tests"))
+    in_db(stack, lambda: knobs.put("signup_mode", mode, by="tests"))
 
 
 def _user(stack: Stack, username: str) -> None:
     async def make() -> None:
         await User.create(username=username, password_hash=hash_password(PASSWORD))
 
-    _in_db(stack, make)
+    in_db(stack, make)
 
 
 def _sign_up(page: Any, username: str) -> None:

@@ -81,7 +81,9 @@ def test_with_the_models_unchanged_it_writes_nothing(tmp_path):
         "postgres: models unchanged, nothing written",
     ]
     for dialect in dbschema.DIALECTS:
-        # As sets: by name "10_…" sorts before "1_…", and version_files is in version order.
-        assert {p.name for p in (copy / dialect / dbschema.APP).glob("*.py")} == set(
-            dbschema.version_files(dialect)
+        # Oldest first, as aerich numbers them (10_ comes after 9_, not after 1_).
+        names = sorted(
+            (p.name for p in (copy / dialect / dbschema.APP).glob("*.py")),
+            key=lambda name: int(name.split("_", 1)[0]),
         )
+        assert names == dbschema.version_files(dialect)

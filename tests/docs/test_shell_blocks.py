@@ -137,7 +137,7 @@ def problems(command: Command, earlier: list[Command]) -> list[str]:
     if argv[1:4] == ["-m", "pixelfox_lab", "exec"] and argv[4:6] == ["controller", "--"]:
         found += problems(Command(command.document, argv[6:]), earlier)
         return found
-    if "-m" in argv[:-1]:
+    if "python" in program.rsplit("/", 1)[-1] and "-m" in argv[:-1]:  # not install -m 0600
         module = argv[argv.index("-m") + 1]
         if importlib.util.find_spec(module) is None:
             found.append(f"no module {module}")

@@ -65,7 +65,7 @@ def test_every_alert_fires_in_the_rule_unit_tests() -> None:
         if not case.get("exp_alerts")
     }
     alerts = {rule["alert"] for rule in rules()}
-    # Each alert is shown firing, and (but the absent() one) shown quiet before it should.
+    # Each alert is shown firing, and shown quiet before its condition holds long enough.
     assert alerts - firing == set()
     assert alerts - quiet == set()
 

@@ -224,6 +224,17 @@ class Stack:
         body: dict[str, Any] = answer.json()
         return body
 
+    def throttle(self, move_id: int, **throttle: Any) -> dict[str, Any]:
+        """``POST /api/v1/admin/moves/<id>/throttle`` as the admin; the move's info."""
+        answer = httpx.post(
+            f"{self.app_url}/api/v1/admin/moves/{move_id}/throttle",
+            json=throttle,
+            headers=self.admin,
+        )
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
     def act(self, move_id: int, action: str) -> dict[str, Any]:
         answer = httpx.post(
             f"{self.app_url}/api/v1/admin/moves/{move_id}/{action}", headers=self.admin

@@ -35,7 +35,16 @@ def test_an_admin_moves_a_pool_from_the_pools_page_and_watches_it_finish(
     page.goto("/admin/pools")
     page.locator(f"tr[data-pool='{source.name}'] a:has-text('Move to…')").click()
     page.select_option("#target", str(target.id))
+    page.fill("#images_per_second", "500")
     page.shots("form")
+    # The Plan step: counts, the target's share and the preflight, before anything starts.
+    page.click("button:has-text('Plan')")
+    page.locator("#plan-verdict:has-text('Ready to start')").wait_for()
+    assert page.locator("[data-plan=images]").inner_text() == "8"
+    assert page.locator("[data-check=target_room][data-ok=yes]").count() == 1
+    assert page.locator(f"[data-plan-target='{target.name}']").count() == 1
+    assert page.locator("#target").input_value() == str(target.id)  # the choice is kept
+    page.shots("plan")
     page.click("button:has-text('Start move')")
     page.wait_for_url(MOVE_PAGE)
 
@@ -43,6 +52,8 @@ def test_an_admin_moves_a_pool_from_the_pools_page_and_watches_it_finish(
     page.locator("#move-state:has-text('done')").wait_for(timeout=60_000)
     assert page.locator("[data-count=done]").inner_text() == "8"
     assert page.locator("[data-count=failed]").inner_text() == "0"
+    assert page.locator("[data-count=left]").inner_text() == "0"
+    assert float(page.locator("[data-count=rate]").inner_text()) > 0
     assert page.locator("#move-progress[hx-trigger]").count() == 0  # polling stopped
     page.shots("done")
     page.goto("/admin/moves")

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from pixelfox_app.models import Image
+from pixelfox_app.models import Image, Move
 from tests.moves.conftest import Stack
 from tests.support import PIXELFOX, ROOT
 
@@ -34,6 +34,9 @@ async def test_start_wait_prints_progress_and_exits_0_when_done(stack: Stack):
 
     assert run.returncode == 0, run.stderr
     assert f"{source.name} → {target.name}: done; planned 3, done 3" in run.stdout
+    last = run.stdout.strip().splitlines()[-1]
+    assert "[####################] 100%" in last  # the progress bar, full at the end
+    assert " images/s, " in last and " MB/s" in last
     listed = _pixelfox(stack, "list")
     assert listed.returncode == 0
     assert source.name in listed.stdout
@@ -91,3 +94,19 @@ async def test_skip_empty_starts_nothing_for_a_pool_without_images(stack: Stack)
     assert run.returncode == 0, run.stderr
     assert f"pool {empty.name} holds no images: nothing to move" in run.stdout
     assert _pixelfox(stack, "list").stdout == before
+
+
+async def test_cli_dry_run_prints_the_plan_and_starts_nothing(stack: Stack):
+    source, target = await stack.pool("s01"), await stack.pool("s02")
+    for _ in range(2):
+        await stack.image(source, variants=1)
+    moves_before = await Move.all().count()
+
+    run = _pixelfox(stack, "start", "--from", source.name, "--to", target.name, "--dry-run")
+
+    assert run.returncode == 0, run.stderr
+    assert f"plan: 2 images from {source.name}" in run.stdout
+    assert f"→ {target.name} on s02: 2 images" in run.stdout
+    assert "preflight target_room: ok" in run.stdout
+    assert "ready to start" in run.stdout
+    assert await Move.all().count() == moves_before

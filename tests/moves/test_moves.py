@@ -62,6 +62,8 @@ async def test_a_move_to_another_node_copies_verifies_switches_then_deletes(stac
     assert move["state"] == "done", move
     assert (move["planned"], move["done"], move["failed"], move["skipped"]) == (2, 2, 0, 0)
     assert move["bytes_moved"] == sum(len(d) for s in images for d in s.files.values())
+    assert move["images_left"] == 0 and move["eta_seconds"] is None
+    assert move["images_per_second"] > 0 and move["bytes_per_second"] > 0
     for stored in images:
         assert await _on_pool(stored, target.id)
         # Same paths (the private/ prefix kept), same bytes, nothing left at the source.
@@ -89,19 +91,54 @@ async def test_a_move_within_one_node_is_a_local_copy(stack: Stack):
     _readable(stack, stored)
 
 
-async def test_a_missing_source_file_is_skipped_and_listed(stack: Stack):
+async def test_a_missing_source_original_is_quarantined_and_listed_never_skipped(stack: Stack):
     source, target = await stack.pool("s01"), await stack.pool("s02")
     kept, lost = await stack.image(source), await stack.image(source)
     (Path(source.base_path) / lost.path).unlink()
 
     move = await stack.wait_for(stack.start_move(source, target)["id"])
 
-    assert (move["state"], move["done"], move["skipped"]) == ("done", 1, 1)
-    assert [(i["image_id"], i["state"]) for i in move["items"]] == [(lost.id, "skipped")]
+    # The image is still on the source: the move does not end "done" (a drain must not
+    # retire the pool), and the image is listed with the reason.
+    assert (move["state"], move["done"], move["skipped"], move["quarantined"]) == (
+        "failed",
+        1,
+        0,
+        1,
+    )
+    assert [(i["image_id"], i["state"]) for i in move["items"]] == [(lost.id, "quarantined")]
     assert "missing" in move["items"][0]["error"]
     assert await _on_pool(kept, target.id)
     assert await _on_pool(lost, source.id)  # its rows stay where they were
     assert await MoveItem.filter(move_id=move["id"]).count() == 1
+
+
+async def test_a_damaged_original_is_quarantined_and_retry_moves_it_once_healed(stack: Stack):
+    source, target = await stack.pool("s01"), await stack.pool("s01")
+    stored = await stack.image(source, variants=1)
+    original = Path(source.base_path) / stored.path
+    original.write_bytes(b"not the uploaded bytes")
+
+    move_id = stack.start_move(source, target)["id"]
+    move = await stack.wait_for(move_id)
+
+    assert (move["state"], move["quarantined"], move["done"]) == ("failed", 1, 0)
+    assert move["items"][0]["state"] == "quarantined"
+    assert "expected" in move["items"][0]["error"]
+    assert _files_at(target.base_path, stored) == {}  # nothing copied
+    assert await _on_pool(stored, source.id)
+
+    original.write_bytes(stored.files[stored.path])  # healed (scrub --repair, a backup)
+    retried = stack.act(move_id, "retry")
+    assert retried["state"] == "running"
+    move = await stack.wait_for(move_id)
+
+    assert (move["state"], move["done"], move["quarantined"], move["failed"]) == ("done", 1, 0, 0)
+    assert move["items"] == []
+    assert await _on_pool(stored, target.id)
+    assert _files_at(target.base_path, stored) == {
+        rel: sha256(data) for rel, data in stored.files.items()
+    }
 
 
 async def test_pause_stops_progress_and_resume_finishes(stack: Stack):

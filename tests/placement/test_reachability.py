@@ -122,6 +122,8 @@ async def test_pools_not_taking_uploads_are_not_checked(fleet: Fleet):
     assert await check_pools(fleet.redis, fleet.keys, AppSettings()) == {}
     assert await fleet.redis.get(fleet.keys.pool_reachable(off.id)) is None
     assert await fleet.redis.get(fleet.keys.pool_reachable(resting.id)) is None
+    # Nor do they keep an upload API series (a pool that left placement stops alerting).
+    assert "pixelfox_upload_api_up{" not in generate_latest().decode()
 
 
 async def test_the_dev_fallback_tries_127_0_0_1_for_node_local_only(fleet: Fleet, storage):

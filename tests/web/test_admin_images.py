@@ -14,6 +14,7 @@ import pytest
 
 from pixelfox_app.config import AppSettings
 from pixelfox_app.models import CopyState, Image, ImageCopy, ImageState, Visibility
+from pixelfox_app.web.admin import image_search
 from pixelfox_app.web.admin.image_search import PAGE_SIZE
 from tests.web.album_rows import ready_image
 from tests.web.conftest import PASSWORD, Web, make_settings, text_of
@@ -38,6 +39,7 @@ async def _world(web: Web) -> dict[str, Image]:
     """ada's and bob's images on two pools of two nodes, one replicated, one deleted."""
     ada, bob = await web.user("ada"), await web.user("bob")
     hot, cold = await web.pool("hot-1", "s01"), await web.pool("cold-1", "s02")
+    await web.pool("spare", "s03")  # holds nothing
     made = {
         "beach": await ready_image(ada, hot, "beach"),
         "dunes": await ready_image(ada, cold, "dunes", visibility=Visibility.UNLISTED),
@@ -86,6 +88,7 @@ async def test_the_list_shows_every_image_newest_first_with_its_copies_size_and_
         ("pool=cold-1", ["raw", "dunes", "beach"]),  # beach has a replica there
         ("node=s01", ["cat", "beach"]),
         ("node=s09", []),
+        ("pool=spare", []),
         ("state=processing", ["raw"]),
         ("state=trash", ["cat"]),
         ("state=live", ["raw", "dunes", "beach"]),
@@ -104,6 +107,26 @@ async def test_each_filter_narrows_the_list(web: Web, query: str, expected: list
     assert status == 200
     assert html.lstrip().startswith('<div class="card" id="images-table">')  # the table alone
     assert _rows(html) == expected
+
+
+async def test_the_pool_filter_answers_the_same_for_sparse_and_dense_pools(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+):
+    """Pools with few images and pools with many are searched by two forms of the query
+    (image_search._on_pools); with the threshold at 0 every pool holding any counts as
+    dense."""
+    await web.admin("root")
+    await _world(web)
+    queries = {
+        "pool=cold-1": ["raw", "dunes", "beach"],
+        "node=s01": ["cat", "beach"],
+        "pool=hot-1&user=bob": ["cat"],
+        "pool=spare": [],
+    }
+    sparse = {q: _rows((await web.get(f"/admin/images?{q}", htmx=True))[1]) for q in queries}
+    monkeypatch.setattr(image_search, "SPARSE", 0)
+    dense = {q: _rows((await web.get(f"/admin/images?{q}", htmx=True))[1]) for q in queries}
+    assert sparse == dense == queries
 
 
 async def test_pages_follow_by_keyset_and_keep_the_filters(web: Web):
@@ -151,13 +174,15 @@ async def test_delete_restore_and_make_private_act_on_the_ticked_images(web: Web
     assert beach.visibility_target == Visibility.PRIVATE  # the node moves the files next
 
 
-async def test_an_action_without_a_known_name_is_refused_and_changes_nothing(web: Web):
+async def test_an_unknown_action_or_no_ticked_image_is_refused_and_changes_nothing(web: Web):
     await web.admin("root")
     made = await _world(web)
-    response = await _act(web, "explode", {"image": [str(made["beach"].id)]})
-    assert response.status_code == 422
-    assert "choose what to do" in text_of(await response.get_data(as_text=True))
-    assert (await Image.get(id=made["beach"].id)).deleted_at is None
+    unknown = await _act(web, "explode", {"image": [str(made["beach"].id)]})
+    nothing = await _act(web, "delete", {"image": []})
+    assert unknown.status_code == nothing.status_code == 422
+    assert "Choose what to do" in text_of(await unknown.get_data(as_text=True))
+    assert "Tick the images" in text_of(await nothing.get_data(as_text=True))
+    assert await Image.filter(deleted_at__isnull=False).count() == 1  # only cat, as made
 
 
 async def test_a_plain_user_is_refused_the_page_and_the_actions(web: Web):

@@ -1,6 +1,8 @@
 // The album editor's drag and drop: move an entry by dragging it, then post the
-// whole order (image uuids) and put the server's list in place. The up/down
-// buttons do the same one step at a time without a mouse (plain htmx forms).
+// whole order (image uuids) and put the server's list in place. A mouse drags
+// the entry (HTML5 drag and drop); a finger or a pen drags its handle (pointer
+// events: touch screens fire no HTML5 drag events). The up/down buttons do the
+// same one step at a time without either (plain htmx forms).
 (function () {
   "use strict";
   if (window.pixelfoxAlbumOrder) return; // boosted navigation may load it again
@@ -67,17 +69,22 @@
     var over = entryOf(event.target);
     if (!dragged || !over || over.parentNode !== dragged.parentNode) return;
     event.preventDefault();
-    if (over === dragged) return;
-    var rect = over.getBoundingClientRect();
-    var after = event.clientY > rect.top + rect.height / 2;
-    over.parentNode.insertBefore(dragged, after ? over.nextSibling : over);
+    moveOver(over, event.clientY);
   });
 
   document.addEventListener("drop", function (event) {
     if (dragged) event.preventDefault();
   });
 
-  document.addEventListener("dragend", function () {
+  // Puts the dragged entry before or after the one under (clientY), as the pointer moves.
+  function moveOver(over, clientY) {
+    if (!dragged || !over || over === dragged || over.parentNode !== dragged.parentNode) return;
+    var rect = over.getBoundingClientRect();
+    var after = clientY > rect.top + rect.height / 2;
+    over.parentNode.insertBefore(dragged, after ? over.nextSibling : over);
+  }
+
+  function finish() {
     if (!dragged) return;
     var item = dragged;
     dragged = null;
@@ -85,5 +92,37 @@
     var box = item.closest("#album-entries-box");
     var order = orderOf(box);
     if (order.join(",") !== before) post(box, order);
+  }
+
+  document.addEventListener("dragend", finish);
+
+  // Touch and pen: the handle follows the finger (touch-action: none on it, so the
+  // page does not scroll instead); the entry under the finger makes room.
+  var pointer = null;
+  document.addEventListener("pointerdown", function (event) {
+    if (event.pointerType === "mouse" || dragged) return;
+    var handle = event.target.closest && event.target.closest(".album-entry .handle");
+    if (!handle) return;
+    event.preventDefault();
+    dragged = entryOf(handle);
+    pointer = event.pointerId;
+    before = orderOf(dragged.closest("#album-entries-box")).join(",");
+    dragged.classList.add("dragging");
+    if (handle.setPointerCapture) handle.setPointerCapture(event.pointerId);
   });
+
+  document.addEventListener("pointermove", function (event) {
+    if (!dragged || event.pointerId !== pointer) return;
+    event.preventDefault();
+    var under = document.elementFromPoint(event.clientX, event.clientY);
+    moveOver(entryOf(under), event.clientY);
+  });
+
+  function release(event) {
+    if (!dragged || event.pointerId !== pointer) return;
+    pointer = null;
+    finish();
+  }
+  document.addEventListener("pointerup", release);
+  document.addEventListener("pointercancel", release);
 })();

@@ -143,6 +143,31 @@
       row.querySelector(".message").appendChild(a);
     }
 
+    // A guest's upload: its delete link, shown this once, with a copy button.
+    function showDeleteLink(id, link) {
+      var row = rows[id];
+      if (!row || !link || row.querySelector(".delete-link")) return;
+      var box = document.createElement("div");
+      box.className = "delete-link";
+      var label = document.createElement("label");
+      label.textContent = "Delete link (shown once, keep it):";
+      var input = document.createElement("input");
+      input.type = "text";
+      input.readOnly = true;
+      input.value = link;
+      input.id = "delete-link-" + id.replace(/[^A-Za-z0-9_-]/g, "-");
+      label.htmlFor = input.id;
+      var copy = document.createElement("button");
+      copy.type = "button";
+      copy.className = "btn small";
+      copy.textContent = "Copy";
+      copy.setAttribute("data-copy", "#" + input.id);
+      box.appendChild(label);
+      box.appendChild(input);
+      box.appendChild(copy);
+      row.querySelector(".message").parentNode.appendChild(box);
+    }
+
     function remove(id) {
       if (rows[id]) rows[id].remove();
       delete rows[id];
@@ -175,6 +200,7 @@
       startProgress: startProgress,
       progress: progress,
       showLink: showLink,
+      showDeleteLink: showDeleteLink,
       remove: remove
     };
   };

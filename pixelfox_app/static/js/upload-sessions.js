@@ -67,7 +67,9 @@
       var target = {
         route: mode, node: body.node_id || "", url: body.upload_url, headers: headers,
         // Resumable uploads (upload-tus.js): the node's tus endpoint, and what to remember.
-        tusUrl: body.tus_url || null, imageUuid: body.image_uuid
+        tusUrl: body.tus_url || null, imageUuid: body.image_uuid,
+        // A guest's upload: the page of its delete link, shown once the file is stored.
+        deletePageUrl: body.delete_page_url || null
       };
       targets[file.id] = target;
       return target;

@@ -133,6 +133,8 @@
   function stored(file, body) {
     var row = rows.row(file.id);
     if (row && body.view_url) row.dataset.viewUrl = body.view_url;
+    var target = sessions.target(file.id);
+    if (target && target.deletePageUrl) rows.showDeleteLink(file.id, target.deletePageUrl);
     rows.setState(file.id, "processing", "Processing: making thumbnails and variants…");
     if (body.image_uuid) follow(file.id, body.image_uuid, body.status_url);
     if (body.image_uuid && album && album.value) addToAlbum(album.value, body.image_uuid);

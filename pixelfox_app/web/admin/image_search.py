@@ -3,8 +3,8 @@
 Pages are keyset on the image id (``before``: the last id of the previous
 page), never OFFSET: page 2,000 of 100,000 images costs what page 1 costs.
 Each filter is one an index serves with the id order: the owner
-(``images_owner_id``), the pool and the node (a correlated look-up in the
-copies, see ``_on_pools``). Filename search is a substring match; like the
+(``images_owner_id``), the pool and the node (the copies' indexes, see
+``_on_pools``). Filename search is a substring match; like the
 state, visibility and date filters it walks the ids backwards until the page
 is full, which stays within the budget at 100,000 rows
 (bench/admin_images.py measures every case).
@@ -98,22 +98,43 @@ async def _pool_ids(filters: ImageFilters) -> list[int] | None:
     return ids
 
 
-def _on_pools(query: QuerySet[Image], ids: list[int]) -> QuerySet[Image]:
+# Pools holding at most this many copies and this many primaries count as sparse.
+SPARSE = 1000
+
+
+async def _sparse_ids(ids: list[int]) -> set[int] | None:
+    """Every image on the pools when they are sparse (None: they hold more than that)."""
+    found: set[int] = set()
+    for model, column in ((ImageCopy, "image_id"), (Image, "id")):
+        rows = await model.filter(pool_id__in=ids).limit(SPARSE + 1).values_list(column, flat=True)
+        if len(rows) > SPARSE:
+            return None
+        found.update(int(i) for i in rows)  # type: ignore[call-overload]
+    return found
+
+
+async def _on_pools(query: QuerySet[Image], ids: list[int]) -> QuerySet[Image]:
     """Images with a copy on one of the pools, or whose primary is there (the primary's
     copy row appears once processing verified it).
 
-    A correlated EXISTS, not ``id IN (subquery)``: SQLite answers ``IN`` under an
-    OR by collecting every match and sorting them (100 ms for a pool of 20,000
-    images), but walks the ids backwards with EXISTS and stops at the page's
-    end (under 1 ms); PostgreSQL hashes either form the same way. The ids are
-    the pools' own integers, never text from the request.
+    Which form depends on how many images the pools hold. A few (a new pool, an
+    old one nearly drained): their ids, read from the indexes, become the
+    filter, and both databases look those rows up by key. Many: a correlated
+    EXISTS, with which both walk the ids backwards and stop at the page's end
+    (under 1 ms when the pool holds a good share of the images). SQLite would
+    answer ``id IN (copies)`` under an OR by collecting every match and sorting
+    them (100 ms for a pool of 20,000 images). The ids in the SQL are the
+    pools' own integers, never text from the request.
     """
+    few = await _sparse_ids(ids)
+    if few is not None:
+        return query.filter(id__in=sorted(few))
     listed = ", ".join(str(int(i)) for i in ids)
-    held = RawSQL(
+    exists = RawSQL(
         f'("images"."pool_id" IN ({listed}) OR EXISTS (SELECT 1 FROM "image_copies" c'  # noqa: S608
         f' WHERE c."image_id" = "images"."id" AND c."pool_id" IN ({listed})))'
     )
-    return query.annotate(on_pools=held).filter(on_pools=True)
+    return query.annotate(on_pools=exists).filter(on_pools=True)
 
 
 async def filtered(filters: ImageFilters) -> QuerySet[Image] | None:
@@ -128,7 +149,7 @@ async def filtered(filters: ImageFilters) -> QuerySet[Image] | None:
     if pools is not None:
         if not pools:
             return None
-        query = _on_pools(query, pools)
+        query = await _on_pools(query, pools)
     if filters.filename:
         query = query.filter(original_filename__icontains=filters.filename)
     if filters.state == IN_TRASH:

@@ -69,7 +69,8 @@ async def _table(filters: ImageFilters, before: int | None, **extra: Any) -> dic
         "before": before,
         "next_query": _query(filters, found.next_before) if found.next_before else "",
         "first_query": _query(filters),
-        "outcome": None,
+        "notice": "",
+        "notice_error": False,
         **extra,
     }
 
@@ -124,9 +125,15 @@ async def image_actions():
     before = _before(form.get("before"))
     action = form.get("action", "")
     chosen = [int(v) for v in form.getlist("image") if v.isdigit()][:SELECT_LIMIT]
-    if action not in ACTIONS:
-        outcome = Outcome("delete", 0, ["choose what to do with the selected images"])
-        table = await _table(filters, before, outcome=outcome, outcome_error=True)
+    refusal = (
+        "Choose what to do with the selected images."
+        if action not in ACTIONS
+        else "Tick the images to act on first."
+        if not chosen
+        else ""
+    )
+    if refusal:
+        table = await _table(filters, before, notice=refusal, notice_error=True)
         return await page("admin/images/_table.html", **table), 422
     done, skipped = 0, []
     images = await Image.filter(id__in=chosen).select_related("pool", "owner")
@@ -139,8 +146,8 @@ async def image_actions():
             done += 1
         else:
             skipped.append(reason)
-    outcome = Outcome(action, done, skipped)
     if not is_htmx():
         return redirect("/admin/images?" + _query(filters, before))
-    table = await _table(filters, before, outcome=outcome, outcome_error=False)
+    notice = Outcome(action, done, skipped).message
+    table = await _table(filters, before, notice=notice, notice_error=False)
     return await page("admin/images/_table.html", **table)
