@@ -40,7 +40,6 @@ async def factor_of(pool: StoragePool) -> int:
 async def leaving_pools() -> set[int]:
     """Pools being drained (the source of a running move): their replicas do not count
     towards the factor, are re-placed elsewhere, and go once the new copies are verified."""
-    rows: list[int] = await Move.filter(state=MoveState.RUNNING).values_list(  # type: ignore[assignment]
-        "source_id", flat=True
-    )
+    running = Move.filter(state=MoveState.RUNNING, image_ids__isnull=True)  # not chosen images
+    rows: list[int] = await running.values_list("source_id", flat=True)  # type: ignore[assignment]
     return set(rows)

@@ -19,7 +19,7 @@ class MoveState(StrEnum):
 
 
 class Move(Model):
-    """Moving every image of one pool to another (rebalancing, draining)."""
+    """Moving every image of one pool to another (rebalancing, draining), or chosen ones."""
 
     id = fields.IntField(primary_key=True)
     source: fields.ForeignKeyRelation[StoragePool] = fields.ForeignKeyField(
@@ -57,6 +57,9 @@ class Move(Model):
     window = fields.CharField(max_length=11, default="")
     window_timezone = fields.CharField(max_length=64, default="UTC")
     paused_by_window = fields.BooleanField(default=False)
+    # A move of chosen images only (``moves.selection``): their ids; None moves the whole
+    # source pool. The source of a selection stays in placement and is not drained.
+    image_ids: fields.JSONField[list[int] | None] = fields.JSONField(null=True)
 
     class Meta:
         table = "moves"

@@ -80,6 +80,11 @@ class MoveInfo(BaseModel):
         description="Copies of other pools' images still on the source; a move ends once "
         "every one is placed anew elsewhere and removed from the source",
     )
+    chosen_images: int | None = Field(
+        default=None,
+        description="A move of chosen images (the admin's Images page): how many; "
+        "None: every image of the source pool",
+    )
     planning_finished: bool
     images_per_second: float = Field(default=0, description="Images done per second, on average")
     bytes_per_second: float = Field(default=0, description="Bytes moved per second, on average")
@@ -121,6 +126,7 @@ async def describe(move: Move, *, with_items: bool = False) -> MoveInfo:
     if with_items:
         items = await MoveItem.filter(move_id=move.id).order_by("id").limit(ITEMS_SHOWN)
     rate = await rate_of(move)
+    draining = move.state not in FINAL and move.image_ids is None
     return MoveInfo(
         id=move.id,
         source=move.source.name,
@@ -134,7 +140,8 @@ async def describe(move: Move, *, with_items: bool = False) -> MoveInfo:
         skipped=move.skipped,
         quarantined=move.quarantined,
         bytes_moved=move.bytes_moved,
-        replicas_left=await replicas_on(move.source.id).count() if move.state not in FINAL else 0,
+        replicas_left=await replicas_on(move.source.id).count() if draining else 0,
+        chosen_images=None if move.image_ids is None else len(move.image_ids),
         planning_finished=move.planned_at is not None,
         images_per_second=round(rate.images_per_second, 2),
         bytes_per_second=round(rate.bytes_per_second, 1),

@@ -6,8 +6,9 @@ reads the next ``batch_size`` images of the source pool after image id
 ``JOB_IMAGES`` images on the source node's background lane (job id
 ``RedisKeys.move_batch_job``: a batch already queued is not queued again, nor
 counted again), advances the cursor and queues itself for
-the next batch. The last, short batch sets ``planned_at``. The first batch
-also starts re-placing the replicas the source holds of other pools' images
+the next batch (a move of chosen images, ``Move.image_ids``, reads only
+those). The last, short batch sets ``planned_at``. The first batch of a pool
+move also starts re-placing the replicas the source holds of other pools' images
 (``copies.repair.replace_drained``): the move ends only once none is left. A paused or
 cancelled move stops planning; resume queues the planner again at the cursor.
 """
@@ -66,14 +67,13 @@ async def plan_move(ctx: dict[str, Any], move_id: int, cursor: int) -> dict[str,
     if move is None or move.state != MoveState.RUNNING or move.cursor != cursor:
         # Paused, cancelled, or a stale duplicate of a batch already planned.
         return {"state": str(move.state) if move else "gone", "planned": 0}
-    ids: list[int] = await (
-        Image.filter(pool_id=move.source.id, id__gt=cursor)
-        .order_by("id")
-        .limit(move.batch_size)
-        .values_list("id", flat=True)
-    )  # type: ignore[assignment]
+    images = Image.filter(pool_id=move.source.id, id__gt=cursor)
+    if move.image_ids is not None:
+        # Chosen images only (moves.selection): those of them still on the source.
+        images = images.filter(id__in=move.image_ids)
+    ids: list[int] = await images.order_by("id").limit(move.batch_size).values_list("id", flat=True)  # type: ignore[assignment]
     request_id = new_request_id()
-    if cursor == 0:
+    if cursor == 0 and move.image_ids is None:
         # The replicas of other pools' images that the source holds are placed anew
         # elsewhere (as many as the repair throttle lets; the copy check does the rest).
         budget = await RepairBudget.from_knob(redis, keys)

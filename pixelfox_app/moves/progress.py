@@ -6,8 +6,8 @@ hash (``RedisKeys.move_outcomes``): a job run again after a crash finds its
 image there and is not counted twice. A move ends when its planner has
 enqueued the last batch, done + failed + skipped reached planned, and no
 replica of another pool's image is left on the source (a drain re-places
-them: ``copies.replicas.replace_drained``): ``done`` when no image failed,
-else ``failed``.
+them: ``copies.replicas.replace_drained``; not for a move of chosen images):
+``done`` when no image failed, else ``failed``.
 """
 
 from __future__ import annotations
@@ -94,7 +94,8 @@ async def finish_if_complete(redis: Redis, keys: RedisKeys, move_id: int) -> Mov
         return None
     if move.done + move.failed + move.skipped + move.quarantined < move.planned:
         return None
-    if await replicas_on(move.source_id).exists():  # type: ignore[attr-defined]
+    draining = move.image_ids is None  # a move of chosen images leaves the source's replicas
+    if draining and await replicas_on(move.source_id).exists():  # type: ignore[attr-defined]
         return None  # the source's replicas are re-placed first (copies.replicas)
     # Quarantined images are still on the source: a drain must not retire it as done.
     final = MoveState.FAILED if move.failed or move.quarantined else MoveState.DONE

@@ -2,8 +2,8 @@
 
 The admin's live counters, ``GET /api/v1/admin/moves/<id>`` and ``pixelfox moves
 show``/``--wait`` show them. Images left are those still on the source pool
-(exact, also while planning goes on); the estimate is that count at the rate
-so far (time paused counts against the rate).
+(of a move of chosen images: those of them; exact, also while planning goes
+on); the estimate is that count at the rate so far (time paused counts against the rate).
 """
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ async def rate_of(move: Move) -> Rate:
     until = move.finished_at or datetime.now(UTC)
     elapsed = max((until - started).total_seconds(), 0.001)
     images_per_second = move.done / elapsed
-    left = 0 if move.state in FINAL else await Image.filter(pool_id=move.source_id).count()  # type: ignore[attr-defined]
+    on_source = Image.filter(pool_id=move.source_id)  # type: ignore[attr-defined]
+    if move.image_ids is not None:
+        on_source = on_source.filter(id__in=move.image_ids)
+    left = 0 if move.state in FINAL else await on_source.count()
     eta = None
     if move.state == MoveState.RUNNING and images_per_second > 0:
         eta = left / images_per_second

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pixelfox_app.config import AppSettings
-from pixelfox_app.models import CopyState, Image, ImageCopy, ImageState, Visibility
+from pixelfox_app.models import CopyState, Image, ImageCopy, ImageState, Move, Visibility
 from pixelfox_app.web.admin import image_search
 from pixelfox_app.web.admin.image_search import PAGE_SIZE
 from tests.web.album_rows import ready_image
@@ -183,6 +183,34 @@ async def test_an_unknown_action_or_no_ticked_image_is_refused_and_changes_nothi
     assert "Choose what to do" in text_of(await unknown.get_data(as_text=True))
     assert "Tick the images" in text_of(await nothing.get_data(as_text=True))
     assert await Image.filter(deleted_at__isnull=False).count() == 1  # only cat, as made
+
+
+async def test_moving_to_a_pool_refuses_nothing_ticked_no_pool_and_an_unreachable_one(web: Web):
+    await web.admin("root")
+    made = await _world(web)
+    beach = str(made["beach"].id)
+    nothing = await _act(web, "move", {"image": []}, {"target_pool": "cold-1"})
+    no_pool = await _act(web, "move", {"image": [beach]})
+    unknown = await _act(web, "move", {"image": [beach]}, {"target_pool": "nowhere"})
+    # No node runs here: cold-1 has no heartbeat, so it cannot take images.
+    unreachable = await _act(web, "move", {"image": [beach]}, {"target_pool": "cold-1"})
+    said = [text_of(await r.get_data(as_text=True)) for r in (nothing, no_pool, unknown)]
+    assert [r.status_code for r in (nothing, no_pool, unknown, unreachable)] == [422] * 4
+    assert "Tick the images" in said[0]
+    assert "Choose the pool to move the images to." in said[1]
+    assert "There is no pool" in said[2] and "nowhere" in said[2]
+    assert "cold-1" in text_of(await unreachable.get_data(as_text=True))
+    assert await Move.all().count() == 0
+    assert (await Image.get(id=made["beach"].id)).pool_id == (await made["beach"].pool).id  # type: ignore[attr-defined]
+
+
+async def test_the_move_action_offers_every_active_pool(web: Web):
+    await web.admin("root")
+    await _world(web)
+    _, html = await web.get("/admin/images")
+    targets = html.split('id="image-target-pool"', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r'<option value="([\w-]+)"', targets) == ["cold-1", "hot-1", "spare"]
+    assert '<option value="move">Move to a pool</option>' in html
 
 
 async def test_a_plain_user_is_refused_the_page_and_the_actions(web: Web):

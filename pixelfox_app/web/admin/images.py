@@ -7,8 +7,10 @@ and the API (``images.trash``, ``images.visibility``), so the nodes follow the
 same way. The actions form posts with htmx and gets the table back, on the
 same filters and page, with what was done.
 
-Moving chosen images to another pool is not here: a move takes a whole pool
-(``pixelfox_app.moves``); the Moves page starts one.
+"Move to a pool" starts a move of the ticked images only
+(``pixelfox_app.moves.selection``: one per source pool, which stays in
+placement); the Moves page follows it. Refusals (nothing ticked, no such
+pool, a target that cannot take them) come back as 422 with a sentence.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pixelfox_protocol.errors import APIError
 from ...images.trash import delete_image, restore_image
 from ...images.visibility import change_visibility
 from ...models import Image, StoragePool, Visibility
+from ...moves.selection import move_images
 from ..access import page_admin_required
 from ..render import is_htmx, page
 from .base import blueprint
@@ -36,6 +39,7 @@ ACTIONS = {
     "restore": "restored",
     "private": "made private",
 }
+MOVE = "move"
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,8 @@ async def _table(filters: ImageFilters, before: int | None, **extra: Any) -> dic
         "first_query": _query(filters),
         "notice": "",
         "notice_error": False,
+        "move_targets": await StoragePool.filter(is_active=True).order_by("name"),
+        "moves": [],
         **extra,
     }
 
@@ -127,7 +133,7 @@ async def image_actions():
     chosen = [int(v) for v in form.getlist("image") if v.isdigit()][:SELECT_LIMIT]
     refusal = (
         "Choose what to do with the selected images."
-        if action not in ACTIONS
+        if action not in ACTIONS and action != MOVE
         else "Tick the images to act on first."
         if not chosen
         else ""
@@ -135,6 +141,8 @@ async def image_actions():
     if refusal:
         table = await _table(filters, before, notice=refusal, notice_error=True)
         return await page("admin/images/_table.html", **table), 422
+    if action == MOVE:
+        return await _move(chosen, form.get("target_pool", ""), filters, before)
     done, skipped = 0, []
     images = await Image.filter(id__in=chosen).select_related("pool", "owner")
     for image in sorted(images, key=lambda i: -i.id):
@@ -150,4 +158,34 @@ async def image_actions():
         return redirect("/admin/images?" + _query(filters, before))
     notice = Outcome(action, done, skipped).message
     table = await _table(filters, before, notice=notice, notice_error=False)
+    return await page("admin/images/_table.html", **table)
+
+
+async def _move(chosen: list[int], target: str, filters: ImageFilters, before: int | None) -> Any:
+    """Start moving the ticked images to the target pool; 422 with the reason if refused."""
+    redis, keys = current_app.extensions["redis"], current_app.extensions["keys"]
+    try:
+        if not target.strip():
+            raise APIError("VALIDATION_ERROR", "Choose the pool to move the images to.")
+        started = await move_images(chosen, target, redis, keys, requested_by=g.user.username)
+    except APIError as exc:
+        reason = exc.message
+        why = exc.details.get("detail") or exc.details.get("reason") if exc.details else None
+        if why:
+            reason = f"{reason.rstrip('.')} ({exc.details.get('pool', target)}: {why})."
+        table = await _table(filters, before, notice=reason, notice_error=True)
+        return await page("admin/images/_table.html", **table), 422
+    if not is_htmx():
+        return redirect("/admin/images?" + _query(filters, before))
+    count = started.images
+    notice = f"{count} image{'s' if count != 1 else ''} on the way to {started.target.name}"
+    if started.moves:
+        notice += " (move " + ", ".join(str(m.id) for m in started.moves) + ")."
+    else:
+        notice += "."
+    if started.already_there:
+        notice += f" {started.already_there} already there."
+    if started.left_out:
+        notice += f" Skipped {len(started.left_out)}: " + "; ".join(started.left_out[:5])
+    table = await _table(filters, before, notice=notice, notice_error=False, moves=started.moves)
     return await page("admin/images/_table.html", **table)
