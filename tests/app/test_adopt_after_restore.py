@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from pixelfox_app.db import close_db, init_db
-from pixelfox_app.models import Image, ImageState
+from pixelfox_app.models import Image, ImageState, UploadSession, UploadSessionState
 from pixelfox_protocol import layout, tokens
 from pixelfox_protocol.internal import ADOPT_PATH, UPLOAD_PATH, UploadCompletion
 from pixelfox_storage.upload.outbox import Outbox, OutboxEntry
@@ -264,3 +264,44 @@ async def test_a_genuine_token_does_not_adopt_another_file_and_the_answer_is_sta
     image = await Image.get(uuid=claims.image_uuid)
     assert (image.owner_id, image.path, image.state) == (ada.id, path, "processing")  # type: ignore[attr-defined]
     assert await app.queued_jobs("s01") == [app.keys.process_job("s01", claims.image_uuid)]
+
+
+async def test_an_image_deleted_for_good_is_not_brought_back_by_its_old_token(
+    servers: Servers, tmp_path: Path
+):
+    app = await servers.get("sqlite")
+    headers = await app.node("s01")
+    pool = await app.pool("hot-s01", "s01", base_path=str(tmp_path))
+    ada = await app.user("ada")
+    data = images.jpeg(64, 48)
+    image_uuid = uuid.uuid4()
+    # The database saw the upload (its session is used) and its purge (no image row).
+    session = await UploadSession.create(
+        user=ada,
+        pool=pool,
+        token_id=uuid.uuid4().hex,
+        image_uuid=image_uuid,
+        max_size=len(data),
+        expires_at=datetime.now(UTC),
+        state=UploadSessionState.USED,
+    )
+    claims = tokens.UploadClaims(
+        node_id="s01",
+        user_id=ada.id,
+        pool_id=pool.id,
+        session_id=str(session.id),
+        jti=uuid.uuid4().hex,
+        max_size=len(data),
+        expires_at=2_000_000_000,
+        image_uuid=str(image_uuid),
+    )
+    path = layout.original_path(str(image_uuid), "jpg", datetime.now(UTC))
+    proposal = {
+        "token": tokens.mint(claims, app.signing_key),
+        "completion": _completion(claims, path, data).model_dump(),
+    }
+    async with app.client() as client:
+        answer = await client.post(ADOPT_PATH, headers=headers, json=proposal)
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["error"]["code"] == "ADOPT_PROOF_INVALID"
+    assert not await Image.exists(uuid=image_uuid)
