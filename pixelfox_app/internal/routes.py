@@ -27,8 +27,8 @@ from pixelfox_protocol.internal import (
 from ..auth import node_required
 from ..copies.replicas import after_processing
 from ..models import StorageNode
-from ..upload.adopt import adopt_upload
 from ..upload.completion import complete_upload
+from .adopt import adopt_upload
 from .heartbeat import node_config, record_heartbeat
 from .variants import record_variants
 from .visibility import record_visibility

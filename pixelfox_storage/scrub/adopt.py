@@ -6,7 +6,7 @@ the outbox journal (:mod:`pixelfox_storage.upload.outbox`): the completion the
 app accepted once, with the upload token it signed. The file must still be
 that completion's (same place, bytes and SHA-256, read again here); then the
 record is offered to the app (``AppAPI.adopt``), which checks the token and
-decides (:mod:`pixelfox_app.upload.adopt`). An original without a journal
+decides (:mod:`pixelfox_app.internal.adopt`). An original without a journal
 record is left to the scrub's orphan handling.
 """
 

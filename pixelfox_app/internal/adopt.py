@@ -37,11 +37,11 @@ from pixelfox_protocol.internal import AdoptProposal, AdoptResult, UploadComplet
 
 from ..config import AppSettings
 from ..images import urls
-from ..internal.variants import own_pool
 from ..models import Image, StorageNode, UploadSession, UploadSessionState, User
-from .completion import check_original_path, complete_upload, enqueue_jobs, image_fields
-from .policy import is_markup
-from .token_keys import public_keys
+from ..upload.completion import check_original_path, complete_upload, enqueue_jobs, image_fields
+from ..upload.policy import is_markup
+from ..upload.token_keys import public_keys
+from .variants import own_pool
 
 log = logging.getLogger(__name__)
 
