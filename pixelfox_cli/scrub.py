@@ -18,6 +18,8 @@ import click
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
+    from pixelfox_storage.scrub.run import ScrubReport
+
 EXIT_FAULTS = 3
 
 
@@ -25,7 +27,15 @@ EXIT_FAULTS = 3
 @click.option("--pool", "pool_id", type=int, default=None, help="Only this pool (default: all).")
 @click.option("--hashes", is_flag=True, help="Read every file and compare its SHA-256.")
 @click.option("--repair", is_flag=True, help="Heal what is found (quarantine for orphans).")
-@click.option("--dry-run", is_flag=True, help="With --repair: only say what would be done.")
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="Give originals without a row back to the app from the outbox journal "
+    "(after a database restore).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="With --repair or --adopt: only say what would be done."
+)
 @click.option(
     "--grace",
     "grace_seconds",
@@ -47,6 +57,7 @@ def scrub_command(
     pool_id: int | None,
     hashes: bool,
     repair: bool,
+    adopt: bool,
     dry_run: bool,
     grace_seconds: int | None,
     bytes_per_second: int,
@@ -55,8 +66,12 @@ def scrub_command(
     """Compare this node's pools with the app's rows: missing files, wrong sizes,
     wrong SHA-256 (--hashes), variants missing for a ready image, orphans.
 
+    With --adopt, first each original without a row that the node's outbox
+    journal knows (bytes and SHA-256 read again) is offered to the app, which
+    checks the upload token it signed and makes the row again.
+
     Prints the count per fault. Exit 0: no fault (or all repaired), 3: faults
-    left, 1: the scrub could not run.
+    left (or originals not adopted), 1: the scrub could not run.
     """
     from pixelfox_storage.config import StorageSettings
     from pixelfox_storage.scrub.cli import ScrubFailed, scrub_node
@@ -66,6 +81,7 @@ def scrub_command(
     options = ScrubOptions(
         hashes=hashes,
         repair=repair,
+        adopt=adopt,
         dry_run=dry_run,
         bytes_per_second=bytes_per_second,
         grace_seconds=settings.scrub_grace_seconds if grace_seconds is None else grace_seconds,
@@ -93,6 +109,8 @@ def scrub_command(
             bar.__exit__(None, None, None)
     left = 0
     for report in reports:
+        if adopt:
+            left += _print_adoptions(report)
         for detail in report.details:
             line = f"{detail['outcome']:<12} {detail['kind']:<15} {detail['path']}"
             extra = "; ".join(x for x in (detail["detail"], detail["how"]) if x)
@@ -115,6 +133,20 @@ def scrub_command(
         left += report.fault_count if (not repair or dry_run) else sum(report.unrepaired.values())
     if left:
         raise SystemExit(EXIT_FAULTS)
+
+
+def _print_adoptions(report: ScrubReport) -> int:
+    """Print what --adopt did on one pool; how many originals it left without a row."""
+    from pixelfox_storage.scrub.adopt import LEFT
+
+    counts: dict[str, int] = {}
+    for item in report.adoptions:
+        counts[item["outcome"]] = counts.get(item["outcome"], 0) + 1
+        line = f"{item['outcome']:<12} {'original':<15} {item['path']}"
+        click.echo(f"{line}  ({item['detail']})" if item["detail"] else line)
+    summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+    click.echo(f"pool {report.pool_id}: originals without a row: {summary or 'none'}")
+    return sum(n for outcome, n in counts.items() if outcome in LEFT)
 
 
 @click.group("quarantine")

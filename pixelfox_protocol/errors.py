@@ -74,6 +74,13 @@ CODES = _codes(
     ErrorCode("REPLICATION_USED", 409, "This replication grant has already written this file."),
     ErrorCode("REPLICATION_OVER_CAP", 413, "The replication grant's bytes are used up."),
     ErrorCode("REPLICATION_EXISTS", 409, "Another file with other content is at this path."),
+    # Adoption after a restore (``pixelfox scrub --adopt``): the node proposes, the app decides.
+    ErrorCode(
+        "ADOPT_PROOF_INVALID",
+        403,
+        "The upload token offered for adoption is forged, for another node or another file.",
+    ),
+    ErrorCode("ADOPT_OWNER_UNKNOWN", 409, "The owner of the upload offered for adoption is gone."),
     # Resumable (tus 1.0) uploads on a node: the protocol's own statuses.
     ErrorCode("TUS_VERSION_UNSUPPORTED", 412, "This tus version is not supported; send 1.0.0."),
     ErrorCode("TUS_CONTENT_TYPE", 415, "Send the chunk as application/offset+octet-stream."),

@@ -54,6 +54,9 @@ COPY_VERIFIED_PATH = COPY_PATH + "/verified"
 # RepairPlan): the image's files as recorded and its verified copies on other nodes,
 # each with a read grant for exactly the requested files.
 REPAIR_PATH = "/api/internal/v1/images/{image_uuid}/repair"
+# POST: after a database restore, a node proposes an original on its pool whose row is
+# gone (AdoptProposal → AdoptResult), proven by the upload token the app signed for it.
+ADOPT_PATH = "/api/internal/v1/images/adopt"
 
 # On a node. The seed's names, kept: pools store the upload URL and clients use it.
 # UPLOAD_PATH is the one browser-facing route among the internal ones: browsers
@@ -119,6 +122,19 @@ class UploadCompletion(BaseModel):
     width: int = Field(ge=0)
     height: int = Field(ge=0)
     original_filename: str = ""
+
+
+class AdoptProposal(BaseModel):
+    """An original a node holds without a row: its journal's completion and upload token."""
+
+    token: str = Field(min_length=1, max_length=4096, description="The upload token it came with")
+    completion: UploadCompletion
+
+
+class AdoptResult(BaseModel):
+    image_uuid: str
+    adopted: bool = Field(description="False: the image had a row already; nothing was made")
+    view_url: str
 
 
 class UploadResult(BaseModel):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
@@ -42,6 +42,9 @@ class UploadClaims:
     image_uuid: str
     request_id: str | None = None
     visibility: str = "public"
+    # The signed token these claims came from (on a node): kept in the outbox journal as
+    # the app's own proof of the upload, for adoption after a database restore.
+    token: str = field(default="", repr=False, compare=False)
 
     @property
     def private(self) -> bool:
@@ -126,12 +129,17 @@ class SignatureRefused(Exception):
 
 
 def decode_signed(
-    token: str, public_keys: dict[str, Ed25519PublicKey], required: list[str]
+    token: str,
+    public_keys: dict[str, Ed25519PublicKey],
+    required: list[str],
+    *,
+    verify_exp: bool = True,
 ) -> dict[str, Any]:
     """The payload of a JWT the app signed (any of ``public_keys``), with ``required`` claims.
 
     Upload tokens and replication grants alike; the audience is the caller's to
-    check, so that each can answer a wrong one with its own code.
+    check, so that each can answer a wrong one with its own code. ``verify_exp``
+    False: a used token as proof of what the app issued once (adoption).
     """
     try:
         header = jwt.get_unverified_header(token)
@@ -149,7 +157,7 @@ def decode_signed(
             algorithms=[ALGORITHM],
             issuer=TOKEN_ISSUER,
             leeway=LEEWAY_SECONDS,
-            options={"require": required, "verify_aud": False},
+            options={"require": required, "verify_aud": False, "verify_exp": verify_exp},
         )
     except jwt.ExpiredSignatureError as exc:
         raise SignatureRefused("expired") from exc
@@ -168,10 +176,19 @@ _REFUSALS = {
 }
 
 
-def verify(token: str, node_id: str, public_keys: dict[str, Ed25519PublicKey]) -> UploadClaims:
-    """Check signature, issuer, audience and times; raise APIError with a stable code."""
+def verify(
+    token: str,
+    node_id: str,
+    public_keys: dict[str, Ed25519PublicKey],
+    *,
+    verify_exp: bool = True,
+) -> UploadClaims:
+    """Check signature, issuer, audience and times; raise APIError with a stable code.
+
+    ``verify_exp`` False: an expired token is accepted (the app checking a token it
+    signed long ago, see ``decode_signed``)."""
     try:
-        payload = decode_signed(token, public_keys, REQUIRED_CLAIMS)
+        payload = decode_signed(token, public_keys, REQUIRED_CLAIMS, verify_exp=verify_exp)
     except SignatureRefused as refused:
         code, message = _REFUSALS.get(refused.reason, ("TOKEN_INVALID", None))
         raise APIError(code, message) from refused
@@ -193,6 +210,7 @@ def verify(token: str, node_id: str, public_keys: dict[str, Ed25519PublicKey]) -
             image_uuid=str(payload.get("img") or ""),
             request_id=payload.get("rid"),
             visibility=visibility,
+            token=token,
         )
     except (TypeError, ValueError) as exc:
         raise APIError("TOKEN_INVALID") from exc

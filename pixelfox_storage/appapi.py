@@ -35,6 +35,7 @@ from pydantic import BaseModel, ValidationError
 from pixelfox_common import tls
 from pixelfox_common.logs import REQUEST_ID_HEADER, valid_request_id
 from pixelfox_protocol.internal import (
+    ADOPT_PATH,
     BACKUP_PATH,
     COPY_GRANT_PATH,
     COPY_PATH,
@@ -55,6 +56,8 @@ from pixelfox_protocol.internal import (
     UPLOAD_COMPLETE_PATH,
     VARIANTS_PATH,
     VISIBILITY_PATH,
+    AdoptProposal,
+    AdoptResult,
     BackupManifest,
     BackupRecord,
     BackupReport,
@@ -304,6 +307,10 @@ class AppAPI:
         """Where a scrub may bring an image's files back from (its copies elsewhere, S3)."""
         path = REPAIR_PATH.format(image_uuid=image_uuid)
         return parse(RepairPlan, await self.call("POST", path, body=body), "repair plan")
+
+    async def adopt(self, body: AdoptProposal) -> AdoptResult:
+        """Offer an original whose row is gone, with its journal record (scrub --adopt)."""
+        return parse(AdoptResult, await self.call("POST", ADOPT_PATH, body=body), "adoption")
 
     # Moves, on the source node.
 

@@ -67,6 +67,9 @@ class StorageSettings:
     scrub_pass_days: int = 7
     scrub_slice_seconds: int = 60
     scrub_grace_seconds: int = 86400
+    # Delivered outbox records kept this long (upload.outbox's journal): an image
+    # uploaded within it survives a database restored from a backup that old.
+    outbox_journal_days: int = 45
 
     @property
     def incoming_lifetime(self) -> int:

@@ -8,11 +8,14 @@ from quart_schema import tag_blueprint, validate_request, validate_response
 
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.internal import (
+    ADOPT_PATH,
     HEARTBEAT_PATH,
     NODE_CONFIG_PATH,
     UPLOAD_COMPLETE_PATH,
     VARIANTS_PATH,
     VISIBILITY_PATH,
+    AdoptProposal,
+    AdoptResult,
     Heartbeat,
     NodeConfig,
     UploadCompletion,
@@ -25,6 +28,7 @@ from ..auth import node_required
 from ..copies.replicas import after_processing
 from ..models import StorageNode
 from ..upload.completion import complete_upload
+from .adopt import adopt_upload
 from .heartbeat import node_config, record_heartbeat
 from .variants import record_variants
 from .visibility import record_visibility
@@ -66,6 +70,15 @@ async def get_node_config() -> NodeConfig:
 async def upload_complete(data: UploadCompletion) -> UploadResult:
     """A node stored an upload: create the image and queue its processing (internal)."""
     return await complete_upload(data, _node().node_id)
+
+
+@blueprint.post(ADOPT_PATH)
+@node_required
+@validate_request(AdoptProposal)
+@validate_response(AdoptResult)
+async def adopt(data: AdoptProposal) -> AdoptResult:
+    """A node offers an original whose row a restore lost, with its upload token (internal)."""
+    return await adopt_upload(data, _node())
 
 
 @blueprint.post(VARIANTS_PATH.replace("{image_uuid}", "<image_uuid>"))

@@ -12,6 +12,7 @@ import logging
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from quart import current_app, g
 from tortoise.exceptions import IntegrityError
@@ -57,22 +58,24 @@ def _same_uuid(text: str, expected: uuid.UUID) -> bool:
         return False
 
 
-def _check_path(completion: UploadCompletion, session: UploadSession) -> None:
+def check_original_path(text: str, image_uuid: uuid.UUID, visibility: str) -> None:
+    """``text`` is the original of ``image_uuid`` in the subtree its visibility says."""
     # Only the layout's own shape is accepted: [private/]original/YYYY/MM/DD/<uuid>.<ext>.
     try:
-        path = layout.check(completion.path)
+        path = layout.check(text)
     except UnsafePath as exc:
         raise APIError("BAD_REQUEST", "The path is not a pool-relative original path.") from exc
-    if path.parts[0] != "original" or not _same_uuid(path.stem, session.image_uuid):
+    if path.parts[0] != "original" or not _same_uuid(path.stem, image_uuid):
         raise APIError("BAD_REQUEST", "The path is not this image's original.")
     # The session, not the node, says where the file belongs: a private upload
     # outside private/ would be public by URL, a public one inside it unreachable.
-    private = session.visibility == Visibility.PRIVATE
-    if layout.is_private(completion.path) != private:
-        raise APIError(
-            "VISIBILITY_MISMATCH",
-            details={"visibility": str(session.visibility), "path": completion.path},
-        )
+    private = visibility == Visibility.PRIVATE
+    if layout.is_private(text) != private:
+        raise APIError("VISIBILITY_MISMATCH", details={"visibility": visibility, "path": text})
+
+
+def _check_path(completion: UploadCompletion, session: UploadSession) -> None:
+    check_original_path(completion.path, session.image_uuid, str(session.visibility))
 
 
 def result_for(image: Image, settings: AppSettings) -> UploadResult:
@@ -125,22 +128,29 @@ async def _create_image(session: UploadSession, completion: UploadCompletion) ->
         return await Image.create(
             using_db=connection,
             uuid=session.image_uuid,
-            short_id=new_short_id(),
             owner_id=session.user_id,  # type: ignore[attr-defined]
             pool_id=session.pool.id,
-            path=completion.path,
-            original_filename=(completion.original_filename or session.filename)[:255],
-            size=completion.size,
-            sha256=completion.sha256,
-            mime=completion.mime[:64],
-            width=completion.width,
-            height=completion.height,
-            state=ImageState.PROCESSING,
             visibility=session.visibility,
+            **image_fields(completion, completion.original_filename or session.filename),
         )
 
 
-async def _enqueue_jobs(image: Image, pool: StoragePool) -> None:
+def image_fields(completion: UploadCompletion, filename: str) -> dict[str, Any]:
+    """A new image row's fields that come from the node's report of the file."""
+    return {
+        "short_id": new_short_id(),
+        "path": completion.path,
+        "original_filename": filename[:255],
+        "size": completion.size,
+        "sha256": completion.sha256,
+        "mime": completion.mime[:64],
+        "width": completion.width,
+        "height": completion.height,
+        "state": ImageState.PROCESSING,
+    }
+
+
+async def enqueue_jobs(image: Image, pool: StoragePool) -> None:
     """Variant processing on the node that holds the file, and its S3 backup if any."""
     redis, keys = current_app.extensions["redis"], current_app.extensions["keys"]
     request_id = g.get("request_id", "")
@@ -161,7 +171,7 @@ async def complete_upload(completion: UploadCompletion, node_id: str | None) -> 
             # is queued again in case the first answer was lost before queueing
             # (the deterministic job id makes that a no-op otherwise).
             if existing.state == ImageState.PROCESSING:
-                await _enqueue_jobs(existing, session.pool)
+                await enqueue_jobs(existing, session.pool)
             return result_for(existing, settings)
         if session.state != UploadSessionState.OPEN:
             raise APIError("SESSION_INVALID")
@@ -176,7 +186,7 @@ async def complete_upload(completion: UploadCompletion, node_id: str | None) -> 
         if image is None:
             session = await _load_session(completion.session_id)
             continue
-        await _enqueue_jobs(image, session.pool)
+        await enqueue_jobs(image, session.pool)
         log.info(
             "upload completed image=%s pool=%s node=%s size=%s",
             image.uuid,

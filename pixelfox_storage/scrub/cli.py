@@ -18,6 +18,9 @@ from ..node_jobs.context import NODE_TIMEOUT
 from ..node_jobs.queue import connect
 from ..pools import load_pool_map
 from ..processing import ImageLimits, parse_variants
+from ..upload.outbox import OUTBOX_DIR, Outbox
+from .adopt import adopt_pool
+from .check import Throttle
 from .peer import CopySource
 from .repair import BackupSource
 from .run import Scrubber, ScrubOptions, ScrubReport, load_state, save_state
@@ -74,8 +77,18 @@ async def scrub_node(
                 ),
                 sources=[CopySource(peers), BackupSource(client_for(settings))],
             )
+            outbox = Outbox(settings.state_dir / OUTBOX_DIR)
             for pool in sorted(pools, key=lambda p: p.id):
+                adoptions = None
+                if options.adopt:
+                    # First, so that what the app adopts is no orphan to the scrub.
+                    throttle = Throttle(options.bytes_per_second)
+                    adoptions = await adopt_pool(
+                        api, outbox, pool, dry_run=options.dry_run, throttle=throttle
+                    )
                 report, _ = await worker.run(pool, options, progress=partial(progress, pool.id))
+                if adoptions is not None:
+                    report.adoptions = [a.to_json() for a in adoptions]
                 state = await load_state(redis, keys, settings.node_id, pool.id)
                 state["report"] = report.to_json()
                 await save_state(redis, keys, settings.node_id, pool.id, state)

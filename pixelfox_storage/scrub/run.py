@@ -57,6 +57,8 @@ MAX_DETAILS = 100
 class ScrubOptions:
     hashes: bool = False
     repair: bool = False
+    # Offer the app the originals without a row, from the outbox journal (see adopt).
+    adopt: bool = False
     dry_run: bool = False
     bytes_per_second: int = 0  # 0: no cap
     grace_seconds: float = 86400.0
@@ -82,6 +84,8 @@ class ScrubReport:
     unrepaired: dict[str, int] = field(default_factory=dict)
     details: list[dict[str, str]] = field(default_factory=list)
     orphans_checked: bool = False
+    # With --adopt: each original without a row and its outcome (see adopt.Adoption).
+    adoptions: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def fault_count(self) -> int:

@@ -110,7 +110,7 @@ async def drain_outbox(node: UploadNode) -> float:
         delivery = await deliver(node.client, entry.completion, entry.request_id)
         if delivery.outcome == "accepted":
             # Only a 2xx: the app answers a completion it recorded before with the same 2xx.
-            await asyncio.to_thread(outbox.done, path)
+            await asyncio.to_thread(outbox.delivered, path)
             log.info("outbox delivered upload %s after %d attempt(s)", uuid, entry.attempts + 1)
         elif delivery.outcome == "unreachable":
             delay = await asyncio.to_thread(outbox.retry_later, path, entry, delivery.detail)
@@ -126,6 +126,8 @@ async def drain_outbox(node: UploadNode) -> float:
                 code,
                 delivery.detail,
             )
+    keep = node.settings.outbox_journal_days * 86400
+    await asyncio.to_thread(outbox.prune_journal, keep)
     # Sleep until the next entry is due, or until a fresh entry wakes us.
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(node.outbox_wake.wait(), max(0.05, next_due - time.time()))

@@ -99,6 +99,8 @@ async def report(
     request_id: str,
     file_path: Path,
     queued: Path | None,
+    *,
+    token: str = "",
 ) -> tuple[dict[str, Any], int]:
     """Report a committed upload; the client's answer body and status (see module docs).
 
@@ -110,7 +112,7 @@ async def report(
     delivery = await deliver(api, completion, request_id)
     if delivery.outcome == "accepted":
         if queued is not None:
-            await asyncio.to_thread(outbox.done, queued)
+            await asyncio.to_thread(outbox.delivered, queued)
         if delivery.result is not None:
             return delivery.result.model_dump(), 201
         return _queued_answer(settings, completion), 202
@@ -133,7 +135,7 @@ async def report(
     try:
         # Due soon: the record was written with a grace period for this very attempt.
         await asyncio.to_thread(
-            outbox.put, completion, request_id, attempts=1, error=delivery.detail
+            outbox.put, completion, request_id, attempts=1, error=delivery.detail, token=token
         )
     except OSError as exc:
         if queued is None:

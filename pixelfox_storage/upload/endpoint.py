@@ -195,7 +195,9 @@ async def ingest_held(
         grace = APP_TIMEOUT_TOTAL + WRITE_AHEAD_MARGIN
         try:
             queued.append(
-                await asyncio.to_thread(node.outbox.put, completion, request_id, delay=grace)
+                await asyncio.to_thread(
+                    node.outbox.put, completion, request_id, delay=grace, token=claims.token
+                )
             )
         except OSError as exc:
             log.error("outbox record cannot be written (%s): upload refused", exc)
@@ -270,6 +272,7 @@ async def _finish(
             request_id,
             result.full_path,
             queued,
+            token=claims.token,
         )
     except APIError as exc:
         # The file is gone again. Refused by the app: the token is spent. Nowhere

@@ -24,7 +24,7 @@ from pixelfox_protocol.keys import RedisKeys
 from ..appapi import APP_TIMEOUT, AppAPI, longest_call
 from ..config import StorageSettings
 from ..pools import PoolDirectory, PoolMapUnavailable, UnknownPool, read_cache
-from .outbox import Outbox
+from .outbox import OUTBOX_DIR, Outbox
 
 if TYPE_CHECKING:
     from .spooled.follower import SpoolFollower
@@ -72,7 +72,7 @@ class UploadNode:
             settings=settings,
             keys=RedisKeys(settings.redis_prefix),
             public_keys=load_public_keys(settings.token_public_keys),
-            outbox=Outbox(settings.state_dir / "outbox"),
+            outbox=Outbox(settings.state_dir / OUTBOX_DIR),
         )
 
     async def open(self, redis: Redis) -> None:

@@ -18,6 +18,11 @@ error level, counted in ``pixelfox_outbox_quarantined_total``, and reported in
 every heartbeat (``Heartbeat.quarantined_uploads``) so the admin can show it.
 Anything else — no answer, 5xx, a 4xx without the app's error body (a proxy's)
 — is tried again later (see :mod:`pixelfox_storage.appapi`).
+
+A delivered record is not deleted but moved to ``outbox/journal/`` and kept for
+``PIXELFOX_OUTBOX_JOURNAL_DAYS``: with the upload token the app signed for it, it
+is what ``pixelfox scrub --adopt`` offers the app when a database restored from
+an older backup has lost the image's row (see :mod:`pixelfox_storage.scrub.adopt`).
 """
 
 from __future__ import annotations
@@ -40,7 +45,12 @@ log = logging.getLogger(__name__)
 
 FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 300.0
+# Under the node's state_dir.
+OUTBOX_DIR = "outbox"
 QUARANTINE_DIR = "quarantine"
+JOURNAL_DIR = "journal"
+# How often the drain loop prunes the journal (it lists the whole folder).
+JOURNAL_PRUNE_EVERY_SECONDS = 3600.0
 # The code of a record that could not be read at all (set aside beside the refused ones).
 UNREADABLE = "UNREADABLE"
 
@@ -53,6 +63,9 @@ class OutboxEntry:
     attempts: int = 0
     next_attempt: float = 0.0
     last_error: str = ""
+    # The upload token the file came with: the app's signature over owner, pool and
+    # image, checked again when the record is offered for adoption.
+    token: str = ""
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -85,6 +98,8 @@ class Outbox:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.quarantine_dir = folder / QUARANTINE_DIR
+        self.journal_dir = folder / JOURNAL_DIR
+        self._pruned = 0.0
 
     def _path(self, image_uuid: str) -> Path:
         return self.folder / f"{image_uuid}.json"
@@ -97,6 +112,7 @@ class Outbox:
         delay: float = FIRST_RETRY_SECONDS,
         attempts: int = 0,
         error: str = "",
+        token: str = "",
     ) -> Path:
         """Record (or re-record) a completion durably, due in ``delay`` seconds. Blocking."""
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -108,6 +124,7 @@ class Outbox:
             attempts=attempts,
             next_attempt=now + delay,
             last_error=error,
+            token=token,
         )
         path = self._path(completion.image_uuid)
         write_durable(path, entry.to_json())
@@ -134,6 +151,47 @@ class Outbox:
     def done(self, path: Path) -> None:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+    def delivered(self, path: Path) -> None:
+        """The app took the record: keep it in the journal (see module docs). Blocking."""
+        self.journal_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(path, self.journal_dir / path.name)
+        except FileNotFoundError:
+            return
+        fsync_dir(self.journal_dir)
+
+    def journal(self, image_uuid: str) -> OutboxEntry | None:
+        """The delivered record of an upload, if the journal still has it. Blocking."""
+        try:
+            return OutboxEntry.from_json((self.journal_dir / f"{image_uuid}.json").read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, ValidationError) as exc:
+            log.error("journal entry of %s is unreadable (%s)", image_uuid, exc)
+            return None
+
+    def pending(self, image_uuid: str) -> bool:
+        """Whether an upload's record still waits for delivery (or for its commit)."""
+        return self._path(image_uuid).exists()
+
+    def prune_journal(self, keep_seconds: float, *, now: float | None = None) -> int:
+        """Drop journal records older than ``keep_seconds`` (at most hourly); how many."""
+        now = time.time() if now is None else now
+        if now - self._pruned < JOURNAL_PRUNE_EVERY_SECONDS:
+            return 0
+        self._pruned = now
+        dropped = 0
+        try:
+            paths = list(self.journal_dir.glob("*.json"))
+        except OSError:
+            return 0
+        for path in paths:
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < now - keep_seconds:
+                    path.unlink()
+                    dropped += 1
+        return dropped
 
     def retry_later(self, path: Path, entry: OutboxEntry, error: str) -> float:
         """Back off exponentially; returns the delay chosen."""

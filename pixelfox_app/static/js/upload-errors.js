@@ -77,6 +77,8 @@
       MOVE_ITEM_UNKNOWN: { text: "The image is not part of this move.", retry: false },
       MOVE_FILE_UNKNOWN: { text: "A file is not one of the image's own files.", retry: false },
       COPY_NOT_ON_POOL: { text: "This storage pool holds no copy of the image.", retry: false },
+      ADOPT_PROOF_INVALID: { text: "The storage node could not prove this upload was yours.", retry: false },
+      ADOPT_OWNER_UNKNOWN: { text: "The owner of this upload no longer exists.", retry: false },
       // Resumable uploads (tus): the client inside Uppy handles most of these itself.
       TUS_UPLOAD_NOT_FOUND: { text: "The storage node no longer has this upload; starting it again.", retry: true, renew: true },
       TUS_UPLOAD_EXPIRED: { text: "The unfinished upload expired; starting it again.", retry: true, renew: true },
