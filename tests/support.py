@@ -211,3 +211,18 @@ def assert_vendored_files_match(vendor: Path) -> int:
         assert hashlib.sha256(data).hexdigest() == digest, relative
         assert (vendor / relative).with_name("LICENSE").is_file()
     return len(recorded)
+
+
+def run_doc_script(
+    script: str, cwd: Path, stdin: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Runs a documented shell script as a reader pastes it: bash, stopping at the first failure."""
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 from pixelfox_app.models import Image
 from tests.app import images
 from tests.app.conftest import PASSWORD, AppServer
-from tests.support import ROOT
+from tests.support import ROOT, run_doc_script
 
 pytestmark = [
     pytest.mark.asyncio(loop_scope="module"),
@@ -28,18 +27,6 @@ def _doc_script() -> str:
     text = DOC.read_text()
     marker = text.index("tests/app/test_auth_curl.py runs this block")
     return re.search(r"```sh\n(.*?)```", text[marker:], re.S).group(1)  # type: ignore[union-attr]
-
-
-def _run(script: str, cwd: Path, stdin: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 async def test_the_docs_curl_upload_works_as_written(app_server: AppServer, tmp_path: Path):
@@ -56,7 +43,7 @@ async def test_the_docs_curl_upload_works_as_written(app_server: AppServer, tmp_
         script, count = re.subn(rf"^{name}=.*$", f"{name}={value}", script, flags=re.M)
         assert count == 1, f"the example sets {name} once"
 
-    done = _run(script, tmp_path, PASSWORD + "\n")
+    done = run_doc_script(script, tmp_path, PASSWORD + "\n")
 
     assert done.returncode == 0, done.stderr
     last = json.loads(done.stdout.strip().splitlines()[-1])
@@ -76,7 +63,7 @@ curl -sf -c jar.txt -H "Content-Type: application/json" -d '{login}' \
 curl -s -b jar.txt -H "Content-Type: application/json" -d '{{"file_size": 1234567}}' \\
   "{app_server.url}/api/v1/upload/sessions"
 """
-    done = _run(script, tmp_path, "")
+    done = run_doc_script(script, tmp_path, "")
     error = json.loads(done.stdout)["error"]
     assert error["code"] == "CSRF_FAILED"
     assert "X-CSRF-Token" in error["message"] and "GET /api/v1/csrf" in error["message"]

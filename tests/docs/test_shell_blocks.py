@@ -29,6 +29,8 @@ FENCE = re.compile(r"^ *```(sh|bash|shell|console)\n(.*?)^ *```", re.S | re.M)
 # Installed by the roles on the app host: the CLI with the app's settings.
 HOST_PROGRAMS = {"pixelfox-admin"}
 SHELL_WORDS = {"read", "echo", "cd", "export", "printf", "set", "source", "."}
+# Words of the shell's grammar before a command (`until curl …; do sleep 1; done`): the command.
+SHELL_KEYWORDS = {"if", "then", "elif", "else", "fi", "while", "until", "do", "done"}
 # What a clean clone's controller has only inside the virtualenv (scripts/install).
 VENV_ONLY = {"python", "python3", "pip", "ansible-playbook", "ansible-vault", "pixelfox"}
 REPO_DIRS = ("inventory/", "playbooks/", "docs/", "scripts/", "roles/", "tests/", "bench/",
@@ -64,9 +66,15 @@ def _words(line: str) -> list[str]:
     return list(lexer)
 
 
+def shell_blocks(text: str) -> Iterator[tuple[str, str]]:
+    """The shell blocks of a Markdown text: (language, body), in order."""
+    for match in FENCE.finditer(text):
+        yield match.group(1), match.group(2)
+
+
 def commands(document: Path) -> Iterator[Command]:
-    for match in FENCE.finditer(document.read_text()):
-        for line in _lines(match.group(2), match.group(1) == "console"):
+    for language, body in shell_blocks(document.read_text()):
+        for line in _lines(body, language == "console"):
             words: list[str] = []
             for word in [*_words(line), ";"]:
                 if word not in SEPARATORS:
@@ -76,6 +84,8 @@ def commands(document: Path) -> Iterator[Command]:
                 if words and (sub := re.match(r"^[A-Za-z_]\w*=\$\((.+)$", words[0])):
                     words = [sub.group(1), *words[1:]]
                     words[-1] = words[-1].removesuffix(")")
+                while words and words[0] in SHELL_KEYWORDS:
+                    words.pop(0)
                 while words and re.match(r"^[A-Za-z_]\w*=", words[0]):
                     words.pop(0)
                 if words:
@@ -207,3 +217,9 @@ def test_the_check_catches_what_an_operator_falls_into(tmp_path: Path) -> None:
         "no inventory/lab.yml in the repository",
         "no site.yml in the repository",
     ]
+
+
+def test_a_loop_is_checked_command_by_command(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("```sh\nuntil curl -sf https://example.org; do sleep 1; done\n```\n")
+    assert [c.argv[0] for c in commands(page)] == ["curl", "sleep"]

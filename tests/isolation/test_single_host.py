@@ -23,8 +23,7 @@ import pytest
 import redis
 
 from pixelfox_protocol.keys import RedisKeys
-from tests.conftest import fresh_redis_prefix
-from tests.up.appliance import Up, pid_alive
+from tests.up.appliance import Up, pid_alive, running_appliance
 
 
 class _Touch:
@@ -39,12 +38,8 @@ class _Touch:
 
 @pytest.fixture(scope="module")
 def appliance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    with fresh_redis_prefix() as prefix:
-        up = Up(tmp_path_factory.mktemp("appliance") / "var", prefix)
-        try:
-            yield up.start()
-        finally:
-            up.close()
+    with running_appliance(tmp_path_factory.mktemp("appliance") / "var") as up:
+        yield up
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+from tests.conftest import fresh_redis_prefix
 from tests.support import PIXELFOX, ROOT, free_port
 
 READY_LINE = "Press Ctrl-C to stop."
@@ -25,6 +28,24 @@ def pid_alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
+
+
+@contextlib.contextmanager
+def running_appliance(data_dir: Path) -> Iterator[Up]:
+    """A started ``pixelfox up`` on its own Redis prefix, stopped and cleaned up afterwards."""
+    with fresh_redis_prefix() as prefix:
+        up = Up(data_dir, prefix)
+        try:
+            yield up.start()
+        finally:
+            up.close()
+
+
+def admin_credentials(data_dir: Path) -> dict[str, str]:
+    """The first admin ``pixelfox up`` made, from the file it printed the password to."""
+    lines = (data_dir / "admin-password.txt").read_text().splitlines()
+    fields = dict(line.split(": ", 1) for line in lines)
+    return {"username": fields["username"], "password": fields["password"]}
 
 
 class Up:

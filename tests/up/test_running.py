@@ -15,7 +15,7 @@ from pixelfox_protocol import links
 from pixelfox_protocol.internal import UPLOAD_PATH
 from tests.support import PIXELFOX, ROOT, free_port
 
-from .appliance import Up, pid_alive
+from .appliance import Up, admin_credentials, pid_alive
 
 
 def test_app_and_node_answer_health_and_all_four_processes_run(running: Up):
@@ -64,12 +64,6 @@ def jpeg(width: int, height: int) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), (200, 90, 20)).save(out, "JPEG", quality=85)
     return out.getvalue()
-
-
-def admin_credentials(data_dir: Path) -> dict[str, str]:
-    lines = (data_dir / "admin-password.txt").read_text().splitlines()
-    fields = dict(line.split(": ", 1) for line in lines)
-    return {"username": fields["username"], "password": fields["password"]}
 
 
 def _upload(running: Up, data: bytes, **session: str) -> dict[str, object]:
