@@ -9,12 +9,17 @@ benchmark measures PixelFox started the way an appliance starts it.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import random
 import socket
 import subprocess
 import sys
 import time
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -42,8 +47,13 @@ __all__ = [
     "free_port",
     "jpeg_head",
     "make_payload",
+    "stored_images",
     "wait_port",
 ]
+
+# The variant set a processed image has on disk (kind, format).
+VARIANTS = [("thumb200", "jpg"), ("thumb200", "webp"), ("thumb400", "jpg"), ("thumb400", "webp")]
+VARIANTS += [("medium", "jpg"), ("medium", "webp"), ("medium", "avif")]
 
 
 def free_port() -> int:
@@ -143,3 +153,73 @@ def delete_keys(prefix: str) -> None:
             client.delete(*keys[start : start + 1000])
     finally:
         client.close()
+
+
+async def stored_images(
+    pool: Any,
+    owner: Any,
+    count: int,
+    *,
+    original_bytes: tuple[int, int],
+    variant_bytes: tuple[int, int],
+) -> list[Path]:
+    """``count`` ready images on ``pool`` as the node stores them: every file; rows too.
+
+    Each image has an original and the seven variants of :data:`VARIANTS`, their
+    sizes drawn from the (low, high) ranges, their bytes cut from one random block
+    and their SHA-256 in the rows. Needs an initialised database; one transaction.
+    """
+    from tortoise.transactions import in_transaction
+
+    from pixelfox_app.models import Image, ImageState, ImageVariant
+
+    base = Path(pool.base_path)
+    day = datetime.now(UTC).strftime("%Y/%m/%d")
+    block = os.urandom(max(original_bytes[1], variant_bytes[1]) * 2)
+    files: list[Path] = []
+
+    def write(rel: str, sizes: tuple[int, int]) -> tuple[int, str]:
+        size = random.randint(*sizes)
+        start = random.randrange(0, len(block) - size)
+        data = block[start : start + size]
+        full = base / rel
+        full.parent.mkdir(parents=True, exist_ok=True)
+        full.write_bytes(data)
+        files.append(full)
+        return size, hashlib.sha256(data).hexdigest()
+
+    async with in_transaction():
+        for _ in range(count):
+            image_uuid = str(uuid.uuid4())
+            rel = f"original/{day}/{image_uuid}.jpg"
+            size, digest = write(rel, original_bytes)
+            image = await Image.create(
+                uuid=image_uuid,
+                short_id=uuid.uuid4().hex[:10],
+                owner=owner,
+                pool=pool,
+                path=rel,
+                size=size,
+                sha256=digest,
+                mime="image/jpeg",
+                state=ImageState.READY,
+            )
+            rows = []
+            for kind, fmt in VARIANTS:
+                vrel = f"variants/{day}/{image_uuid}_{kind}.{fmt}"
+                vsize, vdigest = write(vrel, variant_bytes)
+                rows.append(
+                    ImageVariant(
+                        image=image,
+                        pool=pool,
+                        kind=kind,
+                        format=fmt,
+                        path=vrel,
+                        size=vsize,
+                        sha256=vdigest,
+                        width=1,
+                        height=1,
+                    )
+                )
+            await ImageVariant.bulk_create(rows)
+    return files

@@ -24,33 +24,35 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import os
-import random
-import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import MB, PIXELFOX, REDIS_URL, Processes, delete_keys, free_port
+from bench.harness import (
+    MB,
+    PIXELFOX,
+    REDIS_URL,
+    Processes,
+    delete_keys,
+    free_port,
+    stored_images,
+)
 
 NODE = "bench"
-VARIANTS = [("thumb200", "jpg"), ("thumb200", "webp"), ("thumb400", "jpg"), ("thumb400", "webp")]
-VARIANTS += [("medium", "jpg"), ("medium", "webp"), ("medium", "avif")]
 
 
 async def fill(database_url: str, pool_dir: Path, images: int) -> tuple[str, int, list[Path]]:
     """Rows and files of ``images`` images; (node credential, pool id, every file)."""
     from pixelfox_app.db import close_db, init_db
     from pixelfox_app.dbschema import migrate
-    from pixelfox_app.models import Image, ImageState, ImageVariant, StoragePool, User
+    from pixelfox_app.models import StoragePool, User
     from pixelfox_app.nodes import register_node
 
     await migrate(database_url)
@@ -59,52 +61,9 @@ async def fill(database_url: str, pool_dir: Path, images: int) -> tuple[str, int
         credential = await register_node(NODE, f"{NODE}.pixelfox.test")
         pool = await StoragePool.create(name="bench-pool", node_id=NODE, base_path=str(pool_dir))
         user = await User.create(username="bench", password_hash="x")
-        day = datetime.now(UTC)
-        block = os.urandom(4 * 1024 * 1024)
-        files: list[Path] = []
-
-        def write(rel: str, size: int) -> tuple[int, str]:
-            full = pool_dir / rel
-            full.parent.mkdir(parents=True, exist_ok=True)
-            start = random.randrange(0, len(block) - size)
-            data = block[start : start + size]
-            full.write_bytes(data)
-            files.append(full)
-            return size, hashlib.sha256(data).hexdigest()
-
-        for _ in range(images):
-            image_uuid = str(uuid.uuid4())
-            rel = f"original/{day:%Y/%m/%d}/{image_uuid}.jpg"
-            size, digest = write(rel, random.randint(500_000, 3_000_000))
-            image = await Image.create(
-                uuid=image_uuid,
-                short_id=secrets.token_urlsafe(6),
-                owner=user,
-                pool=pool,
-                path=rel,
-                size=size,
-                sha256=digest,
-                mime="image/jpeg",
-                state=ImageState.READY,
-            )
-            rows = []
-            for kind, fmt in VARIANTS:
-                vrel = f"variants/{day:%Y/%m/%d}/{image_uuid}_{kind}.{fmt}"
-                vsize, vdigest = write(vrel, random.randint(8_000, 120_000))
-                rows.append(
-                    ImageVariant(
-                        image=image,
-                        pool=pool,
-                        kind=kind,
-                        format=fmt,
-                        path=vrel,
-                        size=vsize,
-                        sha256=vdigest,
-                        width=1,
-                        height=1,
-                    )
-                )
-            await ImageVariant.bulk_create(rows)
+        files = await stored_images(
+            pool, user, images, original_bytes=(500_000, 3_000_000), variant_bytes=(8_000, 120_000)
+        )
         return credential, pool.id, files
     finally:
         await close_db()
