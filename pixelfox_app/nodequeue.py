@@ -223,28 +223,6 @@ async def _enqueue_visibility_on(
     return await enqueue(redis, args, queue=queue, job_id=job_id)
 
 
-async def enqueue_move_image(
-    redis: ArqRedis,
-    keys: RedisKeys,
-    move_id: int,
-    image_id: int,
-    source: StoragePool,
-    request_id: str,
-    *,
-    again: bool = False,
-) -> bool:
-    """One image of a move, on the source node's background lane; False if already queued.
-
-    ``again``: a parked image's job ended; its kept result would refuse the id.
-    """
-    args = jobs.MoveImage(
-        move_id=move_id, image_id=image_id, source_pool_id=source.id, request_id=request_id
-    )
-    queue = keys.node_background_queue(node_of(source))
-    job_id = keys.move_job(node_of(source), move_id, image_id)
-    return await enqueue(redis, args, queue=queue, job_id=job_id, again=again)
-
-
 async def enqueue_move_batch(
     redis: ArqRedis,
     keys: RedisKeys,

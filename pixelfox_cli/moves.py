@@ -119,7 +119,7 @@ def _human(size: int) -> str:
 
 
 def _echo_plan(plan: object) -> None:
-    from pixelfox_app.moves.plan import MovePlan
+    from pixelfox_app.moves.preflight import MovePlan
 
     assert isinstance(plan, MovePlan)
     click.echo(
@@ -189,7 +189,7 @@ def moves_start(
     from pixelfox_app.models import Image, MoveState
     from pixelfox_app.moves import control
     from pixelfox_app.moves.api import describe, load
-    from pixelfox_app.moves.plan import plan_for
+    from pixelfox_app.moves.preflight import plan_for
     from pixelfox_app.moves.throttle import Throttle
 
     throttle = _throttle(**throttle_given)

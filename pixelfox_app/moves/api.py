@@ -27,7 +27,7 @@ from .control import (
     set_throttle,
     start_move,
 )
-from .plan import MovePlan, plan_for
+from .preflight import MovePlan, plan_for
 from .progress import FINAL
 from .rate import rate_of
 from .throttle import Throttle

@@ -1,7 +1,10 @@
 """``move_image``: one image of a move, on the background lane of the *source* node.
 
-The app's planner enqueues ``move_image`` (``pixelfox_protocol.jobs.MoveImage``)
-with the job id ``RedisKeys.move_job(node_id, move_id, image_id)``. The job:
+Moves run in batches (``.batch``); an image comes here on its own only when the
+app hands it over: a batch ran on a node that no longer holds the source pool,
+and the app queues each of its images on the holder as ``move_image``
+(``pixelfox_protocol.jobs.MoveImage``, job id ``RedisKeys.move_handover_job``).
+The job:
 
 1. looks at the move's state in Redis; paused → it parks the image in this
    node's parked set (resume queues it again) and ends, cancelled → it ends;

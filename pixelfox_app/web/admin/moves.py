@@ -14,7 +14,7 @@ from pixelfox_protocol.keys import RedisKeys
 
 from ...models import Move, MoveItem, MoveState, StoragePool
 from ...moves import cancel_move, pause_move, resume_move, retry_move, start_move
-from ...moves.plan import MovePlan, plan_for
+from ...moves.preflight import MovePlan, plan_for
 from ...moves.progress import FINAL
 from ...moves.rate import rate_of
 from ...moves.throttle import Throttle
