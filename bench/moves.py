@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
 import re
 import shutil
 import statistics
@@ -38,32 +37,33 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import MB, PIXELFOX, REDIS_URL, Processes, delete_keys, free_port
+from bench.harness import (
+    MB,
+    PIXELFOX,
+    REDIS_URL,
+    Processes,
+    delete_keys,
+    free_port,
+    stored_images,
+)
 
 NODE = "bench"
-VARIANTS = [("thumb200", "jpg"), ("thumb200", "webp"), ("thumb400", "jpg"), ("thumb400", "webp")]
-VARIANTS += [("medium", "jpg"), ("medium", "webp"), ("medium", "avif")]
 
 
 async def fill(
     database_url: str, source_dir: Path, target_dir: Path, node_url: str, images: int
 ) -> tuple[str, str]:
     """Rows and files of ``images`` images on the source pool; (node credential, admin token)."""
-    import hashlib
-
-    from tortoise.transactions import in_transaction
-
     from pixelfox_app.auth.tokens import create_api_token
     from pixelfox_app.db import close_db, init_db
     from pixelfox_app.dbschema import migrate
-    from pixelfox_app.models import Image, ImageState, ImageVariant, StoragePool, User
+    from pixelfox_app.models import StoragePool, User
     from pixelfox_app.nodes import register_node
     from pixelfox_protocol.internal import UPLOAD_PATH
 
@@ -86,51 +86,9 @@ async def fill(
         source = pools[0]
         admin = await User.create(username="admin", password_hash="x", is_admin=True)
         token = await create_api_token(admin, "bench")
-        day = datetime.now(UTC)
-        block = os.urandom(1 << 20)
-
-        def write(rel: str, size: int) -> tuple[int, str]:
-            full = source_dir / rel
-            full.parent.mkdir(parents=True, exist_ok=True)
-            start = random.randrange(0, len(block) - size)
-            data = block[start : start + size]
-            full.write_bytes(data)
-            return size, hashlib.sha256(data).hexdigest()
-
-        async with in_transaction():
-            for _ in range(images):
-                image_uuid = str(uuid.uuid4())
-                rel = f"original/{day:%Y/%m/%d}/{image_uuid}.jpg"
-                size, digest = write(rel, random.randint(8_000, 40_000))
-                image = await Image.create(
-                    uuid=image_uuid,
-                    short_id=uuid.uuid4().hex[:10],
-                    owner=admin,
-                    pool=source,
-                    path=rel,
-                    size=size,
-                    sha256=digest,
-                    mime="image/jpeg",
-                    state=ImageState.READY,
-                )
-                rows = []
-                for kind, fmt in VARIANTS:
-                    vrel = f"variants/{day:%Y/%m/%d}/{image_uuid}_{kind}.{fmt}"
-                    vsize, vdigest = write(vrel, random.randint(1_000, 6_000))
-                    rows.append(
-                        ImageVariant(
-                            image=image,
-                            pool=source,
-                            kind=kind,
-                            format=fmt,
-                            path=vrel,
-                            size=vsize,
-                            sha256=vdigest,
-                            width=1,
-                            height=1,
-                        )
-                    )
-                await ImageVariant.bulk_create(rows)
+        await stored_images(
+            source, admin, images, original_bytes=(8_000, 40_000), variant_bytes=(1_000, 6_000)
+        )
         return credential, token
     finally:
         await close_db()
