@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from quart import current_app
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from pixelfox_protocol import tokens
 from pixelfox_protocol.errors import APIError
@@ -64,22 +66,17 @@ def proven_claims(proposal: AdoptProposal, node_id: str, settings: AppSettings) 
         # TOKEN_INVALID (signature, key, shape) or TOKEN_WRONG_NODE: one code for adoption.
         raise _refused("signature" if exc.code != "TOKEN_WRONG_NODE" else "other node") from exc
     completion = proposal.completion
+    image_uuid = _uuid_or_none(claims.image_uuid)
     if (
         claims.pool_id != completion.pool_id
         or claims.session_id != completion.session_id
-        or not _same_uuid(claims.image_uuid, completion.image_uuid)
+        or image_uuid is None
+        or image_uuid != _uuid_or_none(completion.image_uuid)
     ):
         raise _refused("the token is for another upload")
     if completion.size > claims.max_size:
         raise _refused("the file is larger than the token allowed")
     return claims
-
-
-def _same_uuid(a: str, b: str) -> bool:
-    try:
-        return uuid.UUID(a) == uuid.UUID(b)
-    except ValueError:
-        return False
 
 
 async def adopt_upload(proposal: AdoptProposal, node: StorageNode) -> AdoptResult:
@@ -96,7 +93,7 @@ async def adopt_upload(proposal: AdoptProposal, node: StorageNode) -> AdoptResul
         existing = await Image.get_or_none(uuid=image_uuid)
         if existing is not None:
             return _result(existing, settings, adopted=False)
-        sid = _session_uuid(claims.session_id)
+        sid = _uuid_or_none(claims.session_id)
         session = await UploadSession.get_or_none(id=sid) if sid else None
         if session is not None and session.state == UploadSessionState.OPEN:
             # The backup has the session (issued before it) but not the image.
@@ -108,13 +105,18 @@ async def adopt_upload(proposal: AdoptProposal, node: StorageNode) -> AdoptResul
         if not await User.exists(id=claims.user_id):
             raise APIError("ADOPT_OWNER_UNKNOWN", details={"user_id": claims.user_id})
         try:
-            image = await Image.create(
-                uuid=image_uuid,
-                owner_id=claims.user_id,
-                pool_id=pool.id,
-                visibility=claims.visibility,
-                **image_fields(completion, completion.original_filename),
-            )
+            async with in_transaction():
+                image = await Image.create(
+                    uuid=image_uuid,
+                    owner_id=claims.user_id,
+                    pool_id=pool.id,
+                    visibility=claims.visibility,
+                    **image_fields(completion, completion.original_filename),
+                )
+                if sid is not None:
+                    # The session as the upload left it, used: should the image be
+                    # deleted for good later, the token cannot bring it back again.
+                    await _used_session(sid, claims, completion)
         except IntegrityError:
             continue  # a short id collided, or a racing adoption won: look again
         await enqueue_jobs(image, pool)
@@ -130,7 +132,26 @@ async def adopt_upload(proposal: AdoptProposal, node: StorageNode) -> AdoptResul
     raise APIError("INTERNAL", "The image could not be adopted; please retry.")
 
 
-def _session_uuid(text: str) -> uuid.UUID | None:
+async def _used_session(sid: uuid.UUID, claims: Any, completion: UploadCompletion) -> None:
+    now = datetime.now(UTC)
+    await UploadSession.create(
+        id=sid,
+        user_id=claims.user_id,
+        pool_id=claims.pool_id,
+        token_id=claims.jti,
+        image_uuid=uuid.UUID(claims.image_uuid),
+        filename=completion.original_filename[:255],
+        content_type=completion.mime[:128],
+        declared_size=completion.size,
+        max_size=claims.max_size,
+        visibility=claims.visibility,
+        expires_at=datetime.fromtimestamp(claims.expires_at, UTC),
+        state=UploadSessionState.USED,
+        used_at=now,
+    )
+
+
+def _uuid_or_none(text: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(text)
     except ValueError:

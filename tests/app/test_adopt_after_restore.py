@@ -264,6 +264,18 @@ async def test_a_genuine_token_does_not_adopt_another_file_and_the_answer_is_sta
     image = await Image.get(uuid=claims.image_uuid)
     assert (image.owner_id, image.path, image.state) == (ada.id, path, "processing")  # type: ignore[attr-defined]
     assert await app.queued_jobs("s01") == [app.keys.process_job("s01", claims.image_uuid)]
+    # Adopting recorded the upload's session as used: once the image is deleted for
+    # good, the same token (still in a stolen node's journal) cannot bring it back.
+    session = await UploadSession.get(id=claims.session_id)
+    assert (session.state, session.image_uuid) == (UploadSessionState.USED, image.uuid)
+    await image.delete()
+    async with app.client() as client:
+        answer = await client.post(
+            ADOPT_PATH, headers=headers, json={"token": token, "completion": genuine}
+        )
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["error"]["code"] == "ADOPT_PROOF_INVALID"
+    assert not await Image.exists(uuid=claims.image_uuid)
 
 
 async def test_an_image_deleted_for_good_is_not_brought_back_by_its_old_token(
