@@ -17,7 +17,8 @@ from typing import Any
 
 from arq.connections import ArqRedis
 from tortoise.expressions import F
-from tortoise.functions import Sum
+from tortoise.functions import Count, Sum
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from pixelfox_common.logs import new_request_id
@@ -72,13 +73,24 @@ async def find_pool(ref: str | int) -> StoragePool:
     return pool
 
 
+async def totals(images: QuerySet[Image], variants: QuerySet[ImageVariant]) -> tuple[int, int, int]:
+    """(images, bytes of their originals, bytes of the variants), as the database knows them."""
+    row = await images.annotate(n=Count("id"), total=Sum("size")).values("n", "total")
+    vrow = await variants.annotate(total=Sum("size")).values("total")
+    count = int((row[0]["n"] if row else 0) or 0)
+    originals = int((row[0]["total"] if row else 0) or 0)
+    return count, originals, int((vrow[0]["total"] if vrow else 0) or 0)
+
+
+async def pool_totals(pool: StoragePool) -> tuple[int, int, int]:
+    """:func:`totals` of what the pool holds."""
+    return await totals(Image.filter(pool_id=pool.id), ImageVariant.filter(pool_id=pool.id))
+
+
 async def bytes_on(pool: StoragePool) -> int:
     """Bytes of the originals and variants the pool holds, as the database knows them."""
-    total = 0
-    for model in (Image, ImageVariant):
-        row = await model.filter(pool_id=pool.id).annotate(total=Sum("size")).values("total")
-        total += int((row[0]["total"] if row else 0) or 0)
-    return total
+    _, originals, variants = await pool_totals(pool)
+    return originals + variants
 
 
 async def check_target(target: StoragePool, needed: int, redis: ArqRedis, keys: RedisKeys) -> None:

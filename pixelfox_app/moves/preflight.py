@@ -15,14 +15,13 @@ from __future__ import annotations
 
 from arq.connections import ArqRedis
 from pydantic import BaseModel, Field
-from tortoise.functions import Count, Sum
 
 from pixelfox_protocol.keys import RedisKeys
 
 from ..copies.replicas import replicas_on
-from ..models import Image, ImageVariant, StoragePool
+from ..models import StoragePool
 from ..nodes import node_of
-from .control import choose_target, find_pool, judge_target
+from .control import choose_target, find_pool, judge_target, pool_totals
 from .throttle import Throttle
 
 # Placement's reasons, by the preflight check they fail.
@@ -77,19 +76,6 @@ class MovePlan(BaseModel):
     ready: bool = Field(description="Every check passed: start would begin now")
 
 
-async def source_bytes(pool: StoragePool) -> tuple[int, int, int]:
-    """(images, bytes of originals, bytes of variants) the pool holds by the database."""
-    row = (
-        await Image.filter(pool_id=pool.id)
-        .annotate(n=Count("id"), total=Sum("size"))
-        .values("n", "total")
-    )
-    vrow = await ImageVariant.filter(pool_id=pool.id).annotate(total=Sum("size")).values("total")
-    count = int((row[0]["n"] if row else 0) or 0)
-    originals = int((row[0]["total"] if row else 0) or 0)
-    return count, originals, int((vrow[0]["total"] if vrow else 0) or 0)
-
-
 async def preflight(
     target: StoragePool, needed: int, redis: ArqRedis, keys: RedisKeys
 ) -> tuple[list[Check], TargetPlan]:
@@ -142,7 +128,7 @@ async def plan_for(
     else:
         target = await find_pool(target_ref)
     throttle = throttle or Throttle()
-    images, originals, variants = await source_bytes(source)
+    images, originals, variants = await pool_totals(source)
     checks, share = await preflight(target, originals + variants, redis, keys)
     share.images = images
     checks.append(drain_check(source))

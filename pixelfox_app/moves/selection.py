@@ -24,14 +24,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
-from tortoise.functions import Sum
 
 from pixelfox_protocol.errors import APIError
 from pixelfox_protocol.keys import RedisKeys
 
 from ..models import Image, ImageVariant, Move, MoveState, StoragePool
 from ..nodequeue import enqueue_planner
-from .control import check_target, find_pool
+from .control import check_target, find_pool, totals
 from .progress import FINAL, set_state
 from .throttle import Throttle
 
@@ -54,16 +53,6 @@ class Selection:
 
 def is_selection(move: Move) -> bool:
     return move.image_ids is not None
-
-
-async def _bytes_of(image_ids: list[int]) -> int:
-    """Bytes of the images' originals and variants, as the database knows them."""
-    total = 0
-    for model, column in ((Image, "id"), (ImageVariant, "image_id")):
-        query = model.filter(**{f"{column}__in": image_ids})
-        row = await query.annotate(total=Sum("size")).values("total")
-        total += int((row[0]["total"] if row else 0) or 0)
-    return total
 
 
 async def move_images(
@@ -116,7 +105,10 @@ async def move_images(
             details={"move_id": busy.id},
         )
     moving = [i for ids in by_source.values() for i in ids]
-    await check_target(target, await _bytes_of(moving), redis, keys)
+    _, originals, variants = await totals(
+        Image.filter(id__in=moving), ImageVariant.filter(image_id__in=moving)
+    )
+    await check_target(target, originals + variants, redis, keys)
     sources = {p.id: p for p in await StoragePool.filter(id__in=list(by_source))}
     throttle = Throttle()
     for source_id, ids in sorted(by_source.items()):
